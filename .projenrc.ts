@@ -1,0 +1,95 @@
+import { awscdk, javascript } from 'projen';
+
+// Versions are floors for users (peer dependencies) and exact pins for our own
+// build and for the Python/Go binding tests, so all three languages synthesize
+// with the same aws-cdk-lib.
+const CDK_VERSION = '2.257.0';
+const CONSTRUCTS_VERSION = '10.5.1';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-casper-node',
+  description:
+    'AWS CDK constructs that deploy and operate a self-healing, monitored, read-only Casper blockchain node on AWS.',
+  keywords: ['cdk', 'awscdk', 'casper', 'casper-network', 'blockchain', 'node', 'ec2'],
+  author: 'Seed 3e27ca71 maintainers',
+  authorAddress: 'maintainers@users.noreply.r-seed-3e27ca71.example',
+  repositoryUrl: 'https://github.com/cdk-casper-node/cdk-casper-node.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.0.0',
+
+  cdkVersion: CDK_VERSION,
+  constructsVersion: CONSTRUCTS_VERSION,
+  jsiiVersion: '~6.0.0',
+
+  // CI for this project is `.ci/run` on a clean clone; no GitHub workflows.
+  github: false,
+  release: false,
+
+  publishToPypi: {
+    distName: 'cdk-casper-node',
+    module: 'cdk_casper_node',
+  },
+  publishToGo: {
+    moduleName: 'github.com/cdk-casper-node/cdk-casper-node-go',
+    packageName: 'cdkcaspernode',
+  },
+
+  // Every `*.lambda.ts` under src/ is bundled at build time, so Python and Go
+  // users never need esbuild or Docker when they synthesize.
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+  },
+
+  devDeps: ['cdk-nag@^3', 'ts-node'],
+
+  // test/tsconfig.json type-checks the tests, the example app and the scripts.
+  tsconfigDev: {
+    include: ['../examples/**/*.ts', '../scripts/**/*.ts'],
+    compilerOptions: {},
+  },
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'scripts', 'projenrc', '.projenrc.ts'],
+  },
+  jestOptions: {
+    jestConfig: {
+      testTimeout: 120_000,
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      testPathIgnorePatterns: ['/node_modules/', '/test/bindings/.work/'],
+    },
+  },
+  gitignore: ['/.venv/', '/cdk.out/', '/test/bindings/.work/', '/.ci/logs/'],
+});
+
+for (const pattern of ['/examples/', '/scripts/', '/integ/', '/.ci/', '/cdk.out/', '/.venv/']) {
+  project.addPackageIgnore(pattern);
+}
+
+// Files under src/assets/ (bootstrap scripts, collector, canary, VPN setup) are
+// shipped as they are: copy them next to the compiled code so they reach the npm
+// tarball, and through it the Python wheel and the Go module.
+const copyAssets = project.addTask('copy-assets', {
+  description: 'Copy non-TypeScript files from src/assets/ to lib/assets/',
+  exec: 'node scripts/copy-assets.js',
+});
+project.compileTask.spawn(copyAssets);
+
+// `npm test` must work right after `npm ci`: compile first so lib/ (and its
+// assets) are current, then run jest and eslint.
+project.testTask.prependSpawn(project.compileTask);
+
+project.addTask('synth', {
+  description: 'Synthesize the example testnet node app offline into cdk.out/ and summarize it',
+  exec: 'ts-node --project test/tsconfig.json examples/testnet-node.ts && ts-node --project test/tsconfig.json scripts/synth-summary.ts cdk.out',
+});
+
+project.addTask('test:bindings', {
+  description: 'Synthesize the smoke app with the built Python wheel and Go module and compare with TypeScript',
+  env: { CDK_VERSION, CONSTRUCTS_VERSION },
+  exec: 'bash test/bindings/run-bindings.sh',
+});
+
+project.synth();

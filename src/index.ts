@@ -1,0 +1,2 @@
+export * from './casper-network';
+export * from './network';

@@ -1,0 +1,72 @@
+/**
+ * Synth-time input validation shared by the constructs.
+ *
+ * Every error names the construct, the prop, the value given and what is
+ * allowed, and is thrown before the construct creates any child, so a bad
+ * input never leaves a half-built template behind.
+ */
+
+/** Thrown for invalid construct props. */
+export class CasperValidationError extends Error {
+  constructor(owner: string, prop: string, value: unknown, allowed: string) {
+    super(`${owner}: invalid ${prop} ${JSON.stringify(value)}: ${allowed}`);
+    this.name = 'CasperValidationError';
+  }
+}
+
+/** A parsed CIDR block. */
+export interface ParsedCidr {
+  readonly version: 4 | 6;
+  readonly prefixLength: number;
+}
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/**
+ * Parses an IPv4 CIDR such as `10.0.0.0/16` and checks that its host bits are
+ * zero. Returns undefined when the text is not a valid IPv4 CIDR.
+ */
+export function parseIpv4Cidr(text: string): ParsedCidr | undefined {
+  const m = IPV4_CIDR.exec(text);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefixLength = Number(m[5]);
+  if (octets.some((o, i) => o > 255 || String(o) !== m[i + 1])) return undefined;
+  if (prefixLength > 32) return undefined;
+  // Host bits must be zero: the address is a multiple of the block size.
+  const address = ((octets[0] * 256 + octets[1]) * 256 + octets[2]) * 256 + octets[3];
+  if (address % 2 ** (32 - prefixLength) !== 0) return undefined;
+  return { version: 4, prefixLength };
+}
+
+/**
+ * Parses an IPv6 CIDR such as `2001:db8::/32`. Returns undefined when the text
+ * is not a valid IPv6 CIDR. Host bits are not checked (EC2 accepts them).
+ */
+export function parseIpv6Cidr(text: string): ParsedCidr | undefined {
+  const slash = text.lastIndexOf('/');
+  if (slash < 0) return undefined;
+  const address = text.slice(0, slash);
+  const prefix = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > 128) return undefined;
+  if (!/^[0-9a-fA-F:]+$/.test(address) || !address.includes(':')) return undefined;
+  const doubleColons = address.split('::').length - 1;
+  if (doubleColons > 1) return undefined;
+  const groups = address.split(':').filter((g) => g !== '');
+  if (groups.some((g) => g.length > 4)) return undefined;
+  if (doubleColons === 0 && groups.length !== 8) return undefined;
+  if (doubleColons === 1 && groups.length > 7) return undefined;
+  return { version: 6, prefixLength: Number(prefix) };
+}
+
+/** Parses an IPv4 or IPv6 CIDR; undefined when it is neither. */
+export function parseCidr(text: string): ParsedCidr | undefined {
+  return parseIpv4Cidr(text) ?? parseIpv6Cidr(text);
+}
+
+/** Throws unless `port` is an integer TCP/UDP port (1-65535). */
+export function validatePort(owner: string, prop: string, port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new CasperValidationError(owner, prop, port, 'a port must be an integer from 1 to 65535');
+  }
+}

@@ -1,0 +1,32 @@
+import { parseCidr, parseIpv4Cidr, parseIpv6Cidr } from '../../src/private/validation';
+
+describe('CIDR parsing', () => {
+  test.each([
+    ['10.0.0.0/16', 16], ['192.168.1.0/24', 24], ['0.0.0.0/0', 0], ['203.0.113.7/32', 32],
+  ])('IPv4 %s is valid with prefix %d', (cidr, prefix) => {
+    expect(parseIpv4Cidr(cidr)).toEqual({ version: 4, prefixLength: prefix });
+  });
+
+  test.each([
+    '10.0.0.0', '10.0.0/16', '256.0.0.0/16', '10.0.0.0/33', '10.0.0.1/16', '010.0.0.0/16', 'ten/8', '10.0.0.0/16 ',
+  ])('IPv4 %p is rejected', (cidr) => {
+    expect(parseIpv4Cidr(cidr)).toBeUndefined();
+  });
+
+  test.each([
+    ['2001:db8::/32', 32], ['::/0', 0], ['fe80::1/128', 128], ['2001:db8:0:0:0:0:0:1/64', 64],
+  ])('IPv6 %s is valid with prefix %d', (cidr, prefix) => {
+    expect(parseIpv6Cidr(cidr)).toEqual({ version: 6, prefixLength: prefix });
+  });
+
+  test.each(['2001:db8::/129', '2001::db8::/32', '2001:db8:/32x', 'g::/8', '1:2:3:4:5:6:7:8:9/64', '2001:db8::'])(
+    'IPv6 %p is rejected', (cidr) => {
+      expect(parseIpv6Cidr(cidr)).toBeUndefined();
+    });
+
+  test('parseCidr accepts both families', () => {
+    expect(parseCidr('10.1.0.0/16')?.version).toBe(4);
+    expect(parseCidr('2001:db8::/48')?.version).toBe(6);
+    expect(parseCidr('nope')).toBeUndefined();
+  });
+});
