@@ -1,4 +1,4 @@
-import { awscdk, javascript } from 'projen';
+import { JsonFile, awscdk, javascript } from 'projen';
 
 // Versions are floors for users (peer dependencies) and exact pins for our own
 // build and for the Python/Go binding tests, so all three languages synthesize
@@ -61,12 +61,20 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testPathIgnorePatterns: ['/node_modules/', '/test/bindings/.work/'],
     },
   },
-  gitignore: ['/.venv/', '/cdk.out/', '/test/bindings/.work/', '/.ci/logs/'],
+  gitignore: ['/.venv/', '/cdk.out/', '.work/', '/.ci/logs/'],
 });
 
 for (const pattern of ['/examples/', '/scripts/', '/integ/', '/.ci/', '/cdk.out/', '/.venv/']) {
   project.addPackageIgnore(pattern);
 }
+
+// jsii-pacmak writes the npm versions of aws-cdk-lib's jsii dependencies into
+// the generated go.mod. The Go module proxy serves awscdkcloudassemblyschema
+// only up to v53.25.0 (the version aws-cdk-go/awscdk v2.257.0 itself requires),
+// so keep npm on that version or `package:go` and Go users cannot resolve it.
+project.package.addField('overrides', {
+  '@aws-cdk/cloud-assembly-schema': '53.25.0',
+});
 
 // Files under src/assets/ (bootstrap scripts, collector, canary, VPN setup) are
 // shipped as they are: copy them next to the compiled code so they reach the npm
@@ -83,7 +91,7 @@ project.testTask.prependSpawn(project.compileTask);
 
 project.addTask('synth', {
   description: 'Synthesize the example testnet node app offline into cdk.out/ and summarize it',
-  exec: 'ts-node --project test/tsconfig.json examples/testnet-node.ts && ts-node --project test/tsconfig.json scripts/synth-summary.ts cdk.out',
+  exec: 'ts-node --project test/tsconfig.json scripts/synth.ts cdk.out',
 });
 
 project.addTask('test:bindings', {
@@ -91,5 +99,17 @@ project.addTask('test:bindings', {
   env: { CDK_VERSION, CONSTRUCTS_VERSION },
   exec: 'bash test/bindings/run-bindings.sh',
 });
+
+// examples/ and scripts/ are type-checked like the tests; eslint's project
+// service needs a tsconfig.json next to them to find that configuration.
+for (const dir of ['examples', 'scripts']) {
+  new JsonFile(project, `${dir}/tsconfig.json`, {
+    obj: { extends: '../test/tsconfig.json', include: ['**/*.ts', '../src/**/*.ts'] },
+  });
+}
+
+// jsii prints a banner on every call under Node.js 20 (end of life since
+// 2026-10-30). The build works on 20; the README recommends 22 or later.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION', '1');
 
 project.synth();

@@ -1,0 +1,33 @@
+/**
+ * The binding smoke app in TypeScript. test/bindings/python/app.py and
+ * test/bindings/go/main.go build the same stack through the generated Python
+ * and Go bindings; compare.ts checks that all three templates match.
+ * Keep the three in step.
+ */
+import { App, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { CasperElasticIp, CasperNetwork, CasperNodeSecurityGroup, CasperVpc, SshAccess } from '../../src';
+
+// A validation error must cross the language boundary with its message.
+try {
+  new CasperVpc(new Stack(new App(), 'Bad'), 'Net', { cidr: '10.0.0.0/8' });
+  throw new Error('expected CasperVpc to reject cidr 10.0.0.0/8');
+} catch (e) {
+  if (!String(e).includes('invalid cidr "10.0.0.0/8"')) throw e;
+}
+
+const app = new App();
+const stack = new Stack(app, 'CasperSmoke');
+const net = new CasperVpc(stack, 'Net', { cidr: '10.42.0.0/16' });
+const network = CasperNetwork.custom({ chainspecName: 'casper-smoke', runsSidecar: true, rpcPort: 17777 });
+new CasperNodeSecurityGroup(stack, 'NodeSg', {
+  vpc: net.vpc,
+  network,
+  sshAccess: SshAccess.fromCidrs(['203.0.113.0/24']),
+  rpcPeers: [ec2.Peer.ipv4('198.51.100.0/24')],
+  publicStatusPort: true,
+});
+new CasperElasticIp(stack, 'Ip', { nodeName: 'smoke-node', removalPolicy: RemovalPolicy.DESTROY });
+new CfnOutput(stack, 'Chainspec', { value: network.chainspecName });
+new CfnOutput(stack, 'Testnet', { value: CasperNetwork.TESTNET.networkConfigFileName });
+app.synth();

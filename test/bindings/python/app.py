@@ -1,0 +1,38 @@
+"""The binding smoke app in Python: the same stack as test/bindings/app.ts,
+built through the generated cdk_casper_node wheel."""
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from cdk_casper_node import (
+    CasperElasticIp,
+    CasperNetwork,
+    CasperNodeSecurityGroup,
+    CasperVpc,
+    SshAccess,
+)
+
+# A validation error must cross the language boundary with its message.
+try:
+    CasperVpc(cdk.Stack(cdk.App(), "Bad"), "Net", cidr="10.0.0.0/8")
+    raise SystemExit("expected CasperVpc to reject cidr 10.0.0.0/8")
+except Exception as err:  # jsii raises a generic error carrying the JS message
+    if 'invalid cidr "10.0.0.0/8"' not in str(err):
+        raise
+
+app = cdk.App()
+stack = cdk.Stack(app, "CasperSmoke")
+net = CasperVpc(stack, "Net", cidr="10.42.0.0/16")
+network = CasperNetwork.custom(chainspec_name="casper-smoke", runs_sidecar=True, rpc_port=17777)
+CasperNodeSecurityGroup(
+    stack,
+    "NodeSg",
+    vpc=net.vpc,
+    network=network,
+    ssh_access=SshAccess.from_cidrs(["203.0.113.0/24"]),
+    rpc_peers=[ec2.Peer.ipv4("198.51.100.0/24")],
+    public_status_port=True,
+)
+CasperElasticIp(stack, "Ip", node_name="smoke-node", removal_policy=cdk.RemovalPolicy.DESTROY)
+cdk.CfnOutput(stack, "Chainspec", value=network.chainspec_name)
+cdk.CfnOutput(stack, "Testnet", value=CasperNetwork.TESTNET.network_config_file_name)
+app.synth()
+print("python smoke app: synthesized CasperSmoke")

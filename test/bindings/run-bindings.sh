@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Binding smoke tests: synthesize the same small app with TypeScript (the
+# sources), with the built Python wheel (dist/python) in a fresh venv, and with
+# the generated Go module (dist/go) through a `replace`, then compare the three
+# templates. Also checks that both packages carry the shipped assets.
+#
+# Needs: `npx projen package:python` and `npx projen package:go` run first,
+# python3 with venv, go, and network access to PyPI and the Go module proxy.
+# Env: CDK_VERSION, CONSTRUCTS_VERSION (set by the projen task test:bindings).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+here="$root/test/bindings"
+work="$here/.work"
+: "${CDK_VERSION:?set CDK_VERSION (run through: npx projen test:bindings)}"
+: "${CONSTRUCTS_VERSION:?set CONSTRUCTS_VERSION (run through: npx projen test:bindings)}"
+
+fail() { echo "test:bindings: FAIL: $*" >&2; exit 1; }
+step() { echo; echo "== $* =="; }
+
+shopt -s nullglob
+wheels=("$root"/dist/python/*.whl)
+[ "${#wheels[@]}" -eq 1 ] || fail "expected one wheel in dist/python, found ${#wheels[@]}; run: npx projen package:python"
+wheel="${wheels[0]}"
+gomod="$root/dist/go/cdkcaspernode"
+[ -f "$gomod/go.mod" ] || fail "no Go module at $gomod; run: npx projen package:go"
+command -v go >/dev/null || fail "go is not installed (Debian: apt-get install -y golang)"
+command -v python3 >/dev/null || fail "python3 is not installed (Debian: apt-get install -y python3 python3-venv)"
+
+rm -rf "$work"
+mkdir -p "$work/ts" "$work/py" "$work/go"
+
+step "shipped assets inside the packages"
+mapfile -t expected_assets < <(cd "$root/src/assets" && find . -type f ! -name '*.ts' | sed 's#^\./#package/lib/assets/#' | sort)
+[ "${#expected_assets[@]}" -gt 0 ] || fail "src/assets is empty"
+python3 - "$wheel" "$work/py/wheel-tarball.tgz" <<'PY'
+import sys, zipfile
+wheel, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    tarballs = [n for n in z.namelist() if n.endswith('.tgz') and '/_jsii/' in n]
+    if len(tarballs) != 1:
+        sys.exit(f"expected one jsii tarball in {wheel}, found {tarballs}")
+    with open(out, 'wb') as f:
+        f.write(z.read(tarballs[0]))
+PY
+gotarballs=("$gomod"/jsii/*.tgz)
+[ "${#gotarballs[@]}" -eq 1 ] || fail "expected one jsii tarball in $gomod/jsii"
+for pkg in "python wheel:$work/py/wheel-tarball.tgz" "go module:${gotarballs[0]}"; do
+  name="${pkg%%:*}"; tarball="${pkg#*:}"
+  listing="$(tar -tzf "$tarball")"
+  for f in "${expected_assets[@]}"; do
+    grep -qxF "$f" <<<"$listing" || fail "$name is missing $f"
+  done
+  echo "ok: $name carries ${#expected_assets[@]} asset file(s)"
+done
+
+step "TypeScript synth"
+CDK_OUTDIR="$work/ts/cdk.out" npx ts-node --project "$root/test/tsconfig.json" "$here/app.ts"
+
+step "Python synth (wheel $(basename "$wheel"), aws-cdk-lib==$CDK_VERSION)"
+python3 -m venv "$work/py/venv"
+"$work/py/venv/bin/pip" install --quiet --disable-pip-version-check \
+  "$wheel" "aws-cdk-lib==$CDK_VERSION" "constructs==$CONSTRUCTS_VERSION"
+CDK_OUTDIR="$work/py/cdk.out" "$work/py/venv/bin/python" "$here/python/app.py"
+
+step "Go synth (module $gomod)"
+cp "$here/go/main.go" "$work/go/main.go"
+cat > "$work/go/go.mod" <<GOMOD
+module casper-smoke
+
+go 1.25
+
+require github.com/cdk-casper-node/cdk-casper-node-go/cdkcaspernode v0.0.0
+
+replace github.com/cdk-casper-node/cdk-casper-node-go/cdkcaspernode => $gomod
+GOMOD
+(cd "$work/go" && go mod tidy && go vet . && CDK_OUTDIR="$work/go/cdk.out" go run .)
+
+step "compare templates with the TypeScript synth"
+npx ts-node --project "$root/test/tsconfig.json" "$here/compare.ts" \
+  "$work/ts/cdk.out/CasperSmoke.template.json" \
+  "$work/py/cdk.out/CasperSmoke.template.json" \
+  "$work/go/cdk.out/CasperSmoke.template.json"
+
+echo
+echo "test:bindings: Python and Go smoke tests passed"
