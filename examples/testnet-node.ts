@@ -1,36 +1,28 @@
 /**
- * Example app: a testnet node's network layer, built from the constructs that
- * exist so far. `npm run synth` synthesizes it offline (no AWS account needed:
- * the stack is environment-agnostic) into cdk.out/ and prints a summary.
+ * Example app: a read-only Casper testnet node with the library's defaults.
+ * `npm run synth` synthesizes it offline (no AWS account needed: the stack is
+ * environment-agnostic) into cdk.out/ and prints a summary.
  *
- * Deploy it with the AWS CDK CLI: `npx cdk deploy --app "npx ts-node examples/testnet-node.ts"`.
+ * Deploy it with the AWS CDK CLI:
+ *   npx aws-cdk@2 deploy --app "npx ts-node --project test/tsconfig.json examples/testnet-node.ts"
  */
-import { App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { App, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { CasperElasticIp, CasperNetwork, CasperNodeSecurityGroup, CasperVpc, SshAccess } from '../src';
+import { CasperNetwork, CasperReadOnlyNode } from '../src';
 
 /** The example testnet node stack. */
 export class TestnetNodeStack extends Stack {
+  /** The node. */
+  public readonly casperNode: CasperReadOnlyNode;
+
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
-
-    const network = CasperNetwork.TESTNET;
-    const net = new CasperVpc(this, 'Network');
-    const nodeSg = new CasperNodeSecurityGroup(this, 'NodeSecurityGroup', {
-      vpc: net.vpc,
-      network,
-      // SSH stays closed; SSM Session Manager gives a shell.
-      sshAccess: SshAccess.none(),
+    this.casperNode = new CasperReadOnlyNode(this, 'Node', {
+      network: CasperNetwork.TESTNET,
+      nodeName: 'testnet-reader',
+      // alertEmails: ['ops@example.com'],
+      // trustedHash: '<64 hex characters from a node you trust>',
     });
-    const ip = new CasperElasticIp(this, 'NodeIp', { nodeName: 'testnet-reader' });
-
-    new CfnOutput(this, 'NodePublicIp', { value: ip.publicIp, description: 'Public IPv4 address of the node' });
-    new CfnOutput(this, 'StatusUrl', {
-      value: `http://${ip.publicIp}:${network.restPort}/status`,
-      description: 'The node status endpoint',
-    });
-    new CfnOutput(this, 'VpcId', { value: net.vpc.vpcId });
-    new CfnOutput(this, 'NodeSecurityGroupId', { value: nodeSg.securityGroup.securityGroupId });
   }
 }
 

@@ -1,2 +1,6 @@
 export * from './casper-network';
 export * from './network';
+export * from './storage';
+export * from './data';
+export * from './monitoring';
+export * from './casper-read-only-node';

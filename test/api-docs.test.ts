@@ -28,7 +28,9 @@ describe('public API documentation', () => {
   });
 
   test.each(types.map((t) => [t.name, t] as const))('API.md documents %s', (_name, type) => {
-    expect(apiMd).toContain(`id="${type.fqn}"`);
+    const documented = apiMd.includes(`id="${type.fqn}"`);
+    expect({ type: type.fqn, documented, fix: documented ? '' : 'run: npx projen docgen' })
+      .toEqual({ type: type.fqn, documented: true, fix: '' });
   });
 
   test.each(types.map((t) => [t.name, t] as const))('%s has a summary', (_name, type) => {

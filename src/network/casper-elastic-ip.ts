@@ -1,7 +1,7 @@
 import { RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { CasperValidationError } from '../private/validation';
+import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
 
 /**
  * Properties of a `CasperElasticIp`.
@@ -23,9 +23,6 @@ export interface CasperElasticIpProps {
    */
   readonly removalPolicy?: RemovalPolicy;
 }
-
-/** Node names: usable in tags, DNS labels, log group and metric dimension values. */
-export const NODE_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /**
  * A stable public IPv4 address for the node. It is not bound to an instance

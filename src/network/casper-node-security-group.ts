@@ -1,9 +1,9 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { SshAccess, SshAccessKind } from './ssh-access';
+import { SshAccess } from './ssh-access';
 import { CasperNetwork } from '../casper-network';
 import { acknowledgeNagRules } from '../private/nag';
-import { CasperValidationError, parseCidr } from '../private/validation';
+import { resolveSshPeers } from '../private/ssh';
 
 /**
  * Properties of a `CasperNodeSecurityGroup`.
@@ -96,7 +96,7 @@ export class CasperNodeSecurityGroup extends Construct implements ec2.IConnectab
     super(scope, id);
     const network = props.network ?? CasperNetwork.MAINNET;
     const sshAccess = props.sshAccess ?? SshAccess.none();
-    const sshPeers = resolveSshPeers(sshAccess, props.allowSshFromAnywhere ?? false);
+    const sshPeers = resolveSshPeers(OWNER, sshAccess, props.allowSshFromAnywhere ?? false);
 
     this.network = network;
     this.securityGroup = new ec2.SecurityGroup(this, 'Resource', {
@@ -147,34 +147,5 @@ export class CasperNodeSecurityGroup extends Construct implements ec2.IConnectab
    */
   public allowSshFrom(peer: ec2.IPeer): void {
     this.securityGroup.addIngressRule(peer, ec2.Port.tcp(SSH_PORT), 'SSH for administrators');
-  }
-}
-
-function resolveSshPeers(access: SshAccess, allowAnywhere: boolean): ec2.IPeer[] {
-  switch (access.kind) {
-    case SshAccessKind.NONE:
-      return [];
-    case SshAccessKind.SECURITY_GROUP:
-      return [access.securityGroup!];
-    case SshAccessKind.CIDRS: {
-      if (access.cidrs.length === 0) {
-        throw new CasperValidationError(OWNER, 'sshAccess', access.cidrs,
-          'SshAccess.fromCidrs needs at least one CIDR block; use SshAccess.none() to keep SSH closed');
-      }
-      return access.cidrs.map((cidr) => {
-        const parsed = parseCidr(cidr);
-        if (!parsed) {
-          throw new CasperValidationError(OWNER, 'sshAccess', cidr,
-            'each SSH source must be an IPv4 CIDR such as "203.0.113.0/24" (host bits zero) or an IPv6 CIDR such as "2001:db8::/48"');
-        }
-        if (parsed.prefixLength === 0 && !allowAnywhere) {
-          throw new CasperValidationError(OWNER, 'sshAccess', cidr,
-            'SSH from the whole internet is refused unless allowSshFromAnywhere is true; prefer a VPN (SshAccess.fromSecurityGroup) or your own CIDR blocks');
-        }
-        return parsed.version === 4 ? ec2.Peer.ipv4(cidr) : ec2.Peer.ipv6(cidr);
-      });
-    }
-    default:
-      throw new CasperValidationError(OWNER, 'sshAccess', access.kind, 'unknown SSH access kind');
   }
 }

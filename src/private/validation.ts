@@ -70,3 +70,13 @@ export function validatePort(owner: string, prop: string, port: number): void {
     throw new CasperValidationError(owner, prop, port, 'a port must be an integer from 1 to 65535');
   }
 }
+
+/** Node names: usable in tags, DNS labels, log group names and metric dimension values. */
+export const NODE_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+const EMAIL = /^[^\s@"<>(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+/** Whether a string is an email address SNS accepts for an email subscription. */
+export function isValidEmail(email: string): boolean {
+  return email.length <= 254 && EMAIL.test(email);
+}

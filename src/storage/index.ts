@@ -1,2 +1,1 @@
-// Constructs of this folder are added by later work; see DESIGN.md.
-export {};
+export * from './config-bucket';

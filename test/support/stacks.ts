@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 
@@ -41,4 +43,18 @@ export function expectRejected(stack: Stack, build: () => unknown, message: stri
   const before = cfnResources(stack).length;
   expect(build).toThrow(message);
   expect(cfnResources(stack)).toHaveLength(before);
+}
+
+/**
+ * Synthesizes the stack's app and returns the parsed contents of every file
+ * with this name among its file assets (for example a `config.json` that a
+ * BucketDeployment uploads). Deploy-time values (BucketDeployment markers,
+ * written without quotes) are read as the strings `<<marker:N>>`.
+ */
+export function assetFiles(stack: Stack, fileName: string): unknown[] {
+  const assembly = (stack.node.root as App).synth();
+  return fs.readdirSync(assembly.directory)
+    .filter((d) => d.startsWith('asset.') && fs.existsSync(path.join(assembly.directory, d, fileName)))
+    .map((d) => JSON.parse(fs.readFileSync(path.join(assembly.directory, d, fileName), 'utf8')
+      .replace(/<<marker:0xbaba:(\d+)>>/g, '"<<marker:$1>>"')));
 }

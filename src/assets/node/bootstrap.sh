@@ -1,0 +1,629 @@
+#!/usr/bin/env bash
+# Bootstraps a read-only Casper node on Ubuntu 22.04 (EC2).
+#
+#   bootstrap.sh <config.json>
+#
+# Run by the user data after it has copied this folder from the config bucket.
+# Every step checks the machine first and changes only what is missing, so a
+# rerun on a bootstrapped machine formats nothing, generates no key, installs
+# nothing and rewrites no file. All paths are prefixed by $CASPER_ROOT and all
+# system commands are called through PATH, so tests run it with stubs.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$HERE/lib.sh"
+
+# The CloudWatch agent installs its control script outside PATH; appended so
+# that a stub earlier in PATH still wins in tests.
+PATH="$PATH:/opt/aws/amazon-cloudwatch-agent/bin"
+
+LOG_FILE="$ROOT/var/log/casper-bootstrap.log"
+STATE_DIR="$ROOT/var/lib/casper-bootstrap"
+CASPER_ETC="$ROOT/etc/casper"
+KEYS_DIR="$CASPER_ETC/validator_keys"
+LAUNCHER_DROPIN_DIR="$ROOT/etc/systemd/system/casper-node-launcher.service.d"
+APT_KEYRING="/etc/apt/keyrings/casper-repo-pubkey.gpg"   # as apt sees it
+# Allow a dpkg lock held by unattended-upgrades at first boot to be released.
+APT_LOCK_WAIT=(-o DPkg::Lock::Timeout=300)
+
+INSTANCE_ID=""
+VOLUME_ID=""
+WORK=""
+
+# ---------------------------------------------------------------- config ----
+
+# Reads and validates the JSON config (python3 standard library: jq is not on
+# the AMI) and defines the CFG_* variables from it.
+load_config() {
+  STEP="config"
+  local file=$1 assignments
+  [[ -f $file ]] || die "config file $file not found"
+  assignments=$(python3 - "$file" <<'PY'
+import json, re, shlex, sys
+
+path = sys.argv[1]
+try:
+    with open(path, encoding="utf-8") as f:
+        cfg = json.load(f)
+except (OSError, ValueError) as e:
+    sys.exit(f"cannot read {path}: {e}")
+
+out = {}
+
+def get(dotted, kind):
+    value = cfg
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            sys.exit(f"{path}: missing {dotted}")
+        value = value[key]
+    if kind is int:
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            sys.exit(f"{path}: {dotted} must be a positive integer, got {value!r}")
+    elif not isinstance(value, kind):
+        sys.exit(f"{path}: {dotted} must be a {kind.__name__}, got {value!r}")
+    return value
+
+def put(name, dotted, kind=str, pattern=None):
+    value = get(dotted, kind)
+    if pattern is not None and not re.fullmatch(pattern, value):
+        sys.exit(f"{path}: {dotted} has an invalid value {value!r}")
+    if kind is bool:
+        value = "true" if value else "false"
+    out[name] = str(value)
+
+if cfg.get("schemaVersion") != 1:
+    sys.exit(f"{path}: unsupported schemaVersion {cfg.get('schemaVersion')!r} (this bootstrap reads 1)")
+put("NODE_NAME", "nodeName", pattern=r"[A-Za-z0-9._-]+")
+put("REGION", "region", pattern=r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+put("CHAINSPEC_NAME", "network.chainspecName", pattern=r"[A-Za-z0-9._-]+")
+put("NETWORK_CONFIG", "network.networkConfigFileName", pattern=r"[A-Za-z0-9._-]+")
+put("RUNS_SIDECAR", "network.runsSidecar", bool)
+put("REST_PORT", "network.restPort", int)
+put("TRUSTED_HASH", "trustedHash", pattern=r"([0-9a-fA-F]{64})?")
+put("SECRET_ARN", "signingKeySecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
+put("VOLUME_TAG_KEY", "dataVolume.instanceTagKey", pattern=r"[A-Za-z0-9:._@+-]+")
+put("MOUNT_POINT", "dataVolume.mountPoint", pattern=r"/[A-Za-z0-9._/-]+")
+put("DEVICE_WAIT", "dataVolume.deviceWaitSeconds", int)
+put("FILESYSTEM", "dataVolume.filesystem", pattern=r"ext4")
+put("CW_PARAMETER", "cloudWatchAgent.configParameterName", pattern=r"[A-Za-z0-9_./-]*")
+put("OPEN_FILES", "openFilesLimit", int)
+put("APT_URL", "aptRepository.url", pattern=r"https?://[^\s]+")
+put("APT_KEY_URL", "aptRepository.keyUrl", pattern=r"https?://[^\s]+")
+put("APT_SUITE", "aptRepository.suite", pattern=r"[a-z0-9-]+")
+put("LIBSSL_URL", "libssl11DebUrl", pattern=r"https?://[^\s]+")
+put("READY_WAIT", "health.readyWaitSeconds", int)
+put("RESTART_AFTER", "health.restartAfterSeconds", int)
+put("UNHEALTHY_AFTER", "health.unhealthyAfterSeconds", int)
+if int(out["REST_PORT"]) > 65535:
+    sys.exit(f"{path}: network.restPort must be a TCP port")
+for name, value in out.items():
+    print(f"CFG_{name}={shlex.quote(value)}")
+PY
+) || die "invalid config $file (see the message above)"
+  eval "$assignments"
+  log "config: node $CFG_NODE_NAME, network $CFG_CHAINSPEC_NAME, region $CFG_REGION"
+}
+
+# The files this script installs must have come along from the bucket.
+check_assets() {
+  STEP="config"
+  local f
+  for f in watchdog.sh casper-watchdog.service casper-watchdog.timer; do
+    [[ -f $HERE/$f ]] || die "$HERE/$f is missing (upload the whole node/ asset folder)"
+  done
+}
+
+# ------------------------------------------------------ instance metadata ----
+
+read_volume_tag() {
+  local value
+  value=$(imds_get "tags/instance/$CFG_VOLUME_TAG_KEY" 2>/dev/null) && [[ -n $value ]] && VOLUME_ID=$value
+}
+
+read_instance_metadata() {
+  STEP="instance metadata"
+  retry 5 imds_token || die "cannot get an IMDSv2 token"
+  INSTANCE_ID=$(retry 5 imds_get instance-id) || die "cannot read the instance id"
+  log "instance metadata: instance $INSTANCE_ID"
+  # The lifecycle handler tags the instance once it has attached the volume.
+  log "instance metadata: waiting up to $CFG_DEVICE_WAIT s for tag $CFG_VOLUME_TAG_KEY"
+  poll_until "$CFG_DEVICE_WAIT" read_volume_tag ||
+    die "tag $CFG_VOLUME_TAG_KEY did not appear within $CFG_DEVICE_WAIT s (it is set by the data-volume lifecycle handler; are instance metadata tags enabled?)"
+  [[ $VOLUME_ID =~ ^vol-[0-9a-f]+$ ]] || die "tag $CFG_VOLUME_TAG_KEY holds '$VOLUME_ID', not a volume id"
+  log "instance metadata: data volume $VOLUME_ID"
+}
+
+# -------------------------------------------------------------- packages ----
+
+all_installed() {
+  local p
+  for p in "$@"; do is_installed "$p" || return 1; done
+}
+
+add_casper_repository() {
+  local raw="$WORK/casper-repo-key" key="$WORK/casper-repo-key.gpg"
+  retry 3 curl -fsSL --max-time 60 -o "$raw" "$CFG_APT_KEY_URL" ||
+    die "cannot download the Casper repository key from $CFG_APT_KEY_URL"
+  [[ -s $raw ]] || die "the Casper repository key from $CFG_APT_KEY_URL is empty"
+  # signed-by needs a binary keyring for a .gpg path (apt takes armoured keys
+  # only as .asc), so an armoured key is dearmoured and a binary one kept as is.
+  if grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$raw"; then
+    gpg --batch --yes --dearmor -o "$key" "$raw" || die "cannot dearmor the Casper repository key"
+  else
+    cp "$raw" "$key"
+  fi
+  write_if_changed "$ROOT$APT_KEYRING" 0644 <"$key"
+  write_if_changed "$ROOT/etc/apt/sources.list.d/casper.list" 0644 \
+    <<<"deb [arch=amd64 signed-by=$APT_KEYRING] $CFG_APT_URL $CFG_APT_SUITE main"
+  log "packages: Casper repository $CFG_APT_URL $CFG_APT_SUITE configured"
+}
+
+# casper-client depends on libssl1.1, which Ubuntu 22.04 no longer ships.
+install_libssl11() {
+  if is_installed libssl1.1; then
+    log "packages: libssl1.1 already installed"
+    return 0
+  fi
+  local deb="$WORK/libssl1.1.deb"
+  retry 3 curl -fsSL --max-time 300 -o "$deb" "$CFG_LIBSSL_URL" ||
+    die "cannot download libssl1.1 from $CFG_LIBSSL_URL"
+  retry 5 dpkg -i "$deb" || die "dpkg -i libssl1.1 failed"
+}
+
+install_packages() {
+  STEP="packages"
+  local wanted=(casper-node-launcher casper-client)
+  if [[ $CFG_RUNS_SIDECAR == true ]]; then wanted+=(casper-sidecar); fi
+  if all_installed "${wanted[@]}"; then
+    log "packages: ${wanted[*]} already installed, skipped"
+    return 0
+  fi
+  add_casper_repository
+  install_libssl11
+  export DEBIAN_FRONTEND=noninteractive
+  retry 3 apt-get update "${APT_LOCK_WAIT[@]}" || die "apt-get update failed"
+  retry 3 apt-get install -y "${APT_LOCK_WAIT[@]}" "${wanted[@]}" ||
+    die "apt-get install ${wanted[*]} failed"
+  all_installed "${wanted[@]}" || die "${wanted[*]} not all installed after apt-get install"
+  log "packages: installed ${wanted[*]}"
+}
+
+# ----------------------------------------------------------- data volume ----
+
+device_present() {
+  udevadm settle --timeout=10 >/dev/null 2>&1 || true
+  [[ -e $1 ]]
+}
+
+# Formats the device only when blkid finds nothing on it at all.
+ensure_filesystem() {
+  local dev=$1 fstype rc=0
+  fstype=$(blkid -o value -s TYPE "$dev") || rc=$?
+  if ((rc == 2)) && [[ -z $fstype ]]; then
+    log "data volume: $dev is blank, creating an ext4 filesystem"
+    # No blocks reserved for root: the volume holds only chain data.
+    mkfs.ext4 -m 0 -L casper-data "$dev"
+    udevadm settle --timeout=10 >/dev/null 2>&1 || true
+  elif ((rc != 0)); then
+    die "blkid failed on $dev (exit $rc); not formatting a device that may hold data"
+  elif [[ $fstype != "$CFG_FILESYSTEM" ]]; then
+    die "$dev holds '${fstype:-an unknown signature}', expected $CFG_FILESYSTEM; refusing to format it"
+  else
+    log "data volume: $dev already holds an $fstype filesystem, kept"
+  fi
+}
+
+read_uuid() {
+  FS_UUID=$(blkid -o value -s UUID "$1") && [[ -n $FS_UUID ]]
+}
+
+# Exactly one fstab entry for the mount point, written only when it differs.
+ensure_fstab_entry() {
+  local uuid=$1 fstab="$ROOT/etc/fstab" mp=$CFG_MOUNT_POINT counts line
+  line="UUID=$uuid $mp $CFG_FILESYSTEM defaults,nofail 0 2"
+  [[ -e $fstab ]] || : >"$fstab"
+  counts=$(awk -v mp="$mp" -v uuid="UUID=$uuid" -v want="$line" '
+    /^[[:space:]]*#/ { next }
+    $2 == mp || $1 == uuid { n++; if (NF == 6 && $1" "$2" "$3" "$4" "$5" "$6 == want) ok++ }
+    END { print n + 0, ok + 0 }' "$fstab")
+  if [[ $counts == "1 1" ]]; then
+    log "data volume: fstab already mounts UUID=$uuid at $mp"
+    return 0
+  fi
+  # Drop stale entries for this mount point or filesystem, then add ours.
+  write_if_changed "$fstab" 0644 < <(
+    awk -v mp="$mp" -v uuid="UUID=$uuid" '/^[[:space:]]*#/ || !($2 == mp || $1 == uuid)' "$fstab"
+    printf '%s\n' "$line"
+  )
+  NEED_RELOAD=1   # systemd generates mount units from fstab
+  log "data volume: fstab entry written: $line"
+}
+
+# Grows the filesystem when the volume was enlarged (by at least one block).
+grow_filesystem() {
+  local dev=$1 dev_bytes header blocks block_size
+  dev_bytes=$(blockdev --getsize64 "$dev")
+  header=$(dumpe2fs -h "$dev" 2>/dev/null)
+  blocks=$(awk -F: '/^Block count:/ { gsub(/[[:space:]]/, "", $2); print $2 }' <<<"$header")
+  block_size=$(awk -F: '/^Block size:/ { gsub(/[[:space:]]/, "", $2); print $2 }' <<<"$header")
+  [[ $dev_bytes =~ ^[0-9]+$ && $blocks =~ ^[0-9]+$ && $block_size =~ ^[0-9]+$ ]] ||
+    die "cannot compare the sizes of $dev and its filesystem"
+  if ((dev_bytes - blocks * block_size >= block_size)); then
+    log "data volume: volume is $dev_bytes bytes, filesystem $((blocks * block_size)); growing it"
+    resize2fs "$dev"
+  else
+    log "data volume: filesystem fills the volume ($dev_bytes bytes)"
+  fi
+}
+
+prepare_data_volume() {
+  STEP="data volume"
+  local dev="$ROOT/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${VOLUME_ID/-/}"
+  local mp="$ROOT$CFG_MOUNT_POINT"
+  log "data volume: waiting up to $CFG_DEVICE_WAIT s for $dev"
+  poll_until "$CFG_DEVICE_WAIT" device_present "$dev" ||
+    die "device $dev did not appear within $CFG_DEVICE_WAIT s"
+  ensure_filesystem "$dev"
+  FS_UUID=""
+  retry 3 read_uuid "$dev" || die "cannot read the filesystem UUID of $dev"
+  ensure_fstab_entry "$FS_UUID"
+  mkdir -p "$mp"
+  if mountpoint -q "$mp"; then
+    log "data volume: $mp already mounted"
+  else
+    log "data volume: mounting $mp"
+    mount "$mp"
+  fi
+  grow_filesystem "$dev"
+  chown casper:casper "$mp"
+  # Keep the node from starting on the root volume when the data volume is
+  # missing after a reboot (the fstab entry is nofail).
+  write_if_changed "$LAUNCHER_DROPIN_DIR/data-volume.conf" 0644 <<EOF
+[Unit]
+RequiresMountsFor=$CFG_MOUNT_POINT
+EOF
+  if ((CHANGED)); then NEED_RELOAD=1; fi
+}
+
+# ----------------------------------------------------------- signing key ----
+
+# Writes the key files from a secret JSON on stdin into the directory.
+# Exit 0: restored; 3: the secret holds no key; other: error.
+IFS= read -r -d '' PY_RESTORE_KEY <<'PY' || true
+import json, os, sys
+stage = sys.argv[1]
+try:
+    data = json.loads(sys.stdin.read())
+except ValueError:
+    sys.exit(3)
+if not isinstance(data, dict) or not data.get("secret_key_pem"):
+    sys.exit(3)
+files = {"secret_key.pem": "secret_key_pem", "public_key.pem": "public_key_pem", "public_key_hex": "public_key_hex"}
+missing = [k for k in files.values() if not isinstance(data.get(k), str) or not data[k]]
+if missing:
+    sys.exit("the secret holds secret_key_pem but lacks " + ", ".join(missing))
+if "PRIVATE KEY" not in data["secret_key_pem"]:
+    sys.exit("secret_key_pem in the secret is not a PEM private key")
+for name, key in files.items():
+    fd = os.open(os.path.join(stage, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(data[key])
+PY
+
+# Packs the key files of a directory into the secret JSON (mode 0600).
+IFS= read -r -d '' PY_PACK_KEY <<'PY' || true
+import json, os, sys
+stage, out = sys.argv[1], sys.argv[2]
+data = {}
+for name, key in (("secret_key.pem", "secret_key_pem"), ("public_key.pem", "public_key_pem"), ("public_key_hex", "public_key_hex")):
+    with open(os.path.join(stage, name), encoding="utf-8") as f:
+        data[key] = f.read()
+fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+with os.fdopen(fd, "w") as f:
+    json.dump(data, f)
+PY
+
+# The key is prepared in a temp dir next to its final place and moved in only
+# when complete (and, when new, stored in Secrets Manager first), so no
+# half-written or unsaved key is ever installed. Key material is never logged.
+ensure_signing_key() {
+  STEP="signing key"
+  if [[ -f $KEYS_DIR/secret_key.pem ]]; then
+    log "signing key: $KEYS_DIR/secret_key.pem exists, kept"
+    return 0
+  fi
+  mkdir -p "$CASPER_ETC"
+  local stage secret rc=0 err="$WORK/get-secret-value.err"
+  stage=$(mktemp -d "$CASPER_ETC/.validator_keys.XXXXXX")
+  TEMP_PATHS+=("$stage")
+  secret=$(aws secretsmanager get-secret-value --secret-id "$CFG_SECRET_ARN" \
+    --query SecretString --output text --region "$CFG_REGION" 2>"$err") || rc=$?
+  if ((rc != 0)); then
+    # A secret created without a value has no AWSCURRENT version yet; any
+    # other error must not lead to a new key replacing a stored one.
+    if grep -q 'ResourceNotFoundException' "$err" && grep -q 'AWSCURRENT' "$err"; then
+      log "signing key: secret $CFG_SECRET_ARN has no value yet"
+      secret=""
+    else
+      cat "$err" >&2
+      die "cannot read secret $CFG_SECRET_ARN (aws exit code $rc)"
+    fi
+  fi
+  rc=0
+  printf '%s' "$secret" | python3 -c "$PY_RESTORE_KEY" "$stage" || rc=$?
+  secret=""
+  if ((rc == 0)); then
+    log "signing key: restored from $CFG_SECRET_ARN"
+  elif ((rc == 3)); then
+    log "signing key: no key stored in $CFG_SECRET_ARN, generating a new one"
+    chown casper:casper "$stage"
+    runuser -u casper -- casper-client keygen "$stage" >/dev/null ||
+      die "casper-client keygen failed"
+    local f
+    for f in secret_key.pem public_key.pem public_key_hex; do
+      [[ -s $stage/$f ]] || die "casper-client keygen did not write $f"
+    done
+    local payload="$WORK/signing-key.json"
+    python3 -c "$PY_PACK_KEY" "$stage" "$payload"
+    aws secretsmanager put-secret-value --secret-id "$CFG_SECRET_ARN" \
+      --secret-string "file://$payload" --region "$CFG_REGION" >/dev/null ||
+      die "cannot store the new key in $CFG_SECRET_ARN; no key was installed"
+    rm -f "$payload"
+    log "signing key: new key stored in $CFG_SECRET_ARN"
+  else
+    die "cannot restore the key from $CFG_SECRET_ARN"
+  fi
+  chmod 0600 "$stage"/secret_key.pem "$stage"/public_key.pem "$stage"/public_key_hex
+  chown casper:casper "$stage"/secret_key.pem "$stage"/public_key.pem "$stage"/public_key_hex
+  mkdir -p "$KEYS_DIR"
+  chmod 0700 "$KEYS_DIR"
+  chown casper:casper "$KEYS_DIR"
+  # secret_key.pem last: its presence means the set is complete.
+  mv -f "$stage/public_key.pem" "$stage/public_key_hex" "$KEYS_DIR/"
+  mv -f "$stage/secret_key.pem" "$KEYS_DIR/"
+  rmdir "$stage"
+  log "signing key: installed in $KEYS_DIR"
+}
+
+# ------------------------------------------------------- stage protocols ----
+
+staged_configs() {
+  local configs=()
+  shopt -s nullglob
+  configs=("$CASPER_ETC"/[0-9]*_[0-9]*_[0-9]*/config.toml)
+  shopt -u nullglob
+  if ((${#configs[@]})); then printf '%s\n' "${configs[@]}"; fi
+}
+
+stage_protocols() {
+  STEP="stage protocols"
+  if [[ -n $(staged_configs) ]]; then
+    log "stage protocols: protocols already staged, skipped"
+    return 0
+  fi
+  local conf="$CASPER_ETC/network_configs/$CFG_NETWORK_CONFIG"
+  [[ -f $conf ]] || die "$conf not found (it comes with casper-node-launcher)"
+  # node_util.py skips versions already staged, so a retry resumes the work.
+  retry 3 runuser -u casper -- "$CASPER_ETC/node_util.py" stage_protocols "$CFG_NETWORK_CONFIG" ||
+    die "node_util.py stage_protocols $CFG_NETWORK_CONFIG failed"
+  [[ -n $(staged_configs) ]] || die "stage_protocols staged no protocol version"
+  log "stage protocols: staged $(staged_configs | wc -l) protocol version(s)"
+}
+
+# ---------------------------------------------------------- trusted hash ----
+
+# Sets trusted_hash in each config.toml given; rewrites a file (keeping its
+# mode and owner) only when the line is not already exactly right.
+IFS= read -r -d '' PY_TRUSTED_HASH <<'PY' || true
+import os, re, sys, tempfile
+want = f"trusted_hash = '{sys.argv[1]}'"
+pattern = re.compile(r"^#?trusted_hash = .*")
+for path in sys.argv[2:]:
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines(keepends=True)
+    hits = [i for i, line in enumerate(lines) if pattern.match(line)]
+    new = list(lines)
+    if hits:
+        ending = "\n" if new[hits[0]].endswith("\n") else ""
+        new[hits[0]] = want + ending
+        for i in reversed(hits[1:]):  # one key only: TOML rejects duplicates
+            del new[i]
+    else:
+        try:
+            at = next(i for i, line in enumerate(lines) if line.strip() == "[node]")
+        except StopIteration:
+            sys.exit(f"{path}: no trusted_hash line and no [node] section")
+        new.insert(at + 1, want + "\n")
+    if new == lines:
+        print(f"trusted hash: {path} already set")
+        continue
+    st = os.stat(path)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".config.toml.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("".join(new))
+        os.chmod(tmp, st.st_mode & 0o7777)
+        os.chown(tmp, st.st_uid, st.st_gid)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    print(f"trusted hash: set in {path}")
+PY
+
+apply_trusted_hash() {
+  STEP="trusted hash"
+  if [[ -z $CFG_TRUSTED_HASH ]]; then
+    log "trusted hash: none configured, config.toml left as staged"
+    return 0
+  fi
+  local configs=()
+  mapfile -t configs < <(staged_configs)
+  ((${#configs[@]})) || die "no staged config.toml to update"
+  python3 -c "$PY_TRUSTED_HASH" "$CFG_TRUSTED_HASH" "${configs[@]}"
+}
+
+# ------------------------------------------------------------ open files ----
+
+configure_open_files() {
+  STEP="open files"
+  # limits.d covers login sessions; systemd services need the drop-in.
+  write_if_changed "$ROOT/etc/security/limits.d/casper.conf" 0644 <<EOF
+casper soft nofile $CFG_OPEN_FILES
+casper hard nofile $CFG_OPEN_FILES
+EOF
+  write_if_changed "$LAUNCHER_DROPIN_DIR/limits.conf" 0644 <<EOF
+[Service]
+LimitNOFILE=$CFG_OPEN_FILES
+EOF
+  if ((CHANGED)); then NEED_RELOAD=1; fi
+  log "open files: limit $CFG_OPEN_FILES"
+}
+
+# ------------------------------------------------------ cloudwatch agent ----
+
+# Seam for the CloudWatch agent: its config is an SSM parameter written by the
+# construct; until one is wired the step is skipped.
+configure_cloudwatch_agent() {
+  STEP="cloudwatch agent"
+  if [[ -z $CFG_CW_PARAMETER ]]; then
+    log "cloudwatch agent: no config parameter yet, skipped"
+    return 0
+  fi
+  if ! is_installed amazon-cloudwatch-agent; then
+    local url="https://amazoncloudwatch-agent-$CFG_REGION.s3.$CFG_REGION.amazonaws.com/ubuntu/amd64/latest/amazon-cloudwatch-agent.deb"
+    local deb="$WORK/amazon-cloudwatch-agent.deb"
+    retry 3 curl -fsSL --max-time 300 -o "$deb" "$url" || die "cannot download the agent from $url"
+    retry 5 dpkg -i "$deb" || die "dpkg -i amazon-cloudwatch-agent failed"
+    log "cloudwatch agent: installed"
+  fi
+  local stamp="$STATE_DIR/cwagent.config"
+  if [[ -f $stamp && $(<"$stamp") == "$CFG_CW_PARAMETER" ]]; then
+    log "cloudwatch agent: already configured from ssm:$CFG_CW_PARAMETER"
+    return 0
+  fi
+  retry 3 amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "ssm:$CFG_CW_PARAMETER" ||
+    die "cannot load the agent config from ssm:$CFG_CW_PARAMETER"
+  write_if_changed "$stamp" 0644 <<<"$CFG_CW_PARAMETER"
+  log "cloudwatch agent: configured from ssm:$CFG_CW_PARAMETER"
+}
+
+# -------------------------------------------------------------- services ----
+
+reload_systemd_if_needed() {
+  if ((NEED_RELOAD)); then
+    systemctl daemon-reload
+    NEED_RELOAD=0
+  fi
+}
+
+start_unit() {
+  if systemctl is-active --quiet "$1"; then
+    log "$STEP: $1 already running"
+  else
+    log "$STEP: starting $1"
+    systemctl enable --now "$1"
+  fi
+}
+
+start_services() {
+  STEP="start"
+  reload_systemd_if_needed
+  start_unit casper-node-launcher.service
+  if [[ $CFG_RUNS_SIDECAR == true ]]; then start_unit casper-sidecar.service; fi
+}
+
+install_watchdog() {
+  STEP="watchdog"
+  write_if_changed "$ROOT/usr/local/sbin/casper-watchdog.sh" 0755 <"$HERE/watchdog.sh"
+  local unit
+  for unit in casper-watchdog.service casper-watchdog.timer; do
+    write_if_changed "$ROOT/etc/systemd/system/$unit" 0644 <"$HERE/$unit"
+    if ((CHANGED)); then NEED_RELOAD=1; fi
+  done
+  write_if_changed "$ROOT/etc/casper-watchdog.env" 0644 <<EOF
+REST_PORT=$CFG_REST_PORT
+RESTART_AFTER_SECONDS=$CFG_RESTART_AFTER
+UNHEALTHY_AFTER_SECONDS=$CFG_UNHEALTHY_AFTER
+REGION=$CFG_REGION
+EOF
+  reload_systemd_if_needed
+  start_unit casper-watchdog.timer
+}
+
+# ------------------------------------------------------------- readiness ----
+
+STATUS_SUMMARY=""
+node_answers() {
+  local body
+  body=$(curl -fsS --max-time 5 "$1" 2>/dev/null) || return 1
+  # A body that is not the node's status JSON counts as not ready yet.
+  STATUS_SUMMARY=$(printf '%s' "$body" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+block = s.get("last_added_block_info") or {}
+print(s["chainspec_name"], s.get("reactor_state"), block.get("height"))
+' 2>/dev/null)
+}
+
+signal_cloudformation() {
+  local stack logical
+  stack=$(imds_get "tags/instance/aws:cloudformation:stack-name" 2>/dev/null) || stack=""
+  logical=$(imds_get "tags/instance/aws:cloudformation:logical-id" 2>/dev/null) || logical=""
+  if [[ -z $stack || -z $logical ]]; then
+    log "readiness: no aws:cloudformation tags on this instance, nothing to signal"
+    return 0
+  fi
+  if aws cloudformation signal-resource --stack-name "$stack" --logical-resource-id "$logical" \
+    --unique-id "$INSTANCE_ID" --status SUCCESS --region "$CFG_REGION"; then
+    log "readiness: signalled SUCCESS for $logical in stack $stack"
+  else
+    # A replacement instance has no creation or update policy waiting for it.
+    log "readiness: signal-resource for $logical in stack $stack failed; continuing"
+  fi
+}
+
+wait_until_ready() {
+  STEP="readiness"
+  local url="http://127.0.0.1:$CFG_REST_PORT/status" chainspec state height
+  log "readiness: waiting up to $CFG_READY_WAIT s for $url"
+  poll_until "$CFG_READY_WAIT" node_answers "$url" ||
+    die "the node did not answer $url within $CFG_READY_WAIT s; not signalling CloudFormation"
+  read -r chainspec state height <<<"$STATUS_SUMMARY"
+  [[ $chainspec == "$CFG_CHAINSPEC_NAME" ]] ||
+    die "the node runs chainspec '$chainspec', expected '$CFG_CHAINSPEC_NAME'"
+  log "readiness: node answers (chainspec $chainspec, reactor state $state, height $height)"
+  signal_cloudformation
+  mkdir -p "$STATE_DIR"
+  printf '%(%Y-%m-%dT%H:%M:%S%z)T\n' -1 >"$STATE_DIR/done"
+}
+
+# ------------------------------------------------------------------ main ----
+
+main() {
+  if (($# != 1)); then
+    echo "usage: $0 <config.json>" >&2
+    exit 2
+  fi
+  setup_logging "$LOG_FILE"
+  log "casper bootstrap: starting with $1"
+  load_config "$1"
+  check_assets
+  WORK=$(mktemp -d)
+  TEMP_PATHS+=("$WORK")
+  read_instance_metadata
+  install_packages
+  prepare_data_volume
+  ensure_signing_key
+  stage_protocols
+  apply_trusted_hash
+  configure_open_files
+  configure_cloudwatch_agent
+  start_services
+  install_watchdog
+  wait_until_ready
+  log "casper bootstrap: finished"
+}
+
+main "$@"

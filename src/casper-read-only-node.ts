@@ -1,0 +1,577 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Annotations, ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { CasperNetwork } from './casper-network';
+import { CasperNodeKeys } from './data';
+import { AlertTopic } from './monitoring';
+import { CasperElasticIp, CasperNodeSecurityGroup, CasperVpc, SshAccess } from './network';
+import { checkInstanceType } from './private/instance-type';
+import { acknowledgeNagRules, nagFindingName } from './private/nag';
+import { renderNodeConfig } from './private/node-config';
+import { resolveSshPeers } from './private/ssh';
+import { CasperValidationError, NODE_NAME_PATTERN, isValidEmail } from './private/validation';
+import { ConfigBucket } from './storage';
+
+/**
+ * Properties of a `CasperReadOnlyNode`.
+ */
+export interface CasperReadOnlyNodeProps {
+  /** The Casper network the node joins: `CasperNetwork.MAINNET`, `TESTNET` or `custom(...)`. */
+  readonly network: CasperNetwork;
+
+  /**
+   * The VPC to run in; the node is placed in its public subnets.
+   *
+   * @default - a new `CasperVpc` (three public subnets, no NAT, S3 endpoint, flow logs)
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * The instance type: x86-64 with AVX2 and the SHA extensions, 32 GiB RAM and
+   * four physical cores is what Casper asks for.
+   *
+   * @default m6a.2xlarge (AMD EPYC 3rd gen: 8 vCPU = 4 cores, 32 GiB)
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * The node's name: tags its data volume, snapshots and Elastic IP, and is
+   * the dimension of its metrics. Unique per account and region.
+   * Letters, digits and `-`, 1 to 63 characters.
+   *
+   * @default '<chainspec name>-node'
+   */
+  readonly nodeName?: string;
+
+  /**
+   * Size of the gp3 data volume holding the chain (`/var/lib/casper/casper-node`).
+   * Casper's docs: about 500 GB serves a non-archival node for at least a year.
+   * From 100 to 16384.
+   *
+   * @default 500
+   */
+  readonly dataVolumeSizeGiB?: number;
+
+  /**
+   * Provisioned IOPS of the gp3 data volume, from 3000 to 16000.
+   *
+   * @default 3000 (gp3 baseline, no extra charge)
+   */
+  readonly dataVolumeIops?: number;
+
+  /**
+   * Throughput of the gp3 data volume in MiB/s, from 125 to 1000 (and at most 0.25 per IOPS).
+   *
+   * @default 125 (gp3 baseline, no extra charge)
+   */
+  readonly dataVolumeThroughputMiBps?: number;
+
+  /**
+   * Size of the encrypted gp3 root volume (OS, packages, logs).
+   *
+   * @default 30
+   */
+  readonly rootVolumeSizeGiB?: number;
+
+  /**
+   * A recent block hash (64 hex characters) to sync from instead of genesis.
+   * Take it from a trusted node: `curl -s http://<node>:8888/status | jq -r .last_added_block_info.hash`.
+   *
+   * @default - none: the node uses the network's default sync handling
+   */
+  readonly trustedHash?: string;
+
+  /**
+   * Who may reach the node on SSH. An EC2 key pair is created only when SSH is open.
+   *
+   * @default SshAccess.none() - SSH closed; SSM Session Manager gives a shell
+   */
+  readonly sshAccess?: SshAccess;
+
+  /**
+   * Allow `sshAccess` to name `0.0.0.0/0` or `::/0`.
+   *
+   * @default false
+   */
+  readonly allowSshFromAnywhere?: boolean;
+
+  /**
+   * Who may call JSON-RPC (7777) besides the VPC.
+   *
+   * @default - only the VPC
+   */
+  readonly rpcPeers?: ec2.IPeer[];
+
+  /**
+   * Who may subscribe to SSE events (9999) besides the VPC.
+   *
+   * @default - only the VPC
+   */
+  readonly ssePeers?: ec2.IPeer[];
+
+  /**
+   * Whether the REST status port (8888) is open to the internet.
+   *
+   * @default true
+   */
+  readonly publicStatusPort?: boolean;
+
+  /**
+   * Email addresses that receive alerts and Auto Scaling events. Each must
+   * confirm the subscription email from AWS.
+   *
+   * @default - no alert topic
+   */
+  readonly alertEmails?: string[];
+
+  /**
+   * An existing topic for alerts and Auto Scaling events, instead of `alertEmails`.
+   *
+   * @default - an `AlertTopic` when `alertEmails` is given, else none
+   */
+  readonly alertTopic?: sns.ITopic;
+
+  /**
+   * CloudWatch namespace of the node's metrics.
+   *
+   * @default 'casper-<chainspec name>'
+   */
+  readonly metricsNamespace?: string;
+
+  /**
+   * What happens to stateful resources (Elastic IP, signing-key secret,
+   * config bucket, log groups) when they leave the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * How long a new instance may take from launch until `/status` answers
+   * (data volume, install, staging protocols, node start). Also the Auto
+   * Scaling health check grace period. From 30 minutes to 12 hours.
+   *
+   * @default Duration.minutes(90)
+   */
+  readonly bootstrapTimeout?: Duration;
+
+  /**
+   * How long `/status` may stay unanswered, after the bootstrap finished,
+   * before the node restarts the service; if it still does not answer 10
+   * minutes later, the instance marks itself unhealthy and is replaced.
+   * From 5 minutes to 6 hours.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly unresponsiveThreshold?: Duration;
+
+  /**
+   * Scheduled, sync-aware EBS snapshots of the data volume (SnapshotRotation).
+   *
+   * @default true
+   */
+  readonly enableBackups?: boolean;
+
+  /**
+   * An external Synthetics canary on the status endpoint (CasperCanary).
+   *
+   * @default true
+   */
+  readonly enableCanary?: boolean;
+
+  /**
+   * A CloudWatch dashboard for the node (CasperDashboard).
+   *
+   * @default true
+   */
+  readonly enableDashboard?: boolean;
+
+  /**
+   * A self-hosted OpenVPN server; the node's SSH is then open only to it.
+   *
+   * @default false
+   */
+  readonly enableVpn?: boolean;
+}
+
+/** The gp3 data volume the lifecycle handler creates, attaches and snapshots. */
+export interface DataVolumeSpec {
+  /** Size in GiB. */
+  readonly sizeGiB: number;
+  /** Provisioned IOPS. */
+  readonly iops: number;
+  /** Throughput in MiB/s. */
+  readonly throughputMiBps: number;
+  /** Tags that identify the node's volumes and snapshots. */
+  readonly tags: { [key: string]: string };
+}
+
+/** Which optional parts of a `CasperReadOnlyNode` are switched on. */
+export interface CasperNodeFeatures {
+  /** Scheduled, sync-aware snapshots of the data volume. */
+  readonly backups: boolean;
+  /** External Synthetics canary on the status endpoint. */
+  readonly canary: boolean;
+  /** CloudWatch dashboard. */
+  readonly dashboard: boolean;
+  /** Self-hosted OpenVPN server for SSH. */
+  readonly vpn: boolean;
+}
+
+const OWNER = 'CasperReadOnlyNode';
+/** Bound on each of the two waits for the data volume (its tag, then its device). */
+const DATA_VOLUME_WAIT_SECONDS = 600;
+/** What installing packages and staging protocols may take. */
+const INSTALL_BUDGET_SECONDS = 900;
+
+/**
+ * How long the bootstrap waits for `/status` after starting the node: what is
+ * left of the bootstrap timeout after the volume waits and the installs, so the
+ * whole bootstrap ends (and fails clearly) before CloudFormation gives up.
+ */
+function readyWaitSeconds(bootstrapTimeout: Duration): number {
+  return Math.max(300, bootstrapTimeout.toSeconds() - 2 * DATA_VOLUME_WAIT_SECONDS - INSTALL_BUDGET_SECONDS);
+}
+const UBUNTU_2204_AMI_PARAMETER = '/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id';
+const METRICS_NAMESPACE = /^[A-Za-z0-9.\-_/#: ]{1,255}$/;
+
+/**
+ * A read-only Casper node: an Auto Scaling group of exactly one instance
+ * across the VPC's public subnets, which bootstraps itself from a
+ * `ConfigBucket` into a running node (Ubuntu 22.04, casper-node-launcher, the
+ * 2.x sidecar), keeps its signing key in Secrets Manager across replacements,
+ * owns a stable Elastic IP, signals CloudFormation only once `/status` answers,
+ * and replaces itself when the node stops answering.
+ */
+export class CasperReadOnlyNode extends Construct {
+  /** The network the node joins. */
+  public readonly network: CasperNetwork;
+
+  /** The node's name (tags, metric dimension). */
+  public readonly nodeName: string;
+
+  /** CloudWatch namespace of the node's metrics. */
+  public readonly metricsNamespace: string;
+
+  /** The VPC. */
+  public readonly vpc: ec2.IVpc;
+
+  /** The VPC construct when this node created it. */
+  public readonly casperVpc?: CasperVpc;
+
+  /** The node's security group. */
+  public readonly securityGroup: CasperNodeSecurityGroup;
+
+  /** The node's stable public address. */
+  public readonly elasticIp: CasperElasticIp;
+
+  /** Signing key secret and optional SSH key pair. */
+  public readonly keys: CasperNodeKeys;
+
+  /** The bucket the node boots from. */
+  public readonly configBucket: ConfigBucket;
+
+  /** The instance role. */
+  public readonly role: iam.IRole;
+
+  /** The launch template. */
+  public readonly launchTemplate: ec2.LaunchTemplate;
+
+  /** The Auto Scaling group of one. */
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+
+  /** The data volume the lifecycle handler manages. */
+  public readonly dataVolume: DataVolumeSpec;
+
+  /** Where alerts go, when configured. */
+  public readonly alertTopic?: sns.ITopic;
+
+  /** Which optional parts are switched on. */
+  public readonly features: CasperNodeFeatures;
+
+  constructor(scope: Construct, id: string, props: CasperReadOnlyNodeProps) {
+    super(scope, id);
+    const v = validateProps(props);
+    this.network = props.network;
+    this.nodeName = v.nodeName;
+    this.metricsNamespace = v.metricsNamespace;
+    this.features = v.features;
+    this.dataVolume = {
+      sizeGiB: v.dataVolumeSizeGiB,
+      iops: v.dataVolumeIops,
+      throughputMiBps: v.dataVolumeThroughputMiBps,
+      tags: { 'casper:node': v.nodeName, 'casper:role': 'data' },
+    };
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (v.instanceTypeWarning) {
+      Annotations.of(this).addWarningV2('cdk-casper-node:instanceTypeWithoutSha', v.instanceTypeWarning);
+    }
+
+    if (props.vpc) {
+      this.vpc = props.vpc;
+    } else {
+      this.casperVpc = new CasperVpc(this, 'Network', { flowLogRemovalPolicy: removalPolicy });
+      this.vpc = this.casperVpc.vpc;
+    }
+
+    this.securityGroup = new CasperNodeSecurityGroup(this, 'SecurityGroup', {
+      vpc: this.vpc,
+      network: props.network,
+      rpcPeers: props.rpcPeers,
+      ssePeers: props.ssePeers,
+      publicStatusPort: props.publicStatusPort,
+      sshAccess: props.sshAccess,
+      allowSshFromAnywhere: props.allowSshFromAnywhere,
+    });
+    this.elasticIp = new CasperElasticIp(this, 'ElasticIp', { nodeName: v.nodeName, removalPolicy });
+    this.keys = new CasperNodeKeys(this, 'Keys', { createSshKeyPair: v.sshOpen, removalPolicy });
+
+    if (props.alertTopic) {
+      this.alertTopic = props.alertTopic;
+    } else if (props.alertEmails && props.alertEmails.length > 0) {
+      this.alertTopic = new AlertTopic(this, 'Alerts', { emails: props.alertEmails, removalPolicy }).topic;
+    }
+
+    this.configBucket = new ConfigBucket(this, 'Config', {
+      removalPolicy,
+      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+      nodeConfig: renderNodeConfig({
+        network: props.network,
+        nodeName: v.nodeName,
+        region: Aws.REGION,
+        trustedHash: props.trustedHash,
+        signingKeySecretArn: this.keys.signingKeySecret.secretArn,
+        // Seam: the monitoring work sets the CloudWatch agent's SSM parameter here.
+        cloudWatchAgentConfigParameterName: undefined,
+        dataVolumeWaitSeconds: DATA_VOLUME_WAIT_SECONDS,
+        readyWaitSeconds: readyWaitSeconds(v.bootstrapTimeout),
+        restartAfterSeconds: v.unresponsiveThreshold.toSeconds(),
+        unhealthyAfterSeconds: v.unresponsiveThreshold.toSeconds() + 600,
+      }),
+    });
+
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: `Casper node ${v.nodeName}`,
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+    this.role = role;
+    this.configBucket.grantRead(role);
+    this.keys.grantReadWrite(role);
+
+    const userData = ec2.UserData.custom(renderUserData(
+      this.configBucket.bucket.bucketName, this.configBucket.keyPrefix, Aws.REGION));
+
+    this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      machineImage: ec2.MachineImage.fromSsmParameter(UBUNTU_2204_AMI_PARAMETER, { os: ec2.OperatingSystemType.LINUX }),
+      instanceType: v.instanceType,
+      role,
+      securityGroup: this.securityGroup.securityGroup,
+      userData,
+      requireImdsv2: true,
+      httpPutResponseHopLimit: 1,
+      instanceMetadataTags: true,
+      associatePublicIpAddress: true,
+      keyPair: this.keys.keyPair,
+      blockDevices: [{
+        deviceName: '/dev/sda1',
+        volume: ec2.BlockDeviceVolume.ebs(v.rootVolumeSizeGiB, {
+          volumeType: ec2.EbsDeviceVolumeType.GP3,
+          encrypted: true,
+          deleteOnTermination: true,
+        }),
+      }],
+    });
+
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Asg', {
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      launchTemplate: this.launchTemplate,
+      minCapacity: 1,
+      maxCapacity: 1,
+      healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: v.bootstrapTimeout }),
+      // The bootstrap signals once /status answers; CDK grants the role
+      // cloudformation:SignalResource on this stack for it.
+      signals: autoscaling.Signals.waitForMinCapacity({ timeout: v.bootstrapTimeout }),
+      notifications: this.alertTopic ? [{ topic: this.alertTopic }] : undefined,
+    });
+    // Boot only once the scripts and config are in the bucket.
+    this.autoScalingGroup.node.addDependency(this.configBucket.deployment);
+
+    // The watchdog marks its own instance unhealthy: this group only. A separate
+    // policy, so the group does not wait for it (the group name is only known
+    // once the group exists).
+    const asgArn = Stack.of(this).formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      resourceName: `*:autoScalingGroupName/${this.autoScalingGroup.autoScalingGroupName}`,
+    });
+    const selfHealing = new iam.Policy(this, 'SelfHealingPolicy', {
+      roles: [role],
+      statements: [new iam.PolicyStatement({ actions: ['autoscaling:SetInstanceHealth'], resources: [asgArn] })],
+    });
+
+    new CfnOutput(this, 'NodePublicIp', { value: this.elasticIp.publicIp, description: `Public IPv4 of Casper node ${v.nodeName}` });
+    new CfnOutput(this, 'StatusUrl', { value: `http://${this.elasticIp.publicIp}:${props.network.restPort}/status` });
+    new CfnOutput(this, 'AutoScalingGroupName', { value: this.autoScalingGroup.autoScalingGroupName });
+    new CfnOutput(this, 'SigningKeySecretArn', { value: this.keys.signingKeySecret.secretArn });
+    if (this.keys.keyPair) {
+      new CfnOutput(this, 'SshPrivateKeyParameter', { value: `/ec2/keypair/${this.keys.keyPair.keyPairId}` });
+    }
+    if (this.alertTopic) {
+      new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topicArn });
+    }
+
+    const pending = [
+      v.features.backups ? 'SnapshotRotation (enableBackups)' : undefined,
+      v.features.canary ? 'CasperCanary (enableCanary)' : undefined,
+      v.features.dashboard ? 'CasperDashboard (enableDashboard)' : undefined,
+    ].filter((x): x is string => x !== undefined);
+    if (pending.length > 0) {
+      Annotations.of(this).addInfo(`${OWNER}: not in this release yet, so not deployed: ${pending.join(', ')}`);
+    }
+
+    acknowledgeNagRules(role, [
+      {
+        id: 'AwsSolutions-IAM4',
+        reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for SSM Session Manager, which replaces an open SSH port.',
+        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore'],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'The only wildcard is the object keys under the node\'s own config prefix in its config bucket.',
+        appliesTo: [`Resource::${nagFindingName(this, this.configBucket.objectsArn)}`],
+      },
+    ]);
+    acknowledgeNagRules(selfHealing, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'Auto Scaling group ARNs carry a generated id; the policy names the node\'s own group by name.',
+      appliesTo: [`Resource::${nagFindingName(this, asgArn)}`],
+    }]);
+    this.acknowledgeNagFindings();
+  }
+
+  private acknowledgeNagFindings(): void {
+    acknowledgeNagRules(this.autoScalingGroup, [
+      { id: 'AwsSolutions-AS3', reason: 'Scaling-event notifications go to the alert topic when one is configured (alertEmails or alertTopic).' },
+    ]);
+  }
+}
+
+interface ValidatedProps {
+  readonly nodeName: string;
+  readonly metricsNamespace: string;
+  readonly instanceType: ec2.InstanceType;
+  readonly dataVolumeSizeGiB: number;
+  readonly dataVolumeIops: number;
+  readonly dataVolumeThroughputMiBps: number;
+  readonly rootVolumeSizeGiB: number;
+  readonly bootstrapTimeout: Duration;
+  readonly unresponsiveThreshold: Duration;
+  readonly sshOpen: boolean;
+  readonly instanceTypeWarning?: string;
+  readonly features: CasperNodeFeatures;
+}
+
+function fail(prop: string, value: unknown, allowed: string): never {
+  throw new CasperValidationError(OWNER, prop, value, allowed);
+}
+
+function integerInRange(prop: string, value: number, min: number, max: number, unit: string): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(prop, value, `must be a whole number of ${unit} from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function durationInRange(prop: string, value: Duration, min: Duration, max: Duration): Duration {
+  const s = value.toSeconds();
+  if (s < min.toSeconds() || s > max.toSeconds()) {
+    fail(prop, value.toHumanString(), `must be from ${min.toHumanString()} to ${max.toHumanString()}`);
+  }
+  return value;
+}
+
+/** Validates every prop before anything is created; throws the first problem found. */
+function validateProps(props: CasperReadOnlyNodeProps): ValidatedProps {
+  if (!props.network) fail('network', props.network, 'is required: CasperNetwork.MAINNET, CasperNetwork.TESTNET or CasperNetwork.custom(...)');
+  const nodeName = props.nodeName ?? `${props.network.chainspecName.toLowerCase().replace(/_/g, '-')}-node`;
+  if (!NODE_NAME_PATTERN.test(nodeName)) {
+    fail('nodeName', nodeName, 'must be 1 to 63 letters, digits or "-", starting and ending with a letter or digit');
+  }
+  const metricsNamespace = props.metricsNamespace ?? `casper-${props.network.chainspecName}`;
+  if (!METRICS_NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith('AWS/') || metricsNamespace.startsWith(':')) {
+    fail('metricsNamespace', metricsNamespace,
+      'must be 1 to 255 characters of letters, digits and . - _ / # : or space, not starting with ":" or "AWS/"');
+  }
+
+  const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.M6A, ec2.InstanceSize.XLARGE2);
+  const typeName = instanceType.toString();
+  const check = Token.isUnresolved(typeName) ? {} : checkInstanceType(typeName);
+  if (check.error) fail('instanceType', typeName, check.error);
+
+  const dataVolumeSizeGiB = integerInRange('dataVolumeSizeGiB', props.dataVolumeSizeGiB ?? 500, 100, 16384, 'GiB');
+  const dataVolumeIops = integerInRange('dataVolumeIops', props.dataVolumeIops ?? 3000, 3000, 16000, 'IOPS');
+  const dataVolumeThroughputMiBps = integerInRange('dataVolumeThroughputMiBps', props.dataVolumeThroughputMiBps ?? 125, 125, 1000, 'MiB/s');
+  if (dataVolumeThroughputMiBps > dataVolumeIops / 4) {
+    fail('dataVolumeThroughputMiBps', dataVolumeThroughputMiBps,
+      `gp3 allows at most 0.25 MiB/s per provisioned IOPS: ${Math.floor(dataVolumeIops / 4)} for ${dataVolumeIops} IOPS`);
+  }
+  const rootVolumeSizeGiB = integerInRange('rootVolumeSizeGiB', props.rootVolumeSizeGiB ?? 30, 20, 1024, 'GiB');
+
+  if (props.trustedHash !== undefined && !/^[0-9a-fA-F]{64}$/.test(props.trustedHash)) {
+    fail('trustedHash', props.trustedHash, 'must be a block hash of exactly 64 hexadecimal characters');
+  }
+  for (const email of props.alertEmails ?? []) {
+    if (typeof email !== 'string' || !isValidEmail(email)) {
+      fail('alertEmails', email, 'each entry must be an email address such as "ops@example.com"');
+    }
+  }
+  if (props.alertEmails && props.alertEmails.length > 0 && props.alertTopic) {
+    fail('alertEmails', props.alertEmails, 'give either alertEmails or alertTopic, not both (subscribe the addresses to your topic)');
+  }
+
+  const bootstrapTimeout = durationInRange('bootstrapTimeout', props.bootstrapTimeout ?? Duration.minutes(90), Duration.minutes(30), Duration.hours(12));
+  const unresponsiveThreshold = durationInRange('unresponsiveThreshold', props.unresponsiveThreshold ?? Duration.minutes(15), Duration.minutes(5), Duration.hours(6));
+
+  // Checked here too, so a bad SSH source fails before any resource exists.
+  const sshOpen = resolveSshPeers(OWNER, props.sshAccess ?? SshAccess.none(), props.allowSshFromAnywhere ?? false).length > 0;
+  const vpn = props.enableVpn ?? false;
+  if (vpn) {
+    fail('enableVpn', true, 'the OpenVpnServer construct is not in this release yet; leave enableVpn unset and use SSM Session Manager or sshAccess');
+  }
+  return {
+    nodeName,
+    metricsNamespace,
+    instanceType,
+    dataVolumeSizeGiB,
+    dataVolumeIops,
+    dataVolumeThroughputMiBps,
+    rootVolumeSizeGiB,
+    bootstrapTimeout,
+    unresponsiveThreshold,
+    sshOpen,
+    instanceTypeWarning: check.warning,
+    features: {
+      backups: props.enableBackups ?? true,
+      canary: props.enableCanary ?? true,
+      dashboard: props.enableDashboard ?? true,
+      vpn,
+    },
+  };
+}
+
+/** The user data: the shipped template with the bucket, prefix and region filled in. */
+function renderUserData(bucketName: string, keyPrefix: string, region: string): string {
+  const template = fs.readFileSync(path.join(__dirname, 'assets', 'node', 'user-data.sh'), 'utf8');
+  return template
+    .split('__CONFIG_BUCKET__').join(bucketName)
+    .split('__CONFIG_PREFIX__').join(keyPrefix)
+    .split('__REGION__').join(region);
+}

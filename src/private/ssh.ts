@@ -1,0 +1,37 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { CasperValidationError, parseCidr } from './validation';
+import { SshAccess, SshAccessKind } from '../network/ssh-access';
+
+/**
+ * Turns an `SshAccess` into security group peers, validating it: throws for
+ * an empty or malformed CIDR list, and for the whole internet unless
+ * `allowAnywhere` is set.
+ */
+export function resolveSshPeers(owner: string, access: SshAccess, allowAnywhere: boolean): ec2.IPeer[] {
+  switch (access.kind) {
+    case SshAccessKind.NONE:
+      return [];
+    case SshAccessKind.SECURITY_GROUP:
+      return [access.securityGroup!];
+    case SshAccessKind.CIDRS: {
+      if (access.cidrs.length === 0) {
+        throw new CasperValidationError(owner, 'sshAccess', access.cidrs,
+          'SshAccess.fromCidrs needs at least one CIDR block; use SshAccess.none() to keep SSH closed');
+      }
+      return access.cidrs.map((cidr) => {
+        const parsed = parseCidr(cidr);
+        if (!parsed) {
+          throw new CasperValidationError(owner, 'sshAccess', cidr,
+            'each SSH source must be an IPv4 CIDR such as "203.0.113.0/24" (host bits zero) or an IPv6 CIDR such as "2001:db8::/48"');
+        }
+        if (parsed.prefixLength === 0 && !allowAnywhere) {
+          throw new CasperValidationError(owner, 'sshAccess', cidr,
+            'SSH from the whole internet is refused unless allowSshFromAnywhere is true; prefer a VPN (SshAccess.fromSecurityGroup) or your own CIDR blocks');
+        }
+        return parsed.version === 4 ? ec2.Peer.ipv4(cidr) : ec2.Peer.ipv6(cidr);
+      });
+    }
+    default:
+      throw new CasperValidationError(owner, 'sshAccess', access.kind, 'unknown SSH access kind');
+  }
+}

@@ -1,0 +1,133 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { NODE_ASSETS, RunResult, ShellHarness } from '../../support/shell-harness';
+
+/**
+ * Behaviour of src/assets/node/user-data.sh, with its placeholders
+ * substituted as the construct does. The aws stub's `s3 cp` copies the
+ * harness's state/s3/ folder, which holds a stub bootstrap.sh that records
+ * how it was called (or, in the last test, the real node assets).
+ */
+
+const TEMPLATE = path.join(NODE_ASSETS, 'user-data.sh');
+const BUCKET = 'casper-config-bucket-1a2b3c';
+const PREFIX = 'testnet-reader/node/';
+const REGION = 'eu-west-1';
+const S3_COPY = `aws s3 cp --recursive s3://${BUCKET}/${PREFIX}`;
+const STUB_BOOTSTRAP = '#!/usr/bin/env bash\nprintf \'bootstrap.sh %s\\n\' "$*" >>"$SHIM_STATE/calls.log"\nexit "${STUB_EXIT:-0}"\n';
+
+const harnesses: ShellHarness[] = [];
+afterEach(() => {
+  for (const h of harnesses.splice(0)) h.cleanup();
+});
+
+function userDataHost(options: { omitShims?: string[] } = {}): ShellHarness {
+  const h = new ShellHarness(options);
+  harnesses.push(h);
+  h.setState('s3/bootstrap.sh', STUB_BOOTSTRAP);
+  h.setState('s3/config.json', '{"schemaVersion": 1}\n');
+  return h;
+}
+
+/** The template with its placeholders replaced by sed, as the construct's substitution would. */
+function renderedUserData(h: ShellHarness): string {
+  const out = path.join(h.base, 'user-data.sh');
+  const r = spawnSync('sed', [
+    '-e', `s|__CONFIG_BUCKET__|${BUCKET}|g`, '-e', `s|__CONFIG_PREFIX__|${PREFIX}|g`, '-e', `s|__REGION__|${REGION}|g`, TEMPLATE,
+  ], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  fs.writeFileSync(out, r.stdout);
+  return out;
+}
+
+function runUserData(h: ShellHarness, env: Record<string, string> = {}): RunResult {
+  return h.run(renderedUserData(h), [], env);
+}
+
+describe('user-data.sh', () => {
+  test('the template holds the three placeholders the construct replaces', () => {
+    const text = fs.readFileSync(TEMPLATE, 'utf8');
+    expect(text).toContain('s3://__CONFIG_BUCKET__/__CONFIG_PREFIX__');
+    expect(text).toContain('--region "__REGION__"');
+    expect(text.match(/__[A-Z_]+__/g)?.filter((p, i, all) => all.indexOf(p) === i).sort())
+      .toEqual(['__CONFIG_BUCKET__', '__CONFIG_PREFIX__', '__REGION__']);
+    expect(renderedUserData(userDataHost())).not.toMatch(/__[A-Z_]+__/);
+  });
+
+  test('with the AWS CLI present: copies the bootstrap from the bucket and execs it with the config', () => {
+    const h = userDataHost();
+    const r = runUserData(h);
+    expect(r.status).toBe(0);
+    const dir = h.path('opt/casper-bootstrap');
+    expect(r.calls).toEqual([
+      `${S3_COPY} ${dir}/ --region ${REGION}`,
+      `bootstrap.sh ${dir}/config.json`,
+    ]);
+    expect(h.read('opt/casper-bootstrap/config.json')).toBe('{"schemaVersion": 1}\n');
+  });
+
+  test('the bootstrap exit code is the user data exit code', () => {
+    const h = userDataHost();
+    const r = runUserData(h, { STUB_EXIT: '7' });
+    expect(r.status).toBe(7);
+  });
+
+  test('without the AWS CLI: installs awscli with apt first', () => {
+    const h = userDataHost({ omitShims: ['aws'] });
+    const r = runUserData(h);
+    expect(r.status).toBe(0);
+    const dir = h.path('opt/casper-bootstrap');
+    expect(r.calls).toEqual([
+      'apt-get update',
+      'apt-get install -y -o DPkg::Lock::Timeout=300 awscli',
+      `${S3_COPY} ${dir}/ --region ${REGION}`,
+      `bootstrap.sh ${dir}/config.json`,
+    ]);
+    expect(h.bootstrapLog()).toContain('user data: installing the AWS CLI\n');
+  });
+
+  test('a failing awscli install is retried, then fails before any download', () => {
+    const h = userDataHost({ omitShims: ['aws'] });
+    h.rule('apt-get', '^install', { exit: 100 });
+    const r = runUserData(h);
+    expect(r.status).not.toBe(0);
+    expect(r.calls.filter((c) => c.startsWith('apt-get install'))).toHaveLength(5);
+    expect(r.calls.filter((c) => /^(aws|bootstrap\.sh)/.test(c))).toEqual([]);
+    expect(h.bootstrapLog()).toContain('ERROR: user data: cannot install awscli\n');
+  });
+
+  test('a transient S3 failure is retried', () => {
+    const h = userDataHost();
+    h.rule('aws', '^s3 cp', { exit: 1, times: 2, stderr: 'fatal error: Could not connect to the endpoint URL\n' });
+    const r = runUserData(h);
+    expect(r.status).toBe(0);
+    expect(r.calls.filter((c) => c.startsWith(S3_COPY))).toHaveLength(3);
+    expect(r.calls[r.calls.length - 1]).toBe(`bootstrap.sh ${h.path('opt/casper-bootstrap')}/config.json`);
+  });
+
+  test('an S3 copy that keeps failing stops with an error and never runs the bootstrap', () => {
+    const h = userDataHost();
+    h.rule('aws', '^s3 cp', { exit: 1, stderr: 'An error occurred (AccessDenied) when calling the ListObjectsV2 operation\n' });
+    const r = runUserData(h);
+    expect(r.status).not.toBe(0);
+    expect(r.calls.filter((c) => c.startsWith(S3_COPY))).toHaveLength(5);
+    expect(r.calls.filter((c) => c.startsWith('bootstrap.sh'))).toEqual([]);
+    expect(h.bootstrapLog()).toContain(`ERROR: user data: cannot copy s3://${BUCKET}/${PREFIX}\n`);
+    expect(h.bootstrapLog()).toContain('An error occurred (AccessDenied)');
+  });
+
+  test('end to end with the real bootstrap: the node comes up and every log line is written once', () => {
+    const h = ShellHarness.freshMachine();
+    harnesses.push(h);
+    for (const f of fs.readdirSync(NODE_ASSETS)) h.setState(`s3/${f}`, fs.readFileSync(path.join(NODE_ASSETS, f), 'utf8'));
+    h.setState('s3/config.json', fs.readFileSync(h.configPath, 'utf8'));
+    const r = runUserData(h);
+    expect(r.status).toBe(0);
+    expect(h.exists('var/lib/casper-bootstrap/done')).toBe(true);
+    expect(r.calls.filter((c) => c.startsWith('aws cloudformation signal-resource'))).toHaveLength(1);
+    const lines = h.bootstrapLog().split('\n').filter((l) => l !== '');
+    expect(lines.filter((l) => l.endsWith('casper bootstrap: finished'))).toHaveLength(1);
+    expect(lines.filter((l) => l.endsWith(`casper bootstrap: starting with ${h.path('opt/casper-bootstrap/config.json')}`))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,243 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { CasperNetwork, CasperReadOnlyNode, CasperReadOnlyNodeProps, SshAccess } from '../src';
+import { cfnLint, nagFindings, unexplainedWarnings } from './support/checks';
+import { agnosticStack, assetFiles, expectRejected } from './support/stacks';
+
+function nodeStack(props: Partial<CasperReadOnlyNodeProps> = {}): { stack: Stack; node: CasperReadOnlyNode; t: Template } {
+  const stack = agnosticStack();
+  const node = new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, ...props });
+  return { stack, node, t: Template.fromStack(stack) };
+}
+
+/** Every IAM action granted to the node's role, across its policies. */
+function roleActions(stack: Stack, node: CasperReadOnlyNode): string[] {
+  const roleRef = { Ref: stack.getLogicalId(node.role.node.defaultChild as any) };
+  const policies = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(JSON.stringify(roleRef)));
+  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action));
+}
+
+describe('CasperReadOnlyNode', () => {
+  describe('defaults (testnet)', () => {
+    const { stack, node, t } = nodeStack();
+
+    test('an Auto Scaling group of exactly one across the three public subnets', () => {
+      t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        MinSize: '1',
+        MaxSize: '1',
+        HealthCheckType: 'EC2',
+        HealthCheckGracePeriod: 5400,
+      });
+      const asg = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+      expect(asg.Properties.VPCZoneIdentifier).toHaveLength(3);
+      expect(asg.CreationPolicy).toEqual({ ResourceSignal: { Count: 1, Timeout: 'PT1H30M' } });
+      expect(asg.DependsOn.some((d: string) => d.startsWith('NodeConfigDeploy'))).toBe(true);
+    });
+
+    test('launch template: Ubuntu 22.04 from SSM, IMDSv2, metadata tags, encrypted gp3 root, m6a.2xlarge, public IP', () => {
+      t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+        LaunchTemplateData: Match.objectLike({
+          InstanceType: 'm6a.2xlarge',
+          MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, InstanceMetadataTags: 'enabled' },
+          BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { Encrypted: true, VolumeType: 'gp3', VolumeSize: 30, DeleteOnTermination: true } }],
+          NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: true, DeviceIndex: 0 })],
+        }),
+      });
+      const params = t.toJSON().Parameters;
+      expect(Object.values(params).map((p: any) => p.Default)).toContain('/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id');
+      expect(node.launchTemplate.instanceType?.toString()).toBe('m6a.2xlarge');
+    });
+
+    test('user data fetches the bootstrap from the config bucket', () => {
+      const lt = Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0];
+      const userData = JSON.stringify(lt.Properties.LaunchTemplateData.UserData);
+      expect(userData).toContain(stack.getLogicalId(node.configBucket.bucket.node.defaultChild as any));
+      expect(userData).toContain('node/');
+      expect(userData).not.toContain('__CONFIG_BUCKET__');
+      expect(userData).not.toContain('__REGION__');
+    });
+
+    test('instance role: SSM, its config prefix, its secret, signal its stack, mark its own group unhealthy — nothing else', () => {
+      t.hasResourceProperties('AWS::IAM::Role', {
+        ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+      });
+      const actions = roleActions(stack, node);
+      expect([...new Set(actions)].sort()).toEqual([
+        'autoscaling:SetInstanceHealth',
+        'cloudformation:SignalResource',
+        's3:GetObject', 's3:ListBucket',
+        'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue',
+      ].sort());
+      // No volume or snapshot permissions for the node (they belong to the handlers).
+      expect(actions.filter((a) => a.startsWith('ec2:'))).toEqual([]);
+    });
+
+    test('SetInstanceHealth is scoped to this group, SignalResource to this stack', () => {
+      const asgRef = { Ref: stack.getLogicalId(node.autoScalingGroup.node.defaultChild as any) };
+      const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: unknown }>);
+      const resourceOf = (action: string) => statements.filter((s) => s.Action === action).map((s) => s.Resource);
+      expect(resourceOf('autoscaling:SetInstanceHealth')).toEqual([{
+        'Fn::Join': ['', [
+          'arn:', { Ref: 'AWS::Partition' }, ':autoscaling:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' },
+          ':autoScalingGroup:*:autoScalingGroupName/', asgRef,
+        ]],
+      }]);
+      expect(resourceOf('cloudformation:SignalResource')).toEqual([{ Ref: 'AWS::StackId' }]);
+    });
+
+    test('stateful parts are retained; no SSH key pair; no alert topic', () => {
+      t.hasResource('AWS::EC2::EIP', { DeletionPolicy: 'Retain' });
+      t.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' });
+      t.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+      t.resourceCountIs('AWS::EC2::KeyPair', 0);
+      t.resourceCountIs('AWS::SNS::Topic', 0);
+      expect(node.alertTopic).toBeUndefined();
+    });
+
+    test('security group: no SSH', () => {
+      const sg = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('Casper node') } }))[0];
+      expect(JSON.stringify(sg.Properties.SecurityGroupIngress)).not.toContain('"FromPort":22');
+    });
+
+    test('outputs: public IP, status URL, group name, secret', () => {
+      const outputs = Object.keys(t.toJSON().Outputs);
+      for (const o of ['NodePublicIp', 'StatusUrl', 'AutoScalingGroupName', 'SigningKeySecretArn']) {
+        expect(outputs.some((k) => k.startsWith(`Node${o}`))).toBe(true);
+      }
+    });
+
+    test('names and data volume defaults', () => {
+      expect(node.nodeName).toBe('casper-test-node');
+      expect(node.metricsNamespace).toBe('casper-casper-test');
+      expect(node.dataVolume).toEqual({
+        sizeGiB: 500,
+        iops: 3000,
+        throughputMiBps: 125,
+        tags: { 'casper:node': 'casper-test-node', 'casper:role': 'data' },
+      });
+      expect(node.features).toEqual({ backups: true, canary: true, dashboard: true, vpn: false });
+    });
+
+    test('cdk-nag: no unacknowledged finding', () => {
+      expect(nagFindings(stack)).toEqual([]);
+    });
+
+    test('cfn-lint: no error and no unexplained warning', () => {
+      const lint = cfnLint(stack);
+      expect(lint.errors).toEqual([]);
+      expect(unexplainedWarnings(lint)).toEqual([]);
+    });
+  });
+
+  test('the rendered config.json carries what the bootstrap needs', () => {
+    const { stack } = nodeStack({ nodeName: 'reader-1', trustedHash: 'ab'.repeat(32), unresponsiveThreshold: Duration.minutes(20) });
+    const [config] = assetFiles(stack, 'config.json') as any[];
+    expect(config).toMatchObject({
+      nodeName: 'reader-1',
+      network: { chainspecName: 'casper-test', networkConfigFileName: 'casper-test.conf', runsSidecar: true, restPort: 8888 },
+      trustedHash: 'ab'.repeat(32),
+      dataVolume: { instanceTagKey: 'casper:data-volume', mountPoint: '/var/lib/casper/casper-node', deviceWaitSeconds: 600 },
+      health: { readyWaitSeconds: 3300, restartAfterSeconds: 1200, unhealthyAfterSeconds: 1800 },
+    });
+    // Deploy-time values are CDK markers filled in by the upload handler.
+    expect(config.region).toMatch(/^<<marker:\d+>>$/);
+    expect(config.signingKeySecretArn).toMatch(/^<<marker:\d+>>$/);
+  });
+
+  test('SSH from CIDRs opens 22 and creates a key pair with its parameter output', () => {
+    const { t } = nodeStack({ sshAccess: SshAccess.fromCidrs(['203.0.113.0/24']) });
+    t.resourceCountIs('AWS::EC2::KeyPair', 1);
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ KeyName: Match.anyValue() }) });
+    expect(Object.keys(t.toJSON().Outputs).some((k) => k.startsWith('NodeSshPrivateKeyParameter'))).toBe(true);
+  });
+
+  test('alert emails create an encrypted topic that also gets scaling events', () => {
+    const { t } = nodeStack({ alertEmails: ['ops@example.com'] });
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    t.hasResourceProperties('AWS::SNS::Subscription', { Endpoint: 'ops@example.com' });
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { NotificationConfigurations: [Match.objectLike({ TopicARN: Match.anyValue() })] });
+  });
+
+  test('an existing VPC, topic and DESTROY removal policy', () => {
+    const stack = agnosticStack();
+    const vpc = new ec2.Vpc(stack, 'MyVpc', { natGateways: 0, subnetConfiguration: [{ name: 'pub', subnetType: ec2.SubnetType.PUBLIC }] });
+    const topic = new sns.Topic(stack, 'MyTopic');
+    const node = new CasperReadOnlyNode(stack, 'Node', {
+      network: CasperNetwork.MAINNET,
+      vpc,
+      alertTopic: topic,
+      removalPolicy: RemovalPolicy.DESTROY,
+      instanceType: ec2.InstanceType.of(ec2.InstanceClass.R6I, ec2.InstanceSize.XLARGE),
+      dataVolumeSizeGiB: 1000,
+      dataVolumeIops: 6000,
+      dataVolumeThroughputMiBps: 500,
+      bootstrapTimeout: Duration.hours(2),
+      unresponsiveThreshold: Duration.minutes(30),
+    });
+    const t = Template.fromStack(stack);
+    expect(node.casperVpc).toBeUndefined();
+    expect(node.alertTopic).toBe(topic);
+    t.resourceCountIs('AWS::EC2::VPC', 1);
+    t.hasResource('AWS::EC2::EIP', { DeletionPolicy: 'Delete' });
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { HealthCheckGracePeriod: 7200 });
+    expect(node.dataVolume.iops).toBe(6000);
+    expect(node.nodeName).toBe('casper-node');
+  });
+
+  test('a family without SHA extensions warns at synth', () => {
+    const stack = agnosticStack();
+    new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, instanceType: new ec2.InstanceType('t3.2xlarge') });
+    Annotations.fromStack(stack).hasWarning('/Test/Node', Match.stringLikeRegexp('t3 family\'s CPUs may lack the SHA extensions'));
+  });
+
+  describe('bad input is rejected at synth with a clear message and no resources', () => {
+    const cases: Array<[string, Partial<CasperReadOnlyNodeProps>, string | RegExp]> = [
+      ['ARM instance type', { instanceType: new ec2.InstanceType('m7g.2xlarge') },
+        'CasperReadOnlyNode: invalid instanceType "m7g.2xlarge": "m7g.2xlarge" is an ARM (Graviton) type; Casper publishes x86-64 (amd64) binaries only'],
+      ['Graviton burstable type', { instanceType: new ec2.InstanceType('t4g.2xlarge') }, /invalid instanceType "t4g.2xlarge"/],
+      ['data volume under 100 GiB', { dataVolumeSizeGiB: 99 }, 'CasperReadOnlyNode: invalid dataVolumeSizeGiB 99: must be a whole number of GiB from 100 to 16384'],
+      ['data volume over 16 TiB', { dataVolumeSizeGiB: 16385 }, 'CasperReadOnlyNode: invalid dataVolumeSizeGiB 16385: must be a whole number of GiB from 100 to 16384'],
+      ['fractional data volume size', { dataVolumeSizeGiB: 500.5 }, /invalid dataVolumeSizeGiB 500.5/],
+      ['IOPS below gp3 minimum', { dataVolumeIops: 2999 }, 'CasperReadOnlyNode: invalid dataVolumeIops 2999: must be a whole number of IOPS from 3000 to 16000'],
+      ['IOPS above gp3 maximum', { dataVolumeIops: 16001 }, /invalid dataVolumeIops 16001/],
+      ['throughput below gp3 minimum', { dataVolumeThroughputMiBps: 124 }, 'CasperReadOnlyNode: invalid dataVolumeThroughputMiBps 124: must be a whole number of MiB/s from 125 to 1000'],
+      ['throughput above gp3 maximum', { dataVolumeThroughputMiBps: 1001 }, /invalid dataVolumeThroughputMiBps 1001/],
+      ['throughput above 0.25 MiB/s per IOPS', { dataVolumeIops: 3000, dataVolumeThroughputMiBps: 1000 },
+        'CasperReadOnlyNode: invalid dataVolumeThroughputMiBps 1000: gp3 allows at most 0.25 MiB/s per provisioned IOPS: 750 for 3000 IOPS'],
+      ['root volume too small', { rootVolumeSizeGiB: 8 }, 'CasperReadOnlyNode: invalid rootVolumeSizeGiB 8: must be a whole number of GiB from 20 to 1024'],
+      ['trusted hash of 63 characters', { trustedHash: 'a'.repeat(63) },
+        `CasperReadOnlyNode: invalid trustedHash "${'a'.repeat(63)}": must be a block hash of exactly 64 hexadecimal characters`],
+      ['trusted hash with non-hex characters', { trustedHash: 'z'.repeat(64) }, /invalid trustedHash "z{64}"/],
+      ['malformed alert email', { alertEmails: ['ops@example'] },
+        'CasperReadOnlyNode: invalid alertEmails "ops@example": each entry must be an email address such as "ops@example.com"'],
+      ['node name with illegal characters', { nodeName: 'my_node!' },
+        'CasperReadOnlyNode: invalid nodeName "my_node!": must be 1 to 63 letters, digits or "-"'],
+      ['node name too long', { nodeName: 'n'.repeat(64) }, /invalid nodeName "n{64}"/],
+      ['namespace reserved for AWS', { metricsNamespace: 'AWS/EC2' }, 'CasperReadOnlyNode: invalid metricsNamespace "AWS/EC2": must be 1 to 255 characters'],
+      ['namespace with illegal characters', { metricsNamespace: 'casper$metrics' }, /invalid metricsNamespace "casper\$metrics"/],
+      ['bootstrap timeout too short', { bootstrapTimeout: Duration.minutes(20) },
+        'CasperReadOnlyNode: invalid bootstrapTimeout "20 minutes": must be from 30 minutes to 12 hours'],
+      ['unresponsive threshold too short', { unresponsiveThreshold: Duration.minutes(1) }, /invalid unresponsiveThreshold "1 minute": must be from 5 minutes to 6 hours/],
+      ['SSH from anywhere without the opt-in', { sshAccess: SshAccess.fromCidrs(['0.0.0.0/0']) },
+        /CasperReadOnlyNode: invalid sshAccess "0.0.0.0\/0": SSH from the whole internet is refused/],
+      ['the VPN before it exists', { enableVpn: true }, /invalid enableVpn true: the OpenVpnServer construct is not in this release yet/],
+      ['no network (JavaScript callers)', { network: undefined }, /invalid network undefined: is required/],
+    ];
+
+    test.each(cases)('%s', (_name, props, message) => {
+      const stack = agnosticStack();
+      expectRejected(stack, () => new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, ...props } as CasperReadOnlyNodeProps), message);
+    });
+
+    test('alert emails and an alert topic together', () => {
+      const stack = agnosticStack();
+      const topic = new sns.Topic(stack, 'T');
+      expectRejected(stack, () => new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, alertEmails: ['a@example.com'], alertTopic: topic }),
+        /invalid alertEmails \["a@example.com"\]: give either alertEmails or alertTopic, not both/);
+    });
+  });
+});
