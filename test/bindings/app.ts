@@ -6,11 +6,11 @@
  */
 import { App, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { CasperElasticIp, CasperNetwork, CasperNodeSecurityGroup, CasperVpc, SshAccess } from '../../src';
+import { CasperElasticIp, CasperNetwork, CasperNodeSecurityGroup, CasperReadOnlyNode, CasperVpc, SshAccess } from '../../src';
 
 // A validation error must cross the language boundary with its message.
 try {
-  new CasperVpc(new Stack(new App(), 'Bad'), 'Net', { cidr: '10.0.0.0/8' });
+  new CasperVpc(new Stack(new App({ autoSynth: false }), 'Bad'), 'Net', { cidr: '10.0.0.0/8' });
   throw new Error('expected CasperVpc to reject cidr 10.0.0.0/8');
 } catch (e) {
   if (!String(e).includes('invalid cidr "10.0.0.0/8"')) throw e;
@@ -30,4 +30,13 @@ new CasperNodeSecurityGroup(stack, 'NodeSg', {
 new CasperElasticIp(stack, 'Ip', { nodeName: 'smoke-node', removalPolicy: RemovalPolicy.DESTROY });
 new CfnOutput(stack, 'Chainspec', { value: network.chainspecName });
 new CfnOutput(stack, 'Testnet', { value: CasperNetwork.TESTNET.networkConfigFileName });
+
+// The whole node, which reads its shipped user data template at synth time.
+const nodeStack = new Stack(app, 'CasperSmokeNode');
+new CasperReadOnlyNode(nodeStack, 'Node', {
+  network: CasperNetwork.TESTNET,
+  nodeName: 'smoke-reader',
+  alertEmails: ['ops@example.com'],
+  sshAccess: SshAccess.fromCidrs(['203.0.113.0/24']),
+});
 app.synth();

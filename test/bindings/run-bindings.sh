@@ -76,11 +76,13 @@ replace github.com/cdk-casper-node/cdk-casper-node-go/cdkcaspernode => $gomod
 GOMOD
 (cd "$work/go" && go mod tidy && go vet . && CDK_OUTDIR="$work/go/cdk.out" go run .)
 
-step "compare templates with the TypeScript synth"
-npx ts-node --project "$root/test/tsconfig.json" "$here/compare.ts" \
-  "$work/ts/cdk.out/CasperSmoke.template.json" \
-  "$work/py/cdk.out/CasperSmoke.template.json" \
-  "$work/go/cdk.out/CasperSmoke.template.json"
+for stack in CasperSmoke CasperSmokeNode; do
+  step "compare $stack with the TypeScript synth"
+  npx ts-node --project "$root/test/tsconfig.json" "$here/compare.ts" \
+    "$work/ts/cdk.out/$stack.template.json" \
+    "$work/py/cdk.out/$stack.template.json" \
+    "$work/go/cdk.out/$stack.template.json"
+done
 
 echo
 echo "test:bindings: Python and Go smoke tests passed"

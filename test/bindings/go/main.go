@@ -22,7 +22,7 @@ func expectRejected() {
 			os.Exit(1)
 		}
 	}()
-	bad := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Bad"), nil)
+	bad := awscdk.NewStack(awscdk.NewApp(&awscdk.AppProps{AutoSynth: jsii.Bool(false)}), jsii.String("Bad"), nil)
 	casper.NewCasperVpc(bad, jsii.String("Net"), &casper.CasperVpcProps{Cidr: jsii.String("10.0.0.0/8")})
 }
 
@@ -51,6 +51,15 @@ func main() {
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("Chainspec"), &awscdk.CfnOutputProps{Value: network.ChainspecName()})
 	awscdk.NewCfnOutput(stack, jsii.String("Testnet"), &awscdk.CfnOutputProps{Value: casper.CasperNetwork_TESTNET().NetworkConfigFileName()})
+
+	// The whole node, which reads its shipped user data template at synth time.
+	nodeStack := awscdk.NewStack(app, jsii.String("CasperSmokeNode"), nil)
+	casper.NewCasperReadOnlyNode(nodeStack, jsii.String("Node"), &casper.CasperReadOnlyNodeProps{
+		Network:     casper.CasperNetwork_TESTNET(),
+		NodeName:    jsii.String("smoke-reader"),
+		AlertEmails: jsii.Strings("ops@example.com"),
+		SshAccess:   casper.SshAccess_FromCidrs(jsii.Strings("203.0.113.0/24")),
+	})
 	app.Synth(nil)
-	fmt.Println("go smoke app: synthesized CasperSmoke")
+	fmt.Println("go smoke app: synthesized CasperSmoke and CasperSmokeNode")
 }

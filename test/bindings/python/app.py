@@ -6,13 +6,14 @@ from cdk_casper_node import (
     CasperElasticIp,
     CasperNetwork,
     CasperNodeSecurityGroup,
+    CasperReadOnlyNode,
     CasperVpc,
     SshAccess,
 )
 
 # A validation error must cross the language boundary with its message.
 try:
-    CasperVpc(cdk.Stack(cdk.App(), "Bad"), "Net", cidr="10.0.0.0/8")
+    CasperVpc(cdk.Stack(cdk.App(auto_synth=False), "Bad"), "Net", cidr="10.0.0.0/8")
     raise SystemExit("expected CasperVpc to reject cidr 10.0.0.0/8")
 except Exception as err:  # jsii raises a generic error carrying the JS message
     if 'invalid cidr "10.0.0.0/8"' not in str(err):
@@ -34,5 +35,16 @@ CasperNodeSecurityGroup(
 CasperElasticIp(stack, "Ip", node_name="smoke-node", removal_policy=cdk.RemovalPolicy.DESTROY)
 cdk.CfnOutput(stack, "Chainspec", value=network.chainspec_name)
 cdk.CfnOutput(stack, "Testnet", value=CasperNetwork.TESTNET.network_config_file_name)
+
+# The whole node, which reads its shipped user data template at synth time.
+node_stack = cdk.Stack(app, "CasperSmokeNode")
+CasperReadOnlyNode(
+    node_stack,
+    "Node",
+    network=CasperNetwork.TESTNET,
+    node_name="smoke-reader",
+    alert_emails=["ops@example.com"],
+    ssh_access=SshAccess.from_cidrs(["203.0.113.0/24"]),
+)
 app.synth()
-print("python smoke app: synthesized CasperSmoke")
+print("python smoke app: synthesized CasperSmoke and CasperSmokeNode")
