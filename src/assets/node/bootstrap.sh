@@ -109,7 +109,8 @@ PY
 check_assets() {
   STEP="config"
   local f
-  for f in watchdog.sh casper-watchdog.service casper-watchdog.timer; do
+  for f in watchdog.sh casper-watchdog.service casper-watchdog.timer \
+    casper-stage-protocols.service casper-stage-protocols.timer; do
     [[ -f $HERE/$f ]] || die "$HERE/$f is missing (upload the whole node/ asset folder)"
   done
 }
@@ -552,6 +553,23 @@ EOF
   start_unit casper-watchdog.timer
 }
 
+# Protocol upgrades: the launcher only upgrades to versions that are staged,
+# and the rerun-safe stage_protocols step above stages once. A timer stages
+# versions the network publishes later, so the node follows upgrades by itself.
+install_protocol_stager() {
+  STEP="protocol upgrades"
+  local unit
+  for unit in casper-stage-protocols.service casper-stage-protocols.timer; do
+    write_if_changed "$ROOT/etc/systemd/system/$unit" 0644 <"$HERE/$unit"
+    if ((CHANGED)); then NEED_RELOAD=1; fi
+  done
+  write_if_changed "$ROOT/etc/casper-stage-protocols.env" 0644 <<EOF
+NETWORK_CONFIG=$CFG_NETWORK_CONFIG
+EOF
+  reload_systemd_if_needed
+  start_unit casper-stage-protocols.timer
+}
+
 # ------------------------------------------------------------- readiness ----
 
 STATUS_SUMMARY=""
@@ -622,6 +640,7 @@ main() {
   configure_cloudwatch_agent
   start_services
   install_watchdog
+  install_protocol_stager
   wait_until_ready
   log "casper bootstrap: finished"
 }

@@ -103,6 +103,8 @@ describe('fresh boot on a blank device', () => {
       /^systemctl enable --now casper-sidecar\.service$/,
       /^systemctl daemon-reload$/,
       /^systemctl enable --now casper-watchdog\.timer$/,
+      /^systemctl daemon-reload$/,
+      /^systemctl enable --now casper-stage-protocols\.timer$/,
       new RegExp(`^curl -fsS --max-time 5 ${re(STATUS_URL)}$`),
       imds('tags/instance/aws:cloudformation:stack-name'),
       imds('tags/instance/aws:cloudformation:logical-id'),
@@ -183,6 +185,16 @@ describe('fresh boot on a blank device', () => {
     expect(h.read('etc/casper-watchdog.env')).toBe(watchdogEnv(8888, 900, 1500, 'us-east-1'));
   });
 
+  test('installs the protocol stager timer so the node follows network upgrades', () => {
+    for (const unit of ['casper-stage-protocols.service', 'casper-stage-protocols.timer']) {
+      expect(h.read(`etc/systemd/system/${unit}`)).toBe(fs.readFileSync(path.join(NODE_ASSETS, unit), 'utf8'));
+      expect(h.mode(`etc/systemd/system/${unit}`)).toBe('644');
+    }
+    expect(h.read('etc/casper-stage-protocols.env')).toBe('NETWORK_CONFIG=casper-test.conf\n');
+    expect(h.read('etc/systemd/system/casper-stage-protocols.service'))
+      .toContain('ExecStart=/etc/casper/node_util.py stage_protocols ${NETWORK_CONFIG}');
+  });
+
   test('records completion and logs timestamped lines to the log file and stdout', () => {
     expect(h.exists('var/lib/casper-bootstrap/done')).toBe(true);
     const log = h.bootstrapLog().split('\n').filter((l) => l !== '');
@@ -209,6 +221,8 @@ describe('second run on an already-bootstrapped machine', () => {
     'etc/security/limits.d/casper.conf', 'etc/systemd/system/casper-node-launcher.service.d/limits.conf',
     'etc/systemd/system/casper-node-launcher.service.d/data-volume.conf', 'usr/local/sbin/casper-watchdog.sh',
     'etc/systemd/system/casper-watchdog.service', 'etc/systemd/system/casper-watchdog.timer', 'etc/casper-watchdog.env',
+    'etc/systemd/system/casper-stage-protocols.service', 'etc/systemd/system/casper-stage-protocols.timer',
+    'etc/casper-stage-protocols.env',
     ...STAGED, ...KEY_FILES.map((f) => `etc/casper/validator_keys/${f}`),
   ];
   let before: Record<string, { ino: number; text: string }>;
@@ -241,6 +255,7 @@ describe('second run on an already-bootstrapped machine', () => {
       'start: casper-node-launcher.service already running',
       'start: casper-sidecar.service already running',
       'watchdog: casper-watchdog.timer already running',
+      'protocol upgrades: casper-stage-protocols.timer already running',
     ]));
   });
 });
@@ -439,6 +454,7 @@ describe('packages', () => {
     expect(matching(r.calls, /casper-sidecar/)).toEqual([]);
     expect(matching(r.calls, /^systemctl enable/)).toEqual([
       'systemctl enable --now casper-node-launcher.service', 'systemctl enable --now casper-watchdog.timer',
+      'systemctl enable --now casper-stage-protocols.timer',
     ]);
   });
 
