@@ -43,7 +43,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
     runtime: awscdk.LambdaRuntime.NODEJS_22_X,
   },
 
-  devDeps: ['cdk-nag@^3', 'ts-node'],
+  // The handlers' AWS SDK clients come with the Lambda Node.js runtime (the
+  // bundler leaves @aws-sdk/* external); tests need them installed.
+  devDeps: [
+    'cdk-nag@^3',
+    'ts-node',
+    '@types/aws-lambda',
+    '@aws-sdk/client-ec2',
+    '@aws-sdk/client-auto-scaling',
+    '@aws-sdk/client-cloudwatch',
+  ],
 
   // test/tsconfig.json type-checks the tests, the example app and the scripts.
   tsconfigDev: {
@@ -85,9 +94,10 @@ const copyAssets = project.addTask('copy-assets', {
 });
 project.compileTask.spawn(copyAssets);
 
-// `npm test` must work right after `npm ci`: compile first so lib/ (and its
-// assets) are current, then run jest and eslint.
+// `npm test` must work right after `npm ci`: bundle the handlers and compile
+// first so assets/ and lib/ are current, then run jest and eslint.
 project.testTask.prependSpawn(project.compileTask);
+project.testTask.prependSpawn(project.preCompileTask);
 
 project.addTask('synth', {
   description: 'Synthesize the example testnet node app offline into cdk.out/ and summarize it',
