@@ -15,7 +15,7 @@ import { acknowledgeNagRules, nagFindingName } from './private/nag';
 import { renderNodeConfig } from './private/node-config';
 import { resolveSshPeers } from './private/ssh';
 import { CasperValidationError, NODE_NAME_PATTERN, isValidEmail } from './private/validation';
-import { ConfigBucket } from './storage';
+import { ConfigBucket, DataVolumeLifecycle, SnapshotRotation } from './storage';
 
 /**
  * Properties of a `CasperReadOnlyNode`.
@@ -291,6 +291,12 @@ export class CasperReadOnlyNode extends Construct {
   /** Where alerts go, when configured. */
   public readonly alertTopic?: sns.ITopic;
 
+  /** The handler that attaches the data volume to each new instance and snapshots it on termination. */
+  public readonly dataVolumeLifecycle: DataVolumeLifecycle;
+
+  /** Scheduled snapshots of the data volume; undefined when `enableBackups` is false. */
+  public readonly snapshotRotation?: SnapshotRotation;
+
   /** Which optional parts are switched on. */
   public readonly features: CasperNodeFeatures;
 
@@ -403,6 +409,33 @@ export class CasperReadOnlyNode extends Construct {
     // Boot only once the scripts and config are in the bucket.
     this.autoScalingGroup.node.addDependency(this.configBucket.deployment);
 
+    // Attaches (or moves, restores, creates) the data volume for every new
+    // instance; the group depends on it, so it serves the very first launch.
+    this.dataVolumeLifecycle = new DataVolumeLifecycle(this, 'DataVolume', {
+      autoScalingGroup: this.autoScalingGroup,
+      nodeName: v.nodeName,
+      elasticIpAllocationId: this.elasticIp.allocationId,
+      volumeSizeGiB: v.dataVolumeSizeGiB,
+      volumeIops: v.dataVolumeIops,
+      volumeThroughputMiBps: v.dataVolumeThroughputMiBps,
+      metricsNamespace: v.metricsNamespace,
+    });
+
+    if (v.features.backups) {
+      this.snapshotRotation = new SnapshotRotation(this, 'Backups', {
+        volumeTagKey: 'casper:node',
+        volumeTagValue: v.nodeName,
+        volumeRoleTag: 'casper:role=data',
+        syncMetricNamespace: v.metricsNamespace,
+        syncMetricName: 'Synced',
+        syncMetricDimensions: { NodeName: v.nodeName },
+        // Until the metrics collector ships, the Synced metric has no datapoints:
+        // snapshot anyway rather than never.
+        snapshotWhenSyncMetricMissing: true,
+        metricsNamespace: v.metricsNamespace,
+      });
+    }
+
     // The watchdog marks its own instance unhealthy: this group only. A separate
     // policy, so the group does not wait for it (the group name is only known
     // once the group exists).
@@ -429,7 +462,6 @@ export class CasperReadOnlyNode extends Construct {
     }
 
     const pending = [
-      v.features.backups ? 'SnapshotRotation (enableBackups)' : undefined,
       v.features.canary ? 'CasperCanary (enableCanary)' : undefined,
       v.features.dashboard ? 'CasperDashboard (enableDashboard)' : undefined,
     ].filter((x): x is string => x !== undefined);

@@ -43,6 +43,9 @@ describe('shipped assets', () => {
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
     for (const f of shipped) expect(files).toContain(`lib/assets/${f}`);
     expect(files).toContain('lib/index.js');
+    // Handlers bundled at build time, so no language needs esbuild at synth.
+    expect(files).toContain('assets/storage/data-volume-lifecycle.lambda/index.js');
+    expect(files).toContain('assets/storage/snapshot-rotation.lambda/index.js');
     expect(files).toContain('.jsii');
     expect(files.filter((f) => /^(src|test|examples|scripts|\.ci|integ)\//.test(f))).toEqual([]);
   });

@@ -45,6 +45,8 @@ export interface AcceptedWarning {
   readonly rule: string;
   /** Applies to matches whose resource logical id starts with this. */
   readonly resourcePrefix: string;
+  /** And, when given, whose message matches this. */
+  readonly message?: RegExp;
   readonly reason: string;
 }
 
@@ -64,6 +66,12 @@ export const ACCEPTED_CFN_LINT_WARNINGS: AcceptedWarning[] = [
     reason: 'aws-cdk-lib emits a redundant DependsOn in its BucketDeployment singleton handler; harmless and not ours to change',
   },
   {
+    rule: 'W3005',
+    resourcePrefix: '',
+    message: /^'[A-Za-z0-9]*Role[0-9A-F]{8}' dependency already enforced by a 'GetAtt' at 'Resources\/[A-Za-z0-9]+\/Properties\/Role'$/,
+    reason: 'aws-cdk-lib makes every Lambda function depend on its role explicitly as well as through Role; harmless',
+  },
+  {
     rule: 'W3010',
     resourcePrefix: '',
     reason: 'in a stack with a concrete region, CasperVpc takes literal AZ names from the CDK context lookup by design',
@@ -73,7 +81,8 @@ export const ACCEPTED_CFN_LINT_WARNINGS: AcceptedWarning[] = [
 /** Warnings not covered by an accepted entry. */
 export function unexplainedWarnings(result: CfnLintResult, accepted = ACCEPTED_CFN_LINT_WARNINGS): CfnLintMatch[] {
   return result.warnings.filter((w) => !accepted.some((a) =>
-    a.rule === w.Rule.Id && String(w.Location.Path[1] ?? '').startsWith(a.resourcePrefix)));
+    a.rule === w.Rule.Id && String(w.Location.Path[1] ?? '').startsWith(a.resourcePrefix) &&
+    (a.message === undefined || a.message.test(w.Message))));
 }
 
 /**

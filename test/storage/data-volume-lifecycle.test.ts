@@ -1,0 +1,151 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { DataVolumeLifecycle, DataVolumeLifecycleProps } from '../../src';
+import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { agnosticStack, expectRejected } from '../support/stacks';
+
+function setup(props: Partial<DataVolumeLifecycleProps> = {}) {
+  const stack = agnosticStack();
+  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+  const launchTemplate = new ec2.LaunchTemplate(stack, 'Lt', {
+    instanceType: new ec2.InstanceType('m6a.2xlarge'),
+    machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+    requireImdsv2: true,
+  });
+  const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    launchTemplate,
+    minCapacity: 1,
+    maxCapacity: 1,
+  });
+  const eip = new ec2.CfnEIP(stack, 'Eip');
+  const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', {
+    autoScalingGroup: asg, nodeName: 'reader-1', elasticIpAllocationId: eip.attrAllocationId, ...props,
+  });
+  return { stack, asg, lifecycle, t: Template.fromStack(stack) };
+}
+
+function statements(stack: Stack, lifecycle: DataVolumeLifecycle) {
+  const policy = Template.fromStack(stack).findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: stack.getLogicalId(lifecycle.role.node.defaultChild as any) }], PolicyName: Match.stringLikeRegexp('Lifecycle') },
+  });
+  return Object.values(policy).flatMap((p) => p.Properties.PolicyDocument.Statement) as any[];
+}
+
+describe('DataVolumeLifecycle', () => {
+  test('hooks live inside the group, so the first instance is served', () => {
+    const { t, asg, stack } = setup();
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      LifecycleHookSpecificationList: [
+        { LifecycleHookName: 'reader-1-data-volume-launch', LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING', DefaultResult: 'ABANDON', HeartbeatTimeout: 900 },
+        { LifecycleHookName: 'reader-1-data-volume-terminate', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', DefaultResult: 'CONTINUE', HeartbeatTimeout: 600 },
+      ],
+      Tags: Match.arrayWith([{ Key: 'casper:node', PropagateAtLaunch: true, Value: 'reader-1' }]),
+    });
+    t.resourceCountIs('AWS::AutoScaling::LifecycleHook', 0);
+    const group = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    // The group waits for the handler, its policy and the rule.
+    for (const prefix of ['LifecycleHandler', 'LifecyclePolicy', 'LifecycleRule']) {
+      expect(group.DependsOn.some((d: string) => d.startsWith(prefix))).toBe(true);
+    }
+    // ...and nothing of the lifecycle references the group (that would be a cycle).
+    const json = JSON.stringify(Object.entries(t.toJSON().Resources).filter(([id]) => id.startsWith('Lifecycle')));
+    expect(json).not.toContain(stack.getLogicalId(asg.node.defaultChild as any));
+  });
+
+  test('the rule routes both hooks to the handler', () => {
+    const { t } = setup();
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.autoscaling'],
+        'detail-type': ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action'],
+        'detail': { LifecycleHookName: ['reader-1-data-volume-launch', 'reader-1-data-volume-terminate'] },
+      },
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 } })],
+    });
+  });
+
+  test('handler: Node.js 22, 15 minutes, configuration in the environment', () => {
+    const { t } = setup({ volumeSizeGiB: 800, volumeIops: 4000, volumeThroughputMiBps: 250, keepOldVolume: true, metricsNamespace: 'casper-casper-test' });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Timeout: 900,
+      Environment: {
+        Variables: Match.objectLike({
+          NODE_NAME: 'reader-1',
+          VOLUME_SIZE_GIB: '800',
+          VOLUME_IOPS: '4000',
+          VOLUME_THROUGHPUT_MIBPS: '250',
+          DEVICE_NAME: '/dev/sdf',
+          INSTANCE_TAG_KEY: 'casper:data-volume',
+          KEEP_OLD_VOLUME: 'true',
+          WAIT_BUDGET_SECONDS: '720',
+          METRIC_NAMESPACE: 'casper-casper-test',
+          VOLUME_KMS_KEY_ID: '',
+        }),
+      },
+    });
+  });
+
+  test('least privilege: every mutating EC2 action is scoped by a tag condition or an exact ARN', () => {
+    const { stack, lifecycle } = setup();
+    const mutating = statements(stack, lifecycle).filter((s) => [].concat(s.Action)
+      .some((a: string) => a.startsWith('ec2:') && !a.startsWith('ec2:Describe')));
+    expect(mutating.length).toBeGreaterThan(5);
+    for (const s of mutating) {
+      const exact = JSON.stringify(s.Resource).includes('elastic-ip');
+      expect({ action: s.Action, scoped: exact || s.Condition !== undefined }).toEqual({ action: s.Action, scoped: true });
+    }
+    const describe = statements(stack, lifecycle).find((s) => [].concat(s.Action).includes('ec2:DescribeVolumes' as never));
+    expect(describe.Resource).toBe('*');
+    const create = statements(stack, lifecycle).filter((s) => s.Action === 'ec2:CreateVolume');
+    expect(create.map((s) => s.Condition)).toEqual([
+      { StringEquals: { 'aws:RequestTag/casper:node': 'reader-1' } },
+      { StringEquals: { 'aws:ResourceTag/casper:node': 'reader-1' } },
+    ]);
+    const instanceTag = statements(stack, lifecycle).find((s) => s.Action === 'ec2:CreateTags' && JSON.stringify(s.Resource).includes(':instance/'));
+    expect(instanceTag.Condition).toEqual({
+      'StringEquals': { 'aws:ResourceTag/casper:node': 'reader-1' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['casper:data-volume'] },
+    });
+  });
+
+  test('a customer KMS key is granted to the handler', () => {
+    const stack = agnosticStack();
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', { vpc, instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+    new DataVolumeLifecycle(stack, 'Lifecycle', { autoScalingGroup: asg, nodeName: 'n', elasticIpAllocationId: 'eipalloc-1', encryptionKey: key });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['kms:CreateGrant']) })]) } });
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ VOLUME_KMS_KEY_ID: Match.anyValue() }) } });
+  });
+
+  test('metrics', () => {
+    const { lifecycle } = setup({ metricsNamespace: 'ns' });
+    expect(lifecycle.metricFailures().namespace).toBe('ns');
+    expect(lifecycle.metricFailures().metricName).toBe('LifecycleFailures');
+    expect(lifecycle.metricFailures().dimensions).toEqual({ NodeName: 'reader-1' });
+    expect(lifecycle.metricSuccesses().metricName).toBe('LifecycleSuccesses');
+  });
+
+  test('cdk-nag and cfn-lint clean', () => {
+    const { stack } = setup();
+    expect(nagFindings(stack).filter((f) => f.path.includes('Lifecycle'))).toEqual([]);
+    const lint = cfnLint(stack);
+    expect(lint.errors).toEqual([]);
+    expect(unexplainedWarnings(lint)).toEqual([]);
+  });
+
+  test('rejects an invalid node name', () => {
+    const stack = agnosticStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', { vpc, instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+    expectRejected(stack, () => new DataVolumeLifecycle(stack, 'L', { autoScalingGroup: asg, nodeName: 'bad name', elasticIpAllocationId: 'x' }),
+      'DataVolumeLifecycle: invalid nodeName "bad name": must be 1 to 63 letters');
+  });
+});
