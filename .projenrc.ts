@@ -104,6 +104,11 @@ project.addTask('synth', {
   exec: 'ts-node --project test/tsconfig.json scripts/synth.ts cdk.out',
 });
 
+project.addTask('bench:snapshots', {
+  description: 'Benchmark: snapshot rotation over 5,000 existing snapshots against a local moto server',
+  exec: 'ts-node --project test/tsconfig.json scripts/bench-snapshot-rotation.ts',
+});
+
 project.addTask('test:bindings', {
   description: 'Synthesize the smoke app with the built Python wheel and Go module and compare with TypeScript',
   env: { CDK_VERSION, CONSTRUCTS_VERSION },

@@ -1,4 +1,4 @@
-import { DeleteSnapshotCommand, DeleteVolumeCommand, EC2Client, Snapshot } from '@aws-sdk/client-ec2';
+import { DeleteSnapshotCommand, DeleteVolumeCommand, DescribeVolumesCommand, EC2Client, Snapshot } from '@aws-sdk/client-ec2';
 import {
   allSnapshotIds,
   allSnapshots,
@@ -202,18 +202,50 @@ describe('rotateSnapshots against moto', () => {
   beforeEach(async () => { await moto.reset(); });
   afterAll(async () => { await moto.stop(); });
 
-  /** Runs the rotation against moto with captured sinks and a short settle pause. */
+  /** Per volume id: whether the volume exists, and the start time of its newest completed snapshot. */
+  async function dataCopies(): Promise<Map<string, { volume: boolean; newestSnapshot: number }>> {
+    const copies = new Map<string, { volume: boolean; newestSnapshot: number }>();
+    for (const v of (await ec2.send(new DescribeVolumesCommand({}))).Volumes ?? []) {
+      copies.set(v.VolumeId!, { volume: true, newestSnapshot: -1 });
+    }
+    for (const snap of await allSnapshots(moto.endpoint)) {
+      if (snap.State !== 'completed' || !snap.VolumeId) continue;
+      const c = copies.get(snap.VolumeId) ?? { volume: false, newestSnapshot: -1 };
+      copies.set(snap.VolumeId, { ...c, newestSnapshot: Math.max(c.newestSnapshot, snap.StartTime?.getTime() ?? 0) });
+    }
+    return copies;
+  }
+
+  /**
+   * Runs the rotation against moto with captured sinks and a short settle
+   * pause, and asserts the invariant whether it succeeds or fails: every copy
+   * of the newest data that existed before still exists after.
+   */
   function rotate(config: SnapshotRotationConfig, extra: RotateOptions & { sdkCalls?: Record<string, number> } = {}) {
     const out = capture();
     const { sdkCalls, ...options } = extra;
-    const promise = rotateSnapshots(config, {
-      ec2: options.ec2 ?? ec2Client(moto.endpoint, { sdkCalls }),
-      cloudwatch: cloudwatchClient(moto.endpoint),
-      log: out.log,
-      emit: out.emit,
-      settleMs: 300,
-      ...options,
-    });
+    const promise = (async () => {
+      const before = await dataCopies();
+      try {
+        return await rotateSnapshots(config, {
+          ec2: options.ec2 ?? ec2Client(moto.endpoint, { sdkCalls }),
+          cloudwatch: cloudwatchClient(moto.endpoint),
+          log: out.log,
+          emit: out.emit,
+          settleMs: 300,
+          ...options,
+        });
+      } finally {
+        // The invariant: each volume's newest data still exists afterwards, as
+        // the volume itself or as a completed snapshot at least as new.
+        const after = await dataCopies();
+        const lost = [...before].filter(([id, b]) => {
+          const a = after.get(id);
+          return !(a?.volume || (a && a.newestSnapshot >= b.newestSnapshot && a.newestSnapshot >= 0));
+        }).map(([id]) => id);
+        expect(lost).toEqual([]);
+      }
+    })();
     return { out, promise };
   }
 
