@@ -208,10 +208,10 @@ describe('rotateSnapshots against moto', () => {
     for (const v of (await ec2.send(new DescribeVolumesCommand({}))).Volumes ?? []) {
       copies.set(v.VolumeId!, { volume: true, newestSnapshot: -1 });
     }
-    for (const snap of await allSnapshots(moto.endpoint)) {
-      if (snap.State !== 'completed' || !snap.VolumeId) continue;
-      const c = copies.get(snap.VolumeId) ?? { volume: false, newestSnapshot: -1 };
-      copies.set(snap.VolumeId, { ...c, newestSnapshot: Math.max(c.newestSnapshot, snap.StartTime?.getTime() ?? 0) });
+    for (const s of await allSnapshots(moto.endpoint)) {
+      if (s.State !== 'completed' || !s.VolumeId) continue;
+      const c = copies.get(s.VolumeId) ?? { volume: false, newestSnapshot: -1 };
+      copies.set(s.VolumeId, { ...c, newestSnapshot: Math.max(c.newestSnapshot, s.StartTime?.getTime() ?? 0) });
     }
     return copies;
   }
