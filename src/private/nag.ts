@@ -15,6 +15,12 @@ export interface NagAcknowledgment {
   readonly appliesTo?: string[];
 }
 
+/** Why the bundled handlers stay on Node.js 22 although cdk-nag asks for the newest runtime. */
+export const PINNED_NODE_RUNTIME: NagAcknowledgment = {
+  id: 'AwsSolutions-L1',
+  reason: 'The handlers are pinned to Node.js 22 (bundled and tested for it); the runtime moves with the project, not implicitly.',
+};
+
 /**
  * Acknowledges cdk-nag rules on a construct and everything below it.
  *

@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DataVolumeLifecycleFunction } from './data-volume-lifecycle-function';
-import { acknowledgeNagRules, nagFindingName } from '../private/nag';
+import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
 import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
 
 /**
@@ -301,10 +301,7 @@ export class DataVolumeLifecycle extends Construct {
         ...(props.encryptionKey ? ['Action::kms:ReEncrypt*'] : []),
       ],
     }]);
-    acknowledgeNagRules(this.handler, [{
-      id: 'AwsSolutions-L1',
-      reason: 'The handlers are pinned to Node.js 22 (bundled and tested for it); move with the project, not implicitly.',
-    }]);
+    acknowledgeNagRules(this.handler, [PINNED_NODE_RUNTIME]);
   }
 
   /** Failed launches or terminations (the handler abandoned the lifecycle action). */

@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { SnapshotRotationFunction } from './snapshot-rotation-function';
-import { acknowledgeNagRules, nagFindingName } from '../private/nag';
+import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
 import { CasperValidationError } from '../private/validation';
 
 /**
@@ -233,10 +233,7 @@ export class SnapshotRotation extends Construct {
         `Resource::${nagFindingName(this, `${logGroup.logGroupArn}:*`)}`,
       ],
     }]);
-    acknowledgeNagRules(this.handler, [{
-      id: 'AwsSolutions-L1',
-      reason: 'The handlers are pinned to Node.js 22 (bundled and tested for it); move with the project, not implicitly.',
-    }]);
+    acknowledgeNagRules(this.handler, [PINNED_NODE_RUNTIME]);
   }
 
   /** 1 per successful run; alarm when its Sum over a day and a bit is below 1 (stale backups). */
