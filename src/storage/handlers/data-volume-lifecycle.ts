@@ -66,12 +66,12 @@ import {
   Volume,
   VolumeType,
 } from '@aws-sdk/client-ec2';
+import { emfLine, TAG_CREATED_BY } from './common';
 
 /** Tag keys and values shared with the bootstrap and SnapshotRotation. */
 export const TAG_NODE = 'casper:node';
 export const TAG_ROLE = 'casper:role';
 export const ROLE_DATA = 'data';
-export const TAG_CREATED_BY = 'casper:created-by';
 export const CREATED_BY_LIFECYCLE = 'lifecycle';
 export const TAG_REASON = 'casper:reason';
 export const TAG_SOURCE_VOLUME = 'casper:source-volume';
@@ -309,7 +309,7 @@ export async function handleLifecycleEvent(event: LifecycleEvent, options: Lifec
       + `node ${config.nodeName}, wait budget ${Math.round(run.budgetMs / 1000)} s)`);
     const outcome = transition === 'LAUNCHING' ? await run.launch() : await run.terminate();
     const alreadyCompleted = await complete('CONTINUE');
-    emitMetric(emfLine(config.metricNamespace, config.nodeName, 'LifecycleSuccesses', { transition, instanceId, ...outcome }));
+    emitMetric(countLine(config.metricNamespace, config.nodeName, 'LifecycleSuccesses', { transition, instanceId, ...outcome }));
     const result: LifecycleResult = { result: 'CONTINUE', transition: action.LifecycleTransition, instanceId, ...outcome, alreadyCompleted };
     log(`lifecycle ${transition} instance ${instanceId}: done ${JSON.stringify(result)}`);
     return result;
@@ -317,7 +317,7 @@ export async function handleLifecycleEvent(event: LifecycleEvent, options: Lifec
     const message = oneLine(err);
     logError(`ERROR lifecycle ${transition} instance ${instanceId}: ${message}`);
     const env = options.env ?? process.env;
-    emitMetric(emfLine(
+    emitMetric(countLine(
       config?.metricNamespace ?? envText(env, 'METRIC_NAMESPACE') ?? 'casper-node',
       config?.nodeName ?? envText(env, 'NODE_NAME') ?? 'unknown',
       'LifecycleFailures',
@@ -333,17 +333,9 @@ export async function handleLifecycleEvent(event: LifecycleEvent, options: Lifec
   }
 }
 
-/** One CloudWatch Embedded Metric Format line: `<metric>` = 1 Count, dimension NodeName. */
-export function emfLine(namespace: string, nodeName: string, metric: string, properties: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    ...properties,
-    _aws: {
-      Timestamp: Date.now(),
-      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [['NodeName']], Metrics: [{ Name: metric, Unit: 'Count' }] }],
-    },
-    NodeName: nodeName,
-    [metric]: 1,
-  });
+/** One EMF line counting `metric` once for the node. */
+function countLine(namespace: string, nodeName: string, metric: string, properties: Record<string, unknown>): string {
+  return emfLine(namespace, nodeName, [{ name: metric, value: 1, unit: 'Count' }], properties);
 }
 
 function oneLine(err: unknown): string {

@@ -33,12 +33,10 @@ import {
   Tag,
   Volume,
 } from '@aws-sdk/client-ec2';
-/* eslint-enable import/no-extraneous-dependencies */
+import { EmfMetric, emfLine, TAG_CREATED_BY } from './common';
 
 /** Tag written on every snapshot a rotation creates: its rotation id. */
 export const ROTATION_TAG = 'casper:rotation';
-/** Tag naming the creator of a snapshot. */
-export const CREATED_BY_TAG = 'casper:created-by';
 /** Value of `casper:created-by` on the snapshots of a rotation. */
 export const CREATED_BY = 'snapshot-rotation';
 /** A snapshot of this rotation started within this window blocks another one. */
@@ -414,7 +412,7 @@ class Run {
     if (this.config.volumeRoleTag) tags.push({ Key: this.config.volumeRoleTag.key, Value: this.config.volumeRoleTag.value });
     tags.push(
       { Key: ROTATION_TAG, Value: this.config.rotationId },
-      { Key: CREATED_BY_TAG, Value: CREATED_BY },
+      { Key: TAG_CREATED_BY, Value: CREATED_BY },
       { Key: 'Name', Value: `${this.config.volumeTagValue}-${at.toISOString()}` },
     );
     this.count('CreateSnapshot');
@@ -441,21 +439,8 @@ class Run {
   }
 
   /** One Embedded Metric Format line on stdout. */
-  public emitMetrics(metrics: { name: string; value: number; unit: 'Count' | 'Seconds' }[], properties: Record<string, unknown>): void {
-    const line: Record<string, unknown> = {
-      _aws: {
-        Timestamp: this.now().getTime(),
-        CloudWatchMetrics: [{
-          Namespace: this.config.metricNamespace,
-          Dimensions: [['NodeName']],
-          Metrics: metrics.map((m) => ({ Name: m.name, Unit: m.unit })),
-        }],
-      },
-      NodeName: this.config.volumeTagValue,
-      ...properties,
-    };
-    for (const m of metrics) line[m.name] = m.value;
-    const text = JSON.stringify(line);
+  public emitMetrics(metrics: EmfMetric[], properties: Record<string, unknown>): void {
+    const text = emfLine(this.config.metricNamespace, this.config.volumeTagValue, metrics, properties, this.now().getTime());
     if (this.options.emit) this.options.emit(text);
     else process.stdout.write(text + '\n');
   }

@@ -22,7 +22,8 @@ import {
   Snapshot,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { ROTATION_TAG, CREATED_BY, CREATED_BY_TAG, SnapshotRotationConfig } from '../../../src/storage/handlers/snapshot-rotation';
+import { TAG_CREATED_BY } from '../../../src/storage/handlers/common';
+import { ROTATION_TAG, CREATED_BY, SnapshotRotationConfig } from '../../../src/storage/handlers/snapshot-rotation';
 
 export const REGION = 'us-east-1';
 export const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
@@ -115,7 +116,7 @@ export function nodeVolumeTags(node = NODE): Record<string, string> {
 
 /** The tags the rotation writes on its snapshots (without Name). */
 export function rotationTags(node = NODE, rotation = ROTATION): Record<string, string> {
-  return { ...nodeVolumeTags(node), [ROTATION_TAG]: rotation, [CREATED_BY_TAG]: CREATED_BY };
+  return { ...nodeVolumeTags(node), [ROTATION_TAG]: rotation, [TAG_CREATED_BY]: CREATED_BY };
 }
 
 export async function createVolume(ec2: EC2Client, volumeTags: Record<string, string> = nodeVolumeTags()): Promise<string> {
