@@ -8,6 +8,10 @@ export interface NodeConfigInput {
   readonly trustedHash?: string;
   readonly signingKeySecretArn: string;
   readonly cloudWatchAgentConfigParameterName?: string;
+  /** CloudWatch namespace of the node metrics; the bootstrap installs the collector only with one (and an agent). */
+  readonly metricsNamespace?: string;
+  /** Log group the CloudWatch agent ships the metrics' EMF events to. */
+  readonly metricsLogGroupName?: string;
   readonly dataVolumeWaitSeconds: number;
   readonly readyWaitSeconds: number;
   readonly restartAfterSeconds: number;
@@ -47,6 +51,7 @@ export function renderNodeConfig(input: NodeConfigInput): { [key: string]: any }
       filesystem: 'ext4',
     },
     cloudWatchAgent: { configParameterName: input.cloudWatchAgentConfigParameterName ?? '' },
+    metrics: { namespace: input.metricsNamespace ?? '', logGroupName: input.metricsLogGroupName ?? '' },
     openFilesLimit: OPEN_FILES_LIMIT,
     aptRepository: {
       url: 'https://repo.casper.network/releases',

@@ -14,7 +14,13 @@ describe('renderNodeConfig', () => {
   };
 
   test('renders the document the bootstrap reads', () => {
-    expect(renderNodeConfig({ ...base, trustedHash: 'ab'.repeat(32), cloudWatchAgentConfigParameterName: '/casper/agent' })).toEqual({
+    expect(renderNodeConfig({
+      ...base,
+      trustedHash: 'ab'.repeat(32),
+      cloudWatchAgentConfigParameterName: '/casper/agent',
+      metricsNamespace: 'Casper/Node',
+      metricsLogGroupName: '/casper/reader-1/metrics',
+    })).toEqual({
       schemaVersion: 1,
       nodeName: 'reader-1',
       region: 'us-east-1',
@@ -23,6 +29,7 @@ describe('renderNodeConfig', () => {
       signingKeySecretArn: base.signingKeySecretArn,
       dataVolume: { instanceTagKey: 'casper:data-volume', mountPoint: '/var/lib/casper/casper-node', deviceWaitSeconds: 900, filesystem: 'ext4' },
       cloudWatchAgent: { configParameterName: '/casper/agent' },
+      metrics: { namespace: 'Casper/Node', logGroupName: '/casper/reader-1/metrics' },
       openFilesLimit: 64000,
       aptRepository: { url: 'https://repo.casper.network/releases', keyUrl: 'https://repo.casper.network/casper-repo-pubkey.gpg', suite: 'jammy' },
       libssl11DebUrl: expect.stringMatching(/^http:\/\/security\.ubuntu\.com\/ubuntu\/pool\/main\/o\/openssl\/libssl1\.1_.*_amd64\.deb$/),
@@ -30,10 +37,11 @@ describe('renderNodeConfig', () => {
     });
   });
 
-  test('empty trusted hash and agent parameter when not given (the bootstrap skips them)', () => {
+  test('empty trusted hash, agent parameter and metrics when not given (the bootstrap skips them)', () => {
     const doc = renderNodeConfig(base);
     expect(doc.trustedHash).toBe('');
     expect(doc.cloudWatchAgent).toEqual({ configParameterName: '' });
+    expect(doc.metrics).toEqual({ namespace: '', logGroupName: '' });
   });
 
   test('mainnet without the sidecar on a custom network', () => {

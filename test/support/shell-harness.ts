@@ -72,6 +72,7 @@ export interface NodeConfig {
   signingKeySecretArn: string;
   dataVolume: { instanceTagKey: string; mountPoint: string; deviceWaitSeconds: number; filesystem: string };
   cloudWatchAgent: { configParameterName: string };
+  metrics: { namespace: string; logGroupName: string };
   openFilesLimit: number;
   aptRepository: { url: string; keyUrl: string; suite: string };
   libssl11DebUrl: string;
@@ -88,6 +89,8 @@ export function defaultConfig(): NodeConfig {
     signingKeySecretArn: SECRET_ARN,
     dataVolume: { instanceTagKey: 'casper:data-volume', mountPoint: MOUNT_POINT, deviceWaitSeconds: 5, filesystem: 'ext4' },
     cloudWatchAgent: { configParameterName: '' },
+    // What the construct renders without metrics: the bootstrap skips the collector.
+    metrics: { namespace: '', logGroupName: '' },
     openFilesLimit: 64000,
     aptRepository: { url: 'https://repo.casper.network/releases', keyUrl: REPO_KEY_URL, suite: 'jammy' },
     libssl11DebUrl: LIBSSL_URL,

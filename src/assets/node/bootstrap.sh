@@ -87,6 +87,8 @@ put("MOUNT_POINT", "dataVolume.mountPoint", pattern=r"/[A-Za-z0-9._/-]+")
 put("DEVICE_WAIT", "dataVolume.deviceWaitSeconds", int)
 put("FILESYSTEM", "dataVolume.filesystem", pattern=r"ext4")
 put("CW_PARAMETER", "cloudWatchAgent.configParameterName", pattern=r"[A-Za-z0-9_./-]*")
+put("METRICS_NAMESPACE", "metrics.namespace", pattern=r"[A-Za-z0-9.\-_/#: ]*")
+put("METRICS_LOG_GROUP", "metrics.logGroupName", pattern=r"[A-Za-z0-9_./#-]*")
 put("OPEN_FILES", "openFilesLimit", int)
 put("APT_URL", "aptRepository.url", pattern=r"https?://[^\s]+")
 put("APT_KEY_URL", "aptRepository.keyUrl", pattern=r"https?://[^\s]+")
@@ -97,6 +99,8 @@ put("RESTART_AFTER", "health.restartAfterSeconds", int)
 put("UNHEALTHY_AFTER", "health.unhealthyAfterSeconds", int)
 if int(out["REST_PORT"]) > 65535:
     sys.exit(f"{path}: network.restPort must be a TCP port")
+if out["METRICS_NAMESPACE"] and not out["METRICS_LOG_GROUP"]:
+    sys.exit(f"{path}: metrics.namespace is set but metrics.logGroupName is empty")
 for name, value in out.items():
     print(f"CFG_{name}={shlex.quote(value)}")
 PY
@@ -110,7 +114,8 @@ check_assets() {
   STEP="config"
   local f
   for f in watchdog.sh casper-watchdog.service casper-watchdog.timer \
-    casper-stage-protocols.service casper-stage-protocols.timer; do
+    casper-stage-protocols.service casper-stage-protocols.timer \
+    casper-metrics.py casper-metrics.service casper-metrics.timer; do
     [[ -f $HERE/$f ]] || die "$HERE/$f is missing (upload the whole node/ asset folder)"
   done
 }
@@ -510,6 +515,35 @@ configure_cloudwatch_agent() {
   log "cloudwatch agent: configured from ssm:$CFG_CW_PARAMETER"
 }
 
+# ----------------------------------------------------- metrics collector ----
+
+# Node metrics: a timer runs casper-metrics.py every 30 s, which reads /status
+# and sends an EMF document to the CloudWatch agent's EMF listener (so it needs
+# the agent, configured above, and no credentials of its own).
+install_metrics_collector() {
+  STEP="metrics"
+  if [[ -z $CFG_CW_PARAMETER || -z $CFG_METRICS_NAMESPACE ]]; then
+    log "metrics: no CloudWatch agent or metrics namespace configured, collector skipped"
+    return 0
+  fi
+  write_if_changed "$ROOT/usr/local/sbin/casper-metrics.py" 0755 <"$HERE/casper-metrics.py"
+  local unit
+  for unit in casper-metrics.service casper-metrics.timer; do
+    write_if_changed "$ROOT/etc/systemd/system/$unit" 0644 <"$HERE/$unit"
+    if ((CHANGED)); then NEED_RELOAD=1; fi
+  done
+  # Double quotes keep a namespace with spaces in one value; the config
+  # patterns allow no quote, backslash, dollar sign or newline.
+  write_if_changed "$ROOT/etc/casper-metrics.env" 0644 <<EOF
+CASPER_METRICS_STATUS_URL="http://127.0.0.1:$CFG_REST_PORT/status"
+CASPER_METRICS_NAMESPACE="$CFG_METRICS_NAMESPACE"
+CASPER_METRICS_NODE_NAME="$CFG_NODE_NAME"
+CASPER_METRICS_LOG_GROUP="$CFG_METRICS_LOG_GROUP"
+EOF
+  reload_systemd_if_needed
+  start_unit casper-metrics.timer
+}
+
 # -------------------------------------------------------------- services ----
 
 reload_systemd_if_needed() {
@@ -638,6 +672,7 @@ main() {
   apply_trusted_hash
   configure_open_files
   configure_cloudwatch_agent
+  install_metrics_collector
   start_services
   install_watchdog
   install_protocol_stager

@@ -202,6 +202,7 @@ describe('fresh boot on a blank device', () => {
     for (const line of log) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} /);
     expect(r.stdout).toBe(h.bootstrapLog());
     expect(logLines(h)).toContain('cloudwatch agent: no config parameter yet, skipped');
+    expect(logLines(h)).toContain('metrics: no CloudWatch agent or metrics namespace configured, collector skipped');
     expect(logLines(h)).toContain('casper bootstrap: finished');
     expect(h.bootstrapLog()).not.toContain('ERROR');
   });
@@ -675,6 +676,125 @@ describe('CloudWatch agent seam', () => {
     const r = h.runBootstrap();
     expect(matching(r.calls, /cloudwatch/)).toEqual([]);
     expect(logLines(h)).toContain('cloudwatch agent: no config parameter yet, skipped');
+  });
+});
+
+describe('metrics collector', () => {
+  const PARAM = '/casper/testnet-reader/cloudwatch-agent';
+  const NAMESPACE = 'Casper Nodes/casper-test';
+  const LOG_GROUP = '/casper/testnet-reader/metrics';
+  const INSTALLED = {
+    'usr/local/sbin/casper-metrics.py': { asset: 'casper-metrics.py', mode: '755' },
+    'etc/systemd/system/casper-metrics.service': { asset: 'casper-metrics.service', mode: '644' },
+    'etc/systemd/system/casper-metrics.timer': { asset: 'casper-metrics.timer', mode: '644' },
+  };
+  const ENV_FILE = 'etc/casper-metrics.env';
+  const FILES = [...Object.keys(INSTALLED), ENV_FILE];
+
+  /** A machine whose config wires the agent and names a metrics namespace. */
+  function metricsMachine(edit?: (c: ReturnType<ShellHarness['writeConfig']>) => void): ShellHarness {
+    const h = machine();
+    h.preinstall('amazon-cloudwatch-agent');
+    h.writeConfig((c) => {
+      c.cloudWatchAgent.configParameterName = PARAM;
+      c.metrics = { namespace: NAMESPACE, logGroupName: LOG_GROUP };
+      edit?.(c);
+    });
+    return h;
+  }
+
+  test('with the agent and a namespace, installs the collector, its units and settings, and starts the timer', () => {
+    const h = metricsMachine();
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    for (const [f, { asset, mode }] of Object.entries(INSTALLED)) {
+      expect({ f, text: h.read(f), mode: h.mode(f) })
+        .toEqual({ f, text: fs.readFileSync(path.join(NODE_ASSETS, asset), 'utf8'), mode });
+    }
+    expect(h.read(ENV_FILE)).toBe([
+      'CASPER_METRICS_STATUS_URL="http://127.0.0.1:8888/status"',
+      `CASPER_METRICS_NAMESPACE="${NAMESPACE}"`,
+      'CASPER_METRICS_NODE_NAME="testnet-reader"',
+      `CASPER_METRICS_LOG_GROUP="${LOG_GROUP}"`,
+      '',
+    ].join('\n'));
+    expect(h.mode(ENV_FILE)).toBe('644');
+    // After the agent is configured, and before the node starts (it then reports NodeUp 0).
+    expectCallsInOrder(r.calls, [
+      new RegExp(`^amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c ssm:${re(PARAM)}$`),
+      /^systemctl daemon-reload$/,
+      /^systemctl is-active --quiet casper-metrics\.timer$/,
+      /^systemctl enable --now casper-metrics\.timer$/,
+      /^systemctl enable --now casper-node-launcher\.service$/,
+    ]);
+    expect(matching(r.calls, /casper-metrics/)).toEqual([
+      'systemctl is-active --quiet casper-metrics.timer', 'systemctl enable --now casper-metrics.timer',
+    ]);
+    expect(logLines(h)).toContain('metrics: starting casper-metrics.timer');
+    expect(fs.readdirSync(h.tmpDir)).toEqual([]);
+    expect(h.list('etc').filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  test('a second run rewrites nothing and starts nothing', () => {
+    const h = metricsMachine();
+    expect(h.runBootstrap().status).toBe(0);
+    const before = Object.fromEntries(FILES.map((f) => [f, { ino: h.inode(f), text: h.read(f) }]));
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    for (const f of FILES) expect({ f, ino: h.inode(f), text: h.read(f) }).toEqual({ f, ...before[f] });
+    expect(matching(r.calls, /^systemctl (daemon-reload|enable)/)).toEqual([]);
+    expect(matching(r.calls, /casper-metrics/)).toEqual(['systemctl is-active --quiet casper-metrics.timer']);
+    expect(logLines(h)).toContain('metrics: casper-metrics.timer already running');
+  });
+
+  test('a changed unit is rewritten and systemd reloaded, without starting the running timer again', () => {
+    const h = metricsMachine();
+    expect(h.runBootstrap().status).toBe(0);
+    h.writeRootFile('etc/systemd/system/casper-metrics.service', '[Service]\nExecStart=/bin/false\n');
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(h.read('etc/systemd/system/casper-metrics.service'))
+      .toBe(fs.readFileSync(path.join(NODE_ASSETS, 'casper-metrics.service'), 'utf8'));
+    expect(matching(r.calls, /^systemctl (daemon-reload|enable)/)).toEqual(['systemctl daemon-reload']);
+  });
+
+  test.each([
+    ['no agent parameter', (c: ReturnType<ShellHarness['writeConfig']>) => { c.cloudWatchAgent.configParameterName = ''; }],
+    ['no namespace', (c: ReturnType<ShellHarness['writeConfig']>) => { c.metrics = { namespace: '', logGroupName: '' }; }],
+  ])('with %s the collector is skipped and nothing is written', (_, edit) => {
+    const h = metricsMachine(edit);
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(logLines(h)).toContain('metrics: no CloudWatch agent or metrics namespace configured, collector skipped');
+    expect(matching(r.calls, /casper-metrics/)).toEqual([]);
+    for (const f of FILES) expect({ f, exists: h.exists(f) }).toEqual({ f, exists: false });
+  });
+
+  test.each(['casper-metrics.py', 'casper-metrics.service', 'casper-metrics.timer'])(
+    'a missing %s fails the config check before anything happens', (missing) => {
+      const h = metricsMachine();
+      const assets = path.join(h.base, 'node-assets');
+      fs.cpSync(NODE_ASSETS, assets, { recursive: true });
+      fs.rmSync(path.join(assets, missing));
+      const r = h.run(path.join(assets, 'bootstrap.sh'), [h.configPath]);
+      expectFailure(h, r, `ERROR: config: ${path.join(assets, missing)} is missing (upload the whole node/ asset folder)`);
+      expect(r.calls).toEqual([]);
+    });
+
+  test('a namespace without a log group is rejected before anything happens', () => {
+    const h = metricsMachine((c) => { c.metrics.logGroupName = ''; });
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
+    expect(r.stdout).toContain(`${h.configPath}: metrics.namespace is set but metrics.logGroupName is empty`);
+    expect(r.calls).toEqual([]);
+  });
+
+  test('a namespace that could break the settings file is rejected', () => {
+    const h = metricsMachine((c) => { c.metrics.namespace = 'Casper"\nX=$(reboot)'; });
+    const r = h.runBootstrap();
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toContain(`${h.configPath}: metrics.namespace has an invalid value`);
+    expect(r.calls).toEqual([]);
   });
 });
 

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Casper node metrics collector.
+
+Each run reads the node's REST status once and sends one CloudWatch Embedded
+Metric Format (EMF) document to the CloudWatch agent's EMF listener, which
+turns it into metrics and ships the event to a log group. It needs no AWS SDK
+and no credentials. Run every 30 s by casper-metrics.timer.
+
+Python 3.10 standard library only (Ubuntu 22.04): no tomllib, and RFC 3339
+timestamps are parsed here because datetime.fromisoformat in 3.10 rejects
+"Z" and fractions that are not 3 or 6 digits.
+
+Exit codes: 0 when the document was sent (also when the node is down: that is
+data), 1 when the agent's endpoint could not be reached, 2 on bad options.
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import re
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+
+DEFAULT_STATUS_URL = "http://127.0.0.1:8888/status"
+DEFAULT_ENDPOINT = "tcp://127.0.0.1:25888"
+DEFAULT_TIMEOUT_SECONDS = 5.0
+MAX_BODY_BYTES = 1 << 20
+
+# Metric name and unit, in the order they appear in the document.
+METRICS = (
+    ("NodeUp", "None"),
+    ("Synced", "None"),
+    ("PeerCount", "Count"),
+    ("BlockHeight", "Count"),
+    ("EraId", "Count"),
+    ("LastBlockAgeSeconds", "Seconds"),
+)
+# The reactor states of a node that follows the chain tip.
+SYNCED_STATES = ("KeepUp", "Validate")
+# Status fields passed on as properties of the log event.
+PROPERTIES = (("ReactorState", "reactor_state"), ("ChainspecName", "chainspec_name"), ("BuildVersion", "build_version"))
+
+RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})"
+)
+JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def parse_rfc3339(text):
+    """Epoch seconds (float) of an RFC 3339 timestamp; ValueError if it is not one."""
+    m = RFC3339.fullmatch(text) if isinstance(text, str) else None
+    if m is None:
+        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    fraction, offset = m.group(7) or "", m.group(8)
+    whole = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc)
+    seconds = whole.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
+    if offset not in ("Z", "z"):
+        sign = 1 if offset[0] == "+" else -1
+        seconds -= sign * (int(offset[1:3]) * 3600 + int(offset[4:6]) * 60)
+    return seconds
+
+
+def parse_now(text):
+    """--now: epoch seconds or an RFC 3339 timestamp."""
+    try:
+        return float(text) if re.fullmatch(r"\d+(\.\d+)?", text) else parse_rfc3339(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not epoch seconds nor an RFC 3339 timestamp: {text!r}") from None
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def read_block(info, now):
+    """BlockHeight, EraId and LastBlockAgeSeconds from last_added_block_info (ValueError if malformed)."""
+    if not isinstance(info, dict):
+        raise ValueError(f"expected an object, got {JSON_TYPES.get(type(info), type(info).__name__)}")
+    height, era = info.get("height"), info.get("era_id")
+    if not is_int(height) or not is_int(era):
+        raise ValueError(f"height {height!r} and era_id {era!r} must be integers")
+    age = round(max(0.0, now - parse_rfc3339(info.get("timestamp"))), 3)
+    return {"BlockHeight": height, "EraId": era, "LastBlockAgeSeconds": age}
+
+
+def node_values(status_code, body, now):
+    """(metric values, properties) for one answer of the node."""
+    down = {"NodeUp": 0, "Synced": 0}
+    if status_code is None:  # body is why the request failed
+        return down, {"Error": body}
+    if status_code != 200:
+        return down, {"Error": f"HTTP {status_code}"}
+    try:
+        status = json.loads(body)
+    except ValueError as e:  # also UnicodeDecodeError
+        return down, {"Error": f"invalid JSON: {e}"}
+    if not isinstance(status, dict):
+        kind = JSON_TYPES.get(type(status), type(status).__name__)
+        return down, {"Error": f"unexpected body: JSON {kind}, not an object"}
+    return status_values(status, now)
+
+
+def status_values(status, now):
+    """(metric values, properties) of a node that answered with its status object."""
+    peers = status.get("peers")
+    values = {"NodeUp": 1, "Synced": 0, "PeerCount": len(peers) if isinstance(peers, (list, dict)) else 0}
+    props = {name: status[key] for name, key in PROPERTIES if isinstance(status.get(key), str)}
+    info = status.get("last_added_block_info")
+    block = {}
+    if info is not None:
+        try:
+            block = read_block(info, now)
+        except ValueError as e:
+            props["Error"] = f"bad last_added_block_info: {e}"
+    # A node without a block is not synced, whatever its reactor state.
+    values["Synced"] = 1 if block and status.get("reactor_state") in SYNCED_STATES else 0
+    values.update(block)
+    return values, props
+
+
+def build_document(status_code, body, now, namespace, node_name, log_group):
+    """The EMF document for one answer of the node.
+
+    status_code is the HTTP status and body the raw body (bytes), or, when the
+    node did not answer, status_code is None and body is the reason (str).
+    """
+    values, props = node_values(status_code, body, now)
+    metrics = [(name, unit) for name, unit in METRICS if name in values]
+    doc = {
+        "_aws": {
+            "Timestamp": int(round(now * 1000)),
+            "LogGroupName": log_group,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [["NodeName"]],
+                "Metrics": [{"Name": name, "Unit": unit, "StorageResolution": 1} for name, unit in metrics],
+            }],
+        },
+        "NodeName": node_name,
+    }
+    doc.update((name, values[name]) for name, _ in metrics)
+    doc.update(props)
+    return doc
+
+
+def fetch_status(url, timeout):
+    """(HTTP status, body bytes), or (None, reason) when the node did not answer."""
+    # The status URL is local: never send it through a proxy from the environment.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as resp:
+            return resp.status, resp.read(MAX_BODY_BYTES)
+    except urllib.error.HTTPError as e:
+        return e.code, b""
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        return None, describe_error(e, timeout)
+
+
+def describe_error(exc, timeout):
+    """A short reason for a failed request."""
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return f"timeout after {timeout:g} s"
+    return f"unreachable: {reason}"
+
+
+def parse_endpoint(text):
+    """(socket type, host, port) of tcp://host:port or udp://host:port."""
+    m = re.fullmatch(r"(tcp|udp)://(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):(\d{1,5})", text)
+    if m is None or not 0 < int(m.group(3)) < 65536:
+        raise ValueError(f"expected tcp://host:port or udp://host:port, got {text!r}")
+    kind = socket.SOCK_STREAM if m.group(1) == "tcp" else socket.SOCK_DGRAM
+    return kind, m.group(2).strip("[]"), int(m.group(3))
+
+
+def send(endpoint, payload, timeout):
+    """Sends the payload to the agent: a TCP stream or one UDP datagram."""
+    kind, host, port = endpoint
+    if kind == socket.SOCK_STREAM:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(payload)
+        return
+    family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(payload, address)
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def parse_args(argv):
+    env = os.environ.get
+    p = argparse.ArgumentParser(
+        prog="casper-metrics",
+        description="Send the Casper node's status to CloudWatch as one EMF document. "
+        "Every option defaults to the CASPER_METRICS_* environment variable named in its help.",
+    )
+    p.add_argument("--status-url", default=env("CASPER_METRICS_STATUS_URL") or DEFAULT_STATUS_URL,
+                   help=f"the node's status URL (CASPER_METRICS_STATUS_URL, default {DEFAULT_STATUS_URL})")
+    p.add_argument("--namespace", default=env("CASPER_METRICS_NAMESPACE"),
+                   help="CloudWatch metric namespace (CASPER_METRICS_NAMESPACE, required)")
+    p.add_argument("--node-name", default=env("CASPER_METRICS_NODE_NAME"),
+                   help="value of the NodeName dimension (CASPER_METRICS_NODE_NAME, required)")
+    p.add_argument("--log-group", default=env("CASPER_METRICS_LOG_GROUP"),
+                   help="log group the agent ships the event to (CASPER_METRICS_LOG_GROUP, required)")
+    p.add_argument("--endpoint", default=env("CASPER_METRICS_ENDPOINT") or DEFAULT_ENDPOINT,
+                   help=f"the agent's EMF listener (CASPER_METRICS_ENDPOINT, default {DEFAULT_ENDPOINT})")
+    p.add_argument("--timeout-seconds", type=positive_float,
+                   default=env("CASPER_METRICS_TIMEOUT_SECONDS") or str(DEFAULT_TIMEOUT_SECONDS),
+                   help="HTTP and send timeout (CASPER_METRICS_TIMEOUT_SECONDS, default 5)")
+    p.add_argument("--now", type=parse_now, help="the current time, RFC 3339 or epoch seconds (default: the clock)")
+    p.add_argument("--print", action="store_true", help="also print the document to stdout")
+    args = p.parse_args(argv)
+    for option, var in (("namespace", "CASPER_METRICS_NAMESPACE"), ("node_name", "CASPER_METRICS_NODE_NAME"),
+                        ("log_group", "CASPER_METRICS_LOG_GROUP")):
+        if not getattr(args, option):
+            p.error(f"--{option.replace('_', '-')} is required (or set {var})")
+    try:
+        args.target = parse_endpoint(args.endpoint)
+    except ValueError as e:
+        p.error(f"--endpoint: {e}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    status_code, body = fetch_status(args.status_url, args.timeout_seconds)
+    now = time.time() if args.now is None else args.now
+    doc = build_document(status_code, body, now, args.namespace, args.node_name, args.log_group)
+    text = json.dumps(doc, separators=(",", ":"))
+    if args.print:
+        print(text, flush=True)
+    try:
+        send(args.target, (text + "\n").encode("utf-8"), args.timeout_seconds)
+    except OSError as e:
+        print(f"casper-metrics: cannot send to {args.endpoint}: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,498 @@
+import { spawn, spawnSync } from 'child_process';
+import * as dgram from 'dgram';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as path from 'path';
+import { NODE_ASSETS, REPO_ROOT, re } from '../../support/shell-harness';
+
+/**
+ * Behaviour of src/assets/node/casper-metrics.py: the real script, run by
+ * python3 against a local HTTP server standing in for the node's /status and
+ * a local TCP (or UDP) listener standing in for the CloudWatch agent's EMF
+ * listener. Every run passes --now, so block ages are exact.
+ */
+
+const SCRIPT = path.join(NODE_ASSETS, 'casper-metrics.py');
+/**
+ * The system python3 first: the node runs Ubuntu's /usr/bin/python3.
+ * CASPER_TEST_PYTHON picks another one, e.g. a Python 3.10 to match Ubuntu 22.04.
+ */
+const PYTHON = process.env.CASPER_TEST_PYTHON ?? ['/usr/bin/python3', '/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3';
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'casper');
+const STATUS_15 = fs.readFileSync(path.join(FIXTURES, 'status-1.5.json'), 'utf8');
+const STATUS_20 = fs.readFileSync(path.join(FIXTURES, 'status-2.0.json'), 'utf8');
+
+const NAMESPACE = 'Casper/Node';
+const NODE_NAME = 'reader-1';
+const LOG_GROUP = '/casper/reader-1/metrics';
+const OPTIONS = ['--namespace', NAMESPACE, '--node-name', NODE_NAME, '--log-group', LOG_GROUP];
+
+/** The properties the 2.0 fixture gives. */
+const PROPS_20 = { ReactorState: 'KeepUp', ChainspecName: 'casper-test', BuildVersion: '2.0.0-8c6ab3f' };
+
+/** Block timestamps of the fixtures, in epoch ms. */
+const BLOCK_15 = Date.parse('2025-03-18T14:22:41.408Z');
+const BLOCK_20 = Date.parse('2025-06-24T09:41:16.864Z');
+
+/** The metrics in the order the document lists them, with their units. */
+const METRIC_UNITS: [string, string][] = [
+  ['NodeUp', 'None'], ['Synced', 'None'], ['PeerCount', 'Count'], ['BlockHeight', 'Count'], ['EraId', 'Count'],
+  ['LastBlockAgeSeconds', 'Seconds'],
+];
+
+/** The EMF document expected for these metric values and properties. */
+function emf(timestampMs: number, values: Record<string, number>, props: Record<string, string> = {}): object {
+  return {
+    _aws: {
+      Timestamp: timestampMs,
+      LogGroupName: LOG_GROUP,
+      CloudWatchMetrics: [{
+        Namespace: NAMESPACE,
+        Dimensions: [['NodeName']],
+        Metrics: METRIC_UNITS.filter(([name]) => name in values).map(([Name, Unit]) => ({ Name, Unit, StorageResolution: 1 })),
+      }],
+    },
+    NodeName: NODE_NAME,
+    ...values,
+    ...props,
+  };
+}
+
+/** The 2.0 fixture with some fields changed. */
+function status20(edit: (s: any) => void): string {
+  const s = JSON.parse(STATUS_20);
+  edit(s);
+  return JSON.stringify(s);
+}
+
+/** What the stand-in node answers, by path. */
+const ROUTES: Record<string, { status: number; body: string }> = {
+  '/status-1.5': { status: 200, body: STATUS_15 },
+  '/status-2.0': { status: 200, body: STATUS_20 },
+  '/catch-up': { status: 200, body: status20((s) => { s.reactor_state = 'CatchUp'; }) },
+  '/validate': { status: 200, body: status20((s) => { s.reactor_state = 'Validate'; }) },
+  '/no-block': { status: 200, body: status20((s) => { s.last_added_block_info = null; }) },
+  '/bad-timestamp': { status: 200, body: status20((s) => { s.last_added_block_info.timestamp = 'yesterday'; }) },
+  '/block-not-object': { status: 200, body: status20((s) => { s.last_added_block_info = 'pending'; }) },
+  '/no-peers': { status: 200, body: status20((s) => { s.peers = null; s.build_version = null; delete s.chainspec_name; }) },
+  '/error-500': { status: 500, body: 'Internal Server Error' },
+  '/malformed': { status: 200, body: '{"peers": ' },
+  '/array': { status: 200, body: '[1, 2]' },
+};
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Stands in for the agent's EMF listener; collects what it is sent. */
+class Agent {
+  static async tcp(): Promise<Agent> {
+    const agent = new Agent();
+    const server = net.createServer((socket) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (c) => chunks.push(c));
+      socket.on('end', () => agent.push(Buffer.concat(chunks).toString('utf8')));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    agent.endpoint = `tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    agent.closer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+    return agent;
+  }
+
+  static async udp(): Promise<Agent> {
+    const agent = new Agent();
+    const socket = dgram.createSocket('udp4');
+    socket.on('message', (m) => agent.push(m.toString('utf8')));
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    agent.endpoint = `udp://127.0.0.1:${socket.address().port}`;
+    agent.closer = () => new Promise<void>((resolve) => socket.close(() => resolve()));
+    return agent;
+  }
+
+  endpoint = '';
+  private closer?: () => Promise<void>;
+  private payloads: string[] = [];
+  private waiters: ((payload: string) => void)[] = [];
+
+  async close(): Promise<void> {
+    await this.closer?.();
+  }
+
+  /** Forgets what earlier runs sent. */
+  reset(): void {
+    this.payloads = [];
+  }
+
+  /** How many payloads arrived and were not taken. */
+  get pending(): number {
+    return this.payloads.length;
+  }
+
+  /** The next payload (within 5 s). */
+  next(): Promise<string> {
+    const queued = this.payloads.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`nothing arrived at ${this.endpoint}`)), 5_000);
+      this.waiters.push((p) => { clearTimeout(timer); resolve(p); });
+    });
+  }
+
+  private push(payload: string): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(payload);
+    else this.payloads.push(payload);
+  }
+}
+
+let node: http.Server;
+let nodeUrl = '';
+let agent: Agent;
+let udpAgent: Agent;
+/** A local port nothing listens on. */
+let closedPort = 0;
+
+beforeAll(async () => {
+  node = http.createServer((req, res) => {
+    if (req.url === '/hang') return; // accepts the request, never answers
+    const route = ROUTES[req.url ?? ''] ?? { status: 404, body: 'not found' };
+    res.writeHead(route.status, { 'Content-Type': 'application/json' });
+    res.end(route.body);
+  });
+  await new Promise<void>((resolve) => node.listen(0, '127.0.0.1', resolve));
+  nodeUrl = `http://127.0.0.1:${(node.address() as net.AddressInfo).port}`;
+  agent = await Agent.tcp();
+  udpAgent = await Agent.udp();
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  closedPort = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+});
+
+afterAll(async () => {
+  node.closeAllConnections();
+  await new Promise<void>((resolve) => node.close(() => resolve()));
+  await agent.close();
+  await udpAgent.close();
+});
+
+/** Runs the collector (async: the stand-in node answers from this process). Only the env given here is set. */
+function runCollector(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, [SCRIPT, ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+  });
+}
+
+/** Runs the collector against a path of the stand-in node; returns the run and the document the agent got. */
+async function collect(route: string, now: string, extra: string[] = [], to: Agent = agent): Promise<{ run: Run; raw: string; doc: any }> {
+  to.reset();
+  const run = await runCollector(['--status-url', `${nodeUrl}${route}`, '--endpoint', to.endpoint, '--now', now, ...OPTIONS, ...extra]);
+  expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+  const raw = await to.next();
+  return { run, raw, doc: JSON.parse(raw) };
+}
+
+/** RFC 3339 (UTC, milliseconds) of an epoch-ms time. */
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+describe('a node that answers', () => {
+  test('1.5 mainnet node in KeepUp: all metrics, the block age from --now', async () => {
+    const now = BLOCK_15 + 42_500;
+    const { doc } = await collect('/status-1.5', iso(now));
+    expect(doc).toEqual(emf(now, {
+      NodeUp: 1, Synced: 1, PeerCount: 6, BlockHeight: 3517642, EraId: 17291, LastBlockAgeSeconds: 42.5,
+    }, { ReactorState: 'KeepUp', ChainspecName: 'casper', BuildVersion: '1.5.8-0432614' }));
+  });
+
+  test('2.0 testnet node (--now in epoch seconds): the whole document', async () => {
+    const now = BLOCK_20 + 42_500;
+    const { raw, doc } = await collect('/status-2.0', String(now / 1000));
+    expect(doc).toEqual({
+      _aws: {
+        Timestamp: 1750758119364,
+        LogGroupName: '/casper/reader-1/metrics',
+        CloudWatchMetrics: [{
+          Namespace: 'Casper/Node',
+          Dimensions: [['NodeName']],
+          Metrics: [
+            { Name: 'NodeUp', Unit: 'None', StorageResolution: 1 },
+            { Name: 'Synced', Unit: 'None', StorageResolution: 1 },
+            { Name: 'PeerCount', Unit: 'Count', StorageResolution: 1 },
+            { Name: 'BlockHeight', Unit: 'Count', StorageResolution: 1 },
+            { Name: 'EraId', Unit: 'Count', StorageResolution: 1 },
+            { Name: 'LastBlockAgeSeconds', Unit: 'Seconds', StorageResolution: 1 },
+          ],
+        }],
+      },
+      NodeName: 'reader-1',
+      NodeUp: 1,
+      Synced: 1,
+      PeerCount: 5,
+      BlockHeight: 5102733,
+      EraId: 18214,
+      LastBlockAgeSeconds: 42.5,
+      ReactorState: 'KeepUp',
+      ChainspecName: 'casper-test',
+      BuildVersion: '2.0.0-8c6ab3f',
+    });
+    // One JSON document on one line, ended by a newline.
+    expect(raw.endsWith('\n')).toBe(true);
+    expect(raw.slice(0, -1)).not.toContain('\n');
+  });
+
+  test('a stale block: its age in seconds', async () => {
+    const now = BLOCK_20 + 900_000;
+    const { doc } = await collect('/status-2.0', iso(now));
+    expect(doc).toEqual(emf(now, {
+      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 900,
+    }, PROPS_20));
+  });
+
+  test('a node in CatchUp is not synced; its other values are reported', async () => {
+    const now = BLOCK_20 + 42_500;
+    const { doc } = await collect('/catch-up', iso(now));
+    expect(doc).toEqual(emf(now, {
+      NodeUp: 1, Synced: 0, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5,
+    }, { ReactorState: 'CatchUp', ChainspecName: 'casper-test', BuildVersion: '2.0.0-8c6ab3f' }));
+  });
+
+  test('a node in Validate is synced', async () => {
+    const now = BLOCK_20 + 42_500;
+    const { doc } = await collect('/validate', iso(now));
+    expect(doc).toEqual(emf(now, {
+      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5,
+    }, { ReactorState: 'Validate', ChainspecName: 'casper-test', BuildVersion: '2.0.0-8c6ab3f' }));
+  });
+
+  test('a node without a block yet: no block metrics, and not synced', async () => {
+    const now = BLOCK_20 + 42_500;
+    const { doc } = await collect('/no-block', iso(now));
+    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5 },
+      PROPS_20));
+  });
+
+  test('an unparseable block timestamp: block metrics left out, with the reason', async () => {
+    const now = BLOCK_20 + 42_500;
+    const { doc } = await collect('/bad-timestamp', iso(now));
+    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5 },
+      { ...PROPS_20, Error: "bad last_added_block_info: not an RFC 3339 timestamp: 'yesterday'" }));
+  });
+
+  test('a block info that is not an object: block metrics left out, with the reason', async () => {
+    const now = BLOCK_20 + 42_500;
+    const { doc } = await collect('/block-not-object', iso(now));
+    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5 },
+      { ...PROPS_20, Error: 'bad last_added_block_info: expected an object, got string' }));
+  });
+
+  test('a clock behind the block: the age is 0, not negative', async () => {
+    const now = BLOCK_20 - 10_000;
+    const { doc } = await collect('/status-2.0', iso(now));
+    expect(doc).toEqual(emf(now, {
+      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 0,
+    }, PROPS_20));
+  });
+
+  test('null peers count 0; null or missing strings are left out', async () => {
+    const now = BLOCK_20 + 1_000;
+    const { doc } = await collect('/no-peers', iso(now));
+    expect(doc).toEqual(emf(now, {
+      NodeUp: 1, Synced: 1, PeerCount: 0, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 1,
+    }, { ReactorState: 'KeepUp' }));
+  });
+
+  test.each([
+    ['Z, no fraction', '2025-06-24T09:41:59Z', 42.136],
+    ['9 fraction digits', '2025-06-24T09:41:59.000000001Z', 42.136],
+    ['a +00:00 offset', '2025-06-24T09:41:59.5+00:00', 42.636],
+    ['a +02:00 offset', '2025-06-24T11:41:59.5+02:00', 42.636],
+  ])('--now in RFC 3339 with %s', async (_, now, age) => {
+    const { doc } = await collect('/status-2.0', now);
+    expect(doc.LastBlockAgeSeconds).toBe(age);
+    expect(doc._aws.Timestamp).toBe(Date.parse(now));
+  });
+});
+
+describe('a node that does not answer', () => {
+  const NOW = BLOCK_20 + 42_500;
+  const down = (error: string) => emf(NOW, { NodeUp: 0, Synced: 0 }, { Error: error });
+
+  test('connection refused', async () => {
+    agent.reset();
+    const run = await runCollector([
+      '--status-url', `http://127.0.0.1:${closedPort}/status`, '--endpoint', agent.endpoint, '--now', iso(NOW), ...OPTIONS,
+    ]);
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(JSON.parse(await agent.next())).toEqual(down('connection refused'));
+  });
+
+  test('no answer within the timeout', async () => {
+    const started = Date.now();
+    const { doc } = await collect('/hang', iso(NOW), ['--timeout-seconds', '1']);
+    expect(doc).toEqual(down('timeout after 1 s'));
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  test('HTTP 500', async () => {
+    const { doc } = await collect('/error-500', iso(NOW));
+    expect(doc).toEqual(down('HTTP 500'));
+  });
+
+  test('a body that is not JSON', async () => {
+    const { doc } = await collect('/malformed', iso(NOW));
+    expect(doc).toEqual(down('invalid JSON: Expecting value: line 1 column 11 (char 10)'));
+  });
+
+  test('a JSON array instead of the status object', async () => {
+    const { doc } = await collect('/array', iso(NOW));
+    expect(doc).toEqual(down('unexpected body: JSON array, not an object'));
+  });
+});
+
+describe('delivery and options', () => {
+  const NOW = BLOCK_20 + 42_500;
+  const UP = emf(NOW, {
+    NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5,
+  }, PROPS_20);
+
+  test('a udp:// endpoint gets the same document in one datagram', async () => {
+    const tcp = await collect('/status-2.0', iso(NOW));
+    const udp = await collect('/status-2.0', iso(NOW), [], udpAgent);
+    expect(udp.doc).toEqual(UP);
+    expect(udp.raw).toBe(tcp.raw);
+  });
+
+  test('an agent that cannot be reached: exit 1 and a message naming the endpoint', async () => {
+    const endpoint = `tcp://127.0.0.1:${closedPort}`;
+    const run = await runCollector(['--status-url', `${nodeUrl}/status-2.0`, '--endpoint', endpoint, '--now', iso(NOW), ...OPTIONS]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^casper-metrics: cannot send to ${re(endpoint)}: .*Connection refused\\n$`));
+    expect(run.stdout).toBe('');
+  });
+
+  test.each([
+    ['--namespace', 'CASPER_METRICS_NAMESPACE'],
+    ['--node-name', 'CASPER_METRICS_NODE_NAME'],
+    ['--log-group', 'CASPER_METRICS_LOG_GROUP'],
+  ])('a missing %s: exit 2 naming it, nothing sent', async (option, variable) => {
+    agent.reset();
+    const args = [...OPTIONS];
+    args.splice(args.indexOf(option), 2);
+    const run = await runCollector(['--status-url', `${nodeUrl}/status-2.0`, '--endpoint', agent.endpoint, '--now', iso(NOW), ...args]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`${option} is required (or set ${variable})`);
+    expect(agent.pending).toBe(0);
+  });
+
+  test('an endpoint that is not tcp:// or udp:// is a usage error', async () => {
+    const run = await runCollector(['--endpoint', 'http://127.0.0.1:25888', ...OPTIONS]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("--endpoint: expected tcp://host:port or udp://host:port, got 'http://127.0.0.1:25888'");
+  });
+
+  test('every option defaults to its environment variable (the systemd EnvironmentFile)', async () => {
+    agent.reset();
+    const before = Date.now();
+    const run = await runCollector([], {
+      CASPER_METRICS_STATUS_URL: `${nodeUrl}/status-2.0`,
+      CASPER_METRICS_NAMESPACE: NAMESPACE,
+      CASPER_METRICS_NODE_NAME: NODE_NAME,
+      CASPER_METRICS_LOG_GROUP: LOG_GROUP,
+      CASPER_METRICS_ENDPOINT: agent.endpoint,
+      CASPER_METRICS_TIMEOUT_SECONDS: '2',
+    });
+    const after = Date.now();
+    expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
+    const doc = JSON.parse(await agent.next());
+    // No --now: the real clock.
+    expect(doc).toEqual({ ...UP, _aws: { ...(UP as any)._aws, Timestamp: expect.any(Number) }, LastBlockAgeSeconds: expect.any(Number) });
+    expect(doc._aws.Timestamp).toBeGreaterThanOrEqual(before);
+    expect(doc._aws.Timestamp).toBeLessThanOrEqual(after);
+    expect(doc.LastBlockAgeSeconds).toBeCloseTo((doc._aws.Timestamp - BLOCK_20) / 1000, 2);
+  });
+
+  test('command-line options win over the environment', async () => {
+    agent.reset();
+    const run = await runCollector(['--status-url', `${nodeUrl}/status-2.0`, '--now', iso(NOW), '--namespace', NAMESPACE], {
+      CASPER_METRICS_STATUS_URL: `${nodeUrl}/error-500`,
+      CASPER_METRICS_NAMESPACE: 'Other/Namespace',
+      CASPER_METRICS_NODE_NAME: NODE_NAME,
+      CASPER_METRICS_LOG_GROUP: LOG_GROUP,
+      CASPER_METRICS_ENDPOINT: agent.endpoint,
+    });
+    expect(run.status).toBe(0);
+    expect(JSON.parse(await agent.next())).toEqual(UP);
+  });
+
+  test('--print also prints the document sent', async () => {
+    const { run, raw, doc } = await collect('/status-2.0', iso(NOW), ['--print']);
+    expect(doc).toEqual(UP);
+    expect(run.stdout).toBe(raw);
+  });
+
+  test('without --print nothing goes to stdout', async () => {
+    const { run } = await collect('/status-2.0', iso(NOW));
+    expect(run.stdout).toBe('');
+  });
+});
+
+describe('the script', () => {
+  /** The standard-library modules the collector may import (Python 3.10, no AWS SDK). */
+  const ALLOWED = [
+    'argparse', 'datetime', 'http.client', 'json', 'os', 're', 'socket', 'sys', 'time', 'urllib.error', 'urllib.request',
+  ];
+
+  test('imports only allowed standard-library modules', () => {
+    const r = spawnSync(PYTHON, ['-c', `
+import ast, sys
+tree = ast.parse(open(sys.argv[1], encoding="utf-8").read())
+for n in ast.walk(tree):
+    if isinstance(n, ast.Import):
+        for a in n.names:
+            print(a.name)
+    elif isinstance(n, ast.ImportFrom):
+        print("." * n.level + (n.module or ""))
+`, SCRIPT], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const imported = [...new Set(r.stdout.split('\n').filter((l) => l !== ''))].sort();
+    expect(imported.length).toBeGreaterThan(0);
+    expect(imported.filter((m) => !ALLOWED.includes(m))).toEqual([]);
+    const source = fs.readFileSync(SCRIPT, 'utf8');
+    expect(source).not.toMatch(/__import__|importlib/);
+    // Python 3.10's fromisoformat rejects "Z" and most fraction lengths.
+    expect(source).not.toMatch(/\.fromisoformat\(/);
+  });
+
+  test('is an executable python3 script', () => {
+    expect(fs.readFileSync(SCRIPT, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env python3');
+    expect((fs.statSync(SCRIPT).mode % 0o1000).toString(8)).toBe('755');
+  });
+
+  test('the timer runs it every 30 s with 1 s accuracy', () => {
+    const timer = fs.readFileSync(path.join(NODE_ASSETS, 'casper-metrics.timer'), 'utf8');
+    for (const line of ['OnBootSec=30s', 'OnUnitActiveSec=30s', 'AccuracySec=1s', 'WantedBy=timers.target']) {
+      expect(timer.split('\n')).toContain(line);
+    }
+    const service = fs.readFileSync(path.join(NODE_ASSETS, 'casper-metrics.service'), 'utf8');
+    for (const line of [
+      'Type=oneshot', 'EnvironmentFile=/etc/casper-metrics.env', 'ExecStart=/usr/bin/python3 /usr/local/sbin/casper-metrics.py',
+      'DynamicUser=yes', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes',
+    ]) {
+      expect(service.split('\n')).toContain(line);
+    }
+  });
+});
