@@ -99,9 +99,27 @@ project.compileTask.spawn(copyAssets);
 project.testTask.prependSpawn(project.compileTask);
 project.testTask.prependSpawn(project.preCompileTask);
 
+// The Synthetics canary script is bundled at build time into the layout the
+// Node.js puppeteer runtimes load (`nodejs/node_modules/<file>.js`); the
+// runtime provides the Synthetics modules, so they stay external.
+const bundleCanary = project.addTask('bundle:canary', {
+  description: 'Bundle the CasperCanary script into assets/canary/nodejs/node_modules/casper-canary.js',
+  exec: [
+    'esbuild src/monitoring/canary/index.ts --bundle --platform=node --target=node22',
+    '--external:Synthetics --external:SyntheticsLogger',
+    '--outfile=assets/canary/nodejs/node_modules/casper-canary.js',
+  ].join(' '),
+});
+project.preCompileTask.spawn(bundleCanary);
+
 project.addTask('synth', {
   description: 'Synthesize the example testnet node app offline into cdk.out/ and summarize it',
   exec: 'ts-node --project test/tsconfig.json scripts/synth.ts cdk.out',
+});
+
+project.addTask('report:monitoring', {
+  description: 'Worst-case alarm detection times and the monthly monitoring cost of the example node, from its synthesized template',
+  exec: 'ts-node --project test/tsconfig.json scripts/monitoring-report.ts',
 });
 
 project.addTask('bench:snapshots', {

@@ -4,17 +4,18 @@ import { Annotations, ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack,
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CasperNetwork } from './casper-network';
 import { CasperNodeKeys } from './data';
-import { AlertTopic } from './monitoring';
+import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperAlarmThresholds, CasperCanary, CasperDashboard, CasperNodeMetrics } from './monitoring';
 import { CasperElasticIp, CasperNodeSecurityGroup, CasperVpc, SshAccess } from './network';
 import { checkInstanceType } from './private/instance-type';
 import { acknowledgeNagRules, nagFindingName } from './private/nag';
 import { renderNodeConfig } from './private/node-config';
 import { resolveSshPeers } from './private/ssh';
-import { CasperValidationError, NODE_NAME_PATTERN, isValidEmail } from './private/validation';
+import { CasperValidationError, NODE_NAME_PATTERN, isValidEmail, isValidMetricsNamespace } from './private/validation';
 import { ConfigBucket, DataVolumeLifecycle, SnapshotRotation } from './storage';
 
 /**
@@ -144,6 +145,27 @@ export interface CasperReadOnlyNodeProps {
   readonly metricsNamespace?: string;
 
   /**
+   * How long the node, bootstrap and metrics log groups keep events.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Alarm thresholds (CPU, memory, disk, block age, peers, backup age).
+   *
+   * @default - CPU 70 %, memory 80 %, disk 90 %, block age 10 minutes, 3 peers, backups 2 days
+   */
+  readonly alarmThresholds?: CasperAlarmThresholds;
+
+  /**
+   * Time between two canary checks, whole minutes from 1 to 60.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly canaryInterval?: Duration;
+
+  /**
    * What happens to stateful resources (Elastic IP, signing-key secret,
    * config bucket, log groups) when they leave the stack.
    *
@@ -238,7 +260,6 @@ function readyWaitSeconds(bootstrapTimeout: Duration): number {
   return Math.max(300, bootstrapTimeout.toSeconds() - 2 * DATA_VOLUME_WAIT_SECONDS - INSTALL_BUDGET_SECONDS);
 }
 const UBUNTU_2204_AMI_PARAMETER = '/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id';
-const METRICS_NAMESPACE = /^[A-Za-z0-9.\-_/#: ]{1,255}$/;
 
 /**
  * A read-only Casper node: an Auto Scaling group of exactly one instance
@@ -300,6 +321,21 @@ export class CasperReadOnlyNode extends Construct {
   /** Which optional parts are switched on. */
   public readonly features: CasperNodeFeatures;
 
+  /** The CloudWatch agent configuration (SSM parameter) and the node's log groups. */
+  public readonly agentConfig: CasperAgentConfig;
+
+  /** The node's metrics (collector, agent, EC2 status checks). */
+  public readonly metrics: CasperNodeMetrics;
+
+  /** The node's alarms; they notify `alertTopic` when there is one. */
+  public readonly alarms: CasperAlarms;
+
+  /** The external check of the status endpoint; undefined when `enableCanary` is false. */
+  public readonly canary?: CasperCanary;
+
+  /** The node's dashboard; undefined when `enableDashboard` is false. */
+  public readonly dashboard?: CasperDashboard;
+
   constructor(scope: Construct, id: string, props: CasperReadOnlyNodeProps) {
     super(scope, id);
     const v = validateProps(props);
@@ -343,6 +379,16 @@ export class CasperReadOnlyNode extends Construct {
       this.alertTopic = new AlertTopic(this, 'Alerts', { emails: props.alertEmails, removalPolicy }).topic;
     }
 
+    // What the CloudWatch agent collects and ships; the bootstrap loads it
+    // from SSM and the metrics collector sends through its EMF listener.
+    this.agentConfig = new CasperAgentConfig(this, 'Agent', {
+      network: props.network,
+      nodeName: v.nodeName,
+      metricsNamespace: v.metricsNamespace,
+      logRetention: props.logRetention,
+      removalPolicy,
+    });
+
     this.configBucket = new ConfigBucket(this, 'Config', {
       removalPolicy,
       autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
@@ -352,8 +398,9 @@ export class CasperReadOnlyNode extends Construct {
         region: Aws.REGION,
         trustedHash: props.trustedHash,
         signingKeySecretArn: this.keys.signingKeySecret.secretArn,
-        // Seam: the monitoring work sets the CloudWatch agent's SSM parameter here.
-        cloudWatchAgentConfigParameterName: undefined,
+        cloudWatchAgentConfigParameterName: this.agentConfig.parameter.parameterName,
+        metricsNamespace: v.metricsNamespace,
+        metricsLogGroupName: this.agentConfig.metricsLogGroup.logGroupName,
         dataVolumeWaitSeconds: DATA_VOLUME_WAIT_SECONDS,
         readyWaitSeconds: readyWaitSeconds(v.bootstrapTimeout),
         restartAfterSeconds: v.unresponsiveThreshold.toSeconds(),
@@ -369,6 +416,7 @@ export class CasperReadOnlyNode extends Construct {
     this.role = role;
     this.configBucket.grantRead(role);
     this.keys.grantReadWrite(role);
+    this.agentConfig.grantAgent(role);
 
     const userData = ec2.UserData.custom(renderUserData(
       this.configBucket.bucket.bucketName, this.configBucket.keyPrefix, Aws.REGION));
@@ -429,9 +477,9 @@ export class CasperReadOnlyNode extends Construct {
         syncMetricNamespace: v.metricsNamespace,
         syncMetricName: 'Synced',
         syncMetricDimensions: { NodeName: v.nodeName },
-        // Until the metrics collector ships, the Synced metric has no datapoints:
-        // snapshot anyway rather than never.
-        snapshotWhenSyncMetricMissing: true,
+        // The collector publishes Synced every 30 s: no datapoint means no
+        // healthy node, and a snapshot of it would not be a good one.
+        snapshotWhenSyncMetricMissing: false,
         metricsNamespace: v.metricsNamespace,
       });
     }
@@ -461,12 +509,46 @@ export class CasperReadOnlyNode extends Construct {
       new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topicArn });
     }
 
-    const pending = [
-      v.features.canary ? 'CasperCanary (enableCanary)' : undefined,
-      v.features.dashboard ? 'CasperDashboard (enableDashboard)' : undefined,
-    ].filter((x): x is string => x !== undefined);
-    if (pending.length > 0) {
-      Annotations.of(this).addInfo(`${OWNER}: not in this release yet, so not deployed: ${pending.join(', ')}`);
+    this.metrics = new CasperNodeMetrics({
+      namespace: v.metricsNamespace,
+      nodeName: v.nodeName,
+      autoScalingGroupName: this.autoScalingGroup.autoScalingGroupName,
+    });
+    if (v.features.canary) {
+      this.canary = new CasperCanary(this, 'Canary', {
+        elasticIp: this.elasticIp,
+        network: props.network,
+        maxBlockAge: props.alarmThresholds?.maxBlockAge,
+        interval: props.canaryInterval,
+        logRetention: props.logRetention,
+        removalPolicy,
+      });
+    }
+    this.alarms = new CasperAlarms(this, 'Alarms', {
+      ...props.alarmThresholds,
+      metrics: this.metrics,
+      topic: this.alertTopic,
+      canary: this.canary,
+      snapshotRotation: this.snapshotRotation,
+      dataVolumeLifecycle: this.dataVolumeLifecycle,
+    });
+    if (!this.alertTopic) {
+      Annotations.of(this).addWarningV2('cdk-casper-node:noAlertTopic',
+        `${OWNER}: no alertEmails or alertTopic: the ${this.alarms.alarms.length} alarms change state but notify no one`);
+    }
+    if (v.features.dashboard) {
+      this.dashboard = new CasperDashboard(this, 'Dashboard', {
+        metrics: this.metrics,
+        publicIp: this.elasticIp.publicIp,
+        statusUrl: `http://${this.elasticIp.publicIp}:${props.network.restPort}/status`,
+        alarms: this.alarms,
+        canary: this.canary,
+        snapshotRotation: this.snapshotRotation,
+        agentConfig: this.agentConfig,
+      });
+      new CfnOutput(this, 'DashboardUrl', {
+        value: `https://console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboard.dashboardName}`,
+      });
     }
 
     acknowledgeNagRules(role, [
@@ -538,7 +620,7 @@ function validateProps(props: CasperReadOnlyNodeProps): ValidatedProps {
     fail('nodeName', nodeName, 'must be 1 to 63 letters, digits or "-", starting and ending with a letter or digit');
   }
   const metricsNamespace = props.metricsNamespace ?? `casper-${props.network.chainspecName}`;
-  if (!METRICS_NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith('AWS/') || metricsNamespace.startsWith(':')) {
+  if (!isValidMetricsNamespace(metricsNamespace)) {
     fail('metricsNamespace', metricsNamespace,
       'must be 1 to 255 characters of letters, digits and . - _ / # : or space, not starting with ":" or "AWS/"');
   }

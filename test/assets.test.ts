@@ -46,6 +46,8 @@ describe('shipped assets', () => {
     // Handlers bundled at build time, so no language needs esbuild at synth.
     expect(files).toContain('assets/storage/data-volume-lifecycle.lambda/index.js');
     expect(files).toContain('assets/storage/snapshot-rotation.lambda/index.js');
+    // The Synthetics layout (nodejs/node_modules/) survives npm pack: the canary needs it.
+    expect(files).toContain('assets/canary/nodejs/node_modules/casper-canary.js');
     expect(files).toContain('.jsii');
     expect(files.filter((f) => /^(src|test|examples|scripts|\.ci|integ)\//.test(f))).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CasperNetwork, CasperReadOnlyNode, CasperReadOnlyNodeProps, SshAccess } from '../src';
 import { cfnLint, nagFindings, unexplainedWarnings } from './support/checks';
@@ -60,7 +61,7 @@ describe('CasperReadOnlyNode', () => {
       expect(userData).not.toContain('__REGION__');
     });
 
-    test('instance role: SSM, its config prefix, its secret, signal its stack, mark its own group unhealthy — nothing else', () => {
+    test('instance role: SSM, its config prefix, its secret, its agent config and logs, its metrics, signal its stack, mark its own group unhealthy — nothing else', () => {
       t.hasResourceProperties('AWS::IAM::Role', {
         ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
       });
@@ -68,7 +69,10 @@ describe('CasperReadOnlyNode', () => {
       expect([...new Set(actions)].sort()).toEqual([
         'autoscaling:SetInstanceHealth',
         'cloudformation:SignalResource',
+        'cloudwatch:PutMetricData',
+        'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents',
         's3:GetObject', 's3:ListBucket',
+        'ssm:DescribeParameters', 'ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:GetParameters',
         'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue',
       ].sort());
       // No volume or snapshot permissions for the node (they belong to the handlers).
@@ -87,6 +91,55 @@ describe('CasperReadOnlyNode', () => {
         ]],
       }]);
       expect(resourceOf('cloudformation:SignalResource')).toEqual([{ Ref: 'AWS::StackId' }]);
+    });
+
+    test('metrics, logs and the agent config: only the node\'s own', () => {
+      const roleRef = JSON.stringify({ Ref: stack.getLogicalId(node.role.node.defaultChild as any) });
+      const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleRef))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }>);
+      const put = statements.filter((s) => s.Action === 'cloudwatch:PutMetricData');
+      expect(put).toEqual([expect.objectContaining({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'casper-casper-test' } } })]);
+      const agent = node.agentConfig;
+      const logGroups = [agent.nodeLogGroup, agent.nodeStderrLogGroup, agent.bootstrapLogGroup, agent.metricsLogGroup]
+        .map((g) => ({ 'Fn::GetAtt': [stack.getLogicalId(g.node.defaultChild as any), 'Arn'] }));
+      const logResources = statements.filter((s) => JSON.stringify(s.Action).includes('logs:PutLogEvents')).map((s) => s.Resource);
+      expect(logResources).toEqual(logGroups);
+      const ssmResources = statements.filter((s) => JSON.stringify(s.Action).includes('ssm:GetParameter')).map((s) => JSON.stringify(s.Resource));
+      expect(ssmResources).toHaveLength(1);
+      expect(ssmResources[0]).toContain(stack.getLogicalId(node.agentConfig.parameter.node.defaultChild as any));
+    });
+
+    test('monitoring on by default: agent config, 11 alarms, canary, dashboard', () => {
+      t.resourceCountIs('AWS::SSM::Parameter', 1);
+      t.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+      t.resourceCountIs('AWS::Synthetics::Canary', 1);
+      t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+      expect(node.alarms.alarms).toHaveLength(11);
+      expect(node.canary).toBeDefined();
+      expect(node.dashboard).toBeDefined();
+      expect(node.metrics.autoScalingGroupName).toBe(node.autoScalingGroup.autoScalingGroupName);
+      // The canary checks the node's Elastic IP on the REST port, on testnet.
+      const canary = Object.values(t.findResources('AWS::Synthetics::Canary'))[0];
+      const env = canary.Properties.RunConfig.EnvironmentVariables;
+      expect(env.CASPER_EXPECTED_CHAINSPEC).toBe('casper-test');
+      expect(JSON.stringify(env.CASPER_STATUS_URL)).toContain(stack.getLogicalId(node.elasticIp.resource));
+      expect(Object.keys(t.toJSON().Outputs).some((k) => k.startsWith('NodeDashboardUrl'))).toBe(true);
+    });
+
+    test('without an alert topic the alarms have no actions, and synth says so', () => {
+      for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
+        expect(a.Properties.AlarmActions).toBeUndefined();
+      }
+      Annotations.fromStack(stack).hasWarning('/Test/Node',
+        Match.stringLikeRegexp('no alertEmails or alertTopic: the 11 alarms change state but notify no one'));
+    });
+
+    test('backups snapshot only when the collector reported the node synced', () => {
+      const fn = Object.values(t.findResources('AWS::Lambda::Function'))
+        .find((f) => f.Properties.Environment?.Variables?.SYNC_METRIC_NAME === 'Synced');
+      expect(fn).toBeDefined();
+      expect(fn!.Properties.Environment.Variables.MISSING_SYNC_METRIC).toBe('skip');
     });
 
     test('stateful parts are retained; no SSH key pair; no alert topic', () => {
@@ -146,6 +199,32 @@ describe('CasperReadOnlyNode', () => {
     // Deploy-time values are CDK markers filled in by the upload handler.
     expect(config.region).toMatch(/^<<marker:\d+>>$/);
     expect(config.signingKeySecretArn).toMatch(/^<<marker:\d+>>$/);
+    // The monitoring seam: the agent's SSM parameter and where the collector's EMF goes.
+    expect(config.cloudWatchAgent.configParameterName).toMatch(/^<<marker:\d+>>$/);
+    expect(config.metrics).toEqual({ namespace: 'casper-casper-test', logGroupName: expect.stringMatching(/^<<marker:\d+>>$/) });
+  });
+
+  test('alarms notify the alert topic; canary and dashboard can be switched off', () => {
+    const { node, t } = nodeStack({ alertEmails: ['ops@example.com'], enableCanary: false, enableDashboard: false });
+    t.resourceCountIs('AWS::Synthetics::Canary', 0);
+    t.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    expect(node.canary).toBeUndefined();
+    expect(node.alarms.canaryFailing).toBeUndefined();
+    for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^NodeAlertsTopic/) }]);
+      expect(a.Properties.OKActions).toEqual(a.Properties.AlarmActions);
+    }
+  });
+
+  test('alarm thresholds and log retention are props', () => {
+    const { t } = nodeStack({
+      alarmThresholds: { cpuThresholdPercent: 90, maxBlockAge: Duration.minutes(5) },
+      logRetention: logs.RetentionDays.ONE_WEEK,
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'casper-casper-test-node-high-cpu', Threshold: 90 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'casper-casper-test-node-chain-stalled', Threshold: 300 });
+    t.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 7 }, 4);
   });
 
   test('SSH from CIDRs opens 22 and creates a key pair with its parameter output', () => {

@@ -71,6 +71,23 @@ export function validatePort(owner: string, prop: string, port: number): void {
   }
 }
 
+/**
+ * A duration as an error message shows it: CDK's human string, or plain
+ * milliseconds when it has a fraction of a second (which the human string drops).
+ */
+export function describeDuration(d: { toHumanString(): string; toMilliseconds(opts?: { integral?: boolean }): number }): string {
+  const ms = d.toMilliseconds({ integral: false });
+  return ms % 1000 === 0 ? d.toHumanString() : `${ms} milliseconds`;
+}
+
+/** A CloudWatch namespace this library accepts (checked together with the "AWS/" and ":" prefixes). */
+export const METRICS_NAMESPACE_PATTERN = /^[A-Za-z0-9.\-_/#: ]{1,255}$/;
+
+/** True when `ns` is a custom CloudWatch namespace. */
+export function isValidMetricsNamespace(ns: string): boolean {
+  return METRICS_NAMESPACE_PATTERN.test(ns) && !ns.startsWith('AWS/') && !ns.startsWith(':');
+}
+
 /** Node names: usable in tags, DNS labels, log group names and metric dimension values. */
 export const NODE_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 

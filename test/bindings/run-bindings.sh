@@ -33,6 +33,12 @@ mkdir -p "$work/ts" "$work/py" "$work/go"
 step "shipped assets inside the packages"
 mapfile -t expected_assets < <(cd "$root/src/assets" && find . -type f ! -name '*.ts' | sed 's#^\./#package/lib/assets/#' | sort)
 [ "${#expected_assets[@]}" -gt 0 ] || fail "src/assets is empty"
+# Bundled at build time: the handlers and the canary script (in its Synthetics layout).
+expected_assets+=(
+  package/assets/storage/data-volume-lifecycle.lambda/index.js
+  package/assets/storage/snapshot-rotation.lambda/index.js
+  package/assets/canary/nodejs/node_modules/casper-canary.js
+)
 python3 - "$wheel" "$work/py/wheel-tarball.tgz" <<'PY'
 import sys, zipfile
 wheel, out = sys.argv[1], sys.argv[2]

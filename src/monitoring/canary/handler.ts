@@ -1,0 +1,204 @@
+// CloudWatch Synthetics canary (runtime syn-nodejs-puppeteer-13.0, Node.js 22) that
+// checks a Casper node's REST status endpoint from outside: `GET http://<ip>:8888/status`.
+// Bundled by `projen bundle:canary` (esbuild) into
+// assets/canary/nodejs/node_modules/casper-canary.js, handler `casper-canary.handler`.
+// The judgement is in ./verdict.ts; this file only reads the configuration, fetches and logs.
+//
+// Not exported from any index.ts that jsii sees: this is the canary script, not library API.
+import * as http from 'http';
+import * as https from 'https';
+import { canaryVerdict, CanaryThresholds, CanaryVerdict, StatusFetchResult } from './verdict';
+
+/** The bits of the runtime's `Synthetics` module the script uses (no type package exists). */
+interface SyntheticsModule {
+  executeStep<T>(stepName: string, functionToExecute: () => Promise<T>): Promise<T>;
+}
+
+/** The bits of the runtime's `SyntheticsLogger` module the script uses. */
+interface SyntheticsLoggerModule {
+  info(...message: unknown[]): void;
+  error(...message: unknown[]): void;
+}
+
+/** The name of the step in the canary report. */
+export const STEP_NAME = 'casperStatus';
+/** The body is read up to this many bytes; a real status answer is a few KiB. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_MAX_BLOCK_AGE_SECONDS = 600;
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/** The canary's settings, read from its environment variables. */
+export interface CanaryConfig {
+  readonly statusUrl: URL;
+  readonly timeoutMs: number;
+  readonly thresholds: CanaryThresholds;
+  /** Fixed "now" from `CASPER_CANARY_NOW`, if set; otherwise the clock is read after the fetch. */
+  readonly now?: Date;
+}
+
+/**
+ * Read the configuration:
+ * - `CASPER_STATUS_URL` (required), e.g. `http://203.0.113.10:8888/status`; http or https;
+ * - `CASPER_MAX_BLOCK_AGE_SECONDS` (default 600);
+ * - `CASPER_EXPECTED_CHAINSPEC` (optional; empty means "do not check");
+ * - `CASPER_REQUEST_TIMEOUT_MS` (default 10000), covering connect, headers and body;
+ * - `CASPER_FAIL_ON_CATCH_UP` (`true` / `false`, default false; see `canaryVerdict`);
+ * - `CASPER_CANARY_NOW` (optional, RFC 3339): the "now" the block age is measured against.
+ *   Only for tests of the bundled script (the fixtures' blocks are from 2025); the canary
+ *   construct does not set it, and then the clock is read.
+ *
+ * Throws on a missing or invalid value: the canary run fails with that message.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv): CanaryConfig {
+  const rawUrl = env.CASPER_STATUS_URL;
+  if (!rawUrl) throw new Error('CASPER_STATUS_URL is not set');
+  let statusUrl: URL;
+  try {
+    statusUrl = new URL(rawUrl);
+  } catch {
+    throw new Error(`CASPER_STATUS_URL is not a valid URL: '${rawUrl}'`);
+  }
+  if (statusUrl.protocol !== 'http:' && statusUrl.protocol !== 'https:') {
+    throw new Error(`CASPER_STATUS_URL must be http or https, got '${rawUrl}'`);
+  }
+
+  const maxBlockAgeSeconds = numberFromEnv(env, 'CASPER_MAX_BLOCK_AGE_SECONDS', DEFAULT_MAX_BLOCK_AGE_SECONDS, false);
+  const timeoutMs = numberFromEnv(env, 'CASPER_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, true);
+
+  const rawFail = env.CASPER_FAIL_ON_CATCH_UP;
+  if (rawFail !== undefined && rawFail !== '' && rawFail !== 'true' && rawFail !== 'false') {
+    throw new Error(`CASPER_FAIL_ON_CATCH_UP must be 'true' or 'false', got '${rawFail}'`);
+  }
+
+  let now: Date | undefined;
+  const rawNow = env.CASPER_CANARY_NOW;
+  if (rawNow) {
+    now = new Date(rawNow);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(rawNow) || Number.isNaN(now.getTime())) {
+      throw new Error(`CASPER_CANARY_NOW must be an RFC 3339 time, got '${rawNow}'`);
+    }
+  }
+
+  return {
+    statusUrl,
+    timeoutMs,
+    thresholds: {
+      maxBlockAgeSeconds,
+      expectedChainspecName: env.CASPER_EXPECTED_CHAINSPEC || undefined,
+      failOnCatchUp: rawFail === 'true',
+    },
+    now,
+  };
+}
+
+function numberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, positiveInteger: boolean): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  const valid = positiveInteger ? Number.isSafeInteger(value) && value > 0 : Number.isFinite(value) && value >= 0;
+  if (!valid) {
+    throw new Error(`${name} must be ${positiveInteger ? 'a positive integer' : 'a number >= 0'}, got '${raw}'`);
+  }
+  return value;
+}
+
+/**
+ * `GET` the URL once. Never rejects: transport problems come back as `error`
+ * (the error code such as `ECONNREFUSED` when Node gives one, else its message;
+ * `timeout after <ms> ms` when the whole exchange takes longer than `timeoutMs`).
+ * The body is read up to `MAX_BODY_BYTES`; a longer one is cut and flagged `truncated`.
+ */
+export function fetchStatus(url: URL, timeoutMs: number): Promise<StatusFetchResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let req: http.ClientRequest | undefined;
+    const timer = setTimeout(() => {
+      settle({ error: `timeout after ${timeoutMs} ms` });
+      req?.destroy();
+    }, timeoutMs);
+    const settle = (result: StatusFetchResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const client = url.protocol === 'https:' ? https : http;
+    try {
+      req = client.request(url, {
+        method: 'GET',
+        // A fresh connection per run, closed afterwards: nothing is left open in the runtime.
+        agent: false,
+        headers: { 'Accept': 'application/json', 'User-Agent': 'cdk-casper-node-canary' },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (settled) return;
+          if (size + chunk.length > MAX_BODY_BYTES) {
+            chunks.push(chunk.subarray(0, MAX_BODY_BYTES - size));
+            settle({ statusCode: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), truncated: true });
+            req?.destroy();
+            return;
+          }
+          chunks.push(chunk);
+          size += chunk.length;
+        });
+        res.on('end', () => settle({ statusCode: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (err) => settle({ error: describe(err) }));
+        res.on('close', () => settle({ error: 'connection closed before the body was complete' }));
+      });
+    } catch (err) {
+      settle({ error: describe(err as Error) });
+      return;
+    }
+    req.on('error', (err) => settle({ error: describe(err) }));
+    req.end();
+  });
+}
+
+function describe(err: Error & { code?: unknown }): string {
+  return typeof err.code === 'string' ? err.code : err.message;
+}
+
+/**
+ * One check without the Synthetics runtime: read the configuration from `env`, fetch the
+ * status, judge it. Resolves with the verdict (failed or not); rejects only on a
+ * configuration error. "now" is `now` if given, else `CASPER_CANARY_NOW`, else the clock
+ * read after the answer arrived.
+ */
+export async function checkStatus(env: NodeJS.ProcessEnv, now?: Date): Promise<CanaryVerdict> {
+  const config = configFromEnv(env);
+  const result = await fetchStatus(config.statusUrl, config.timeoutMs);
+  return canaryVerdict(result, now ?? config.now ?? new Date(), config.thresholds);
+}
+
+/**
+ * The canary entry point (`casper-canary.handler`). Runs the check as the step
+ * `casperStatus`, logs the verdict, and throws `Error(verdict.message)` when it failed,
+ * which makes Synthetics mark the step and the run as failed.
+ */
+export async function handler(): Promise<CanaryVerdict> {
+  // The runtime modules exist only inside the Synthetics runtime (esbuild keeps them
+  // external): load them here, so that loading the bundle elsewhere does not fail.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const synthetics = require('Synthetics') as SyntheticsModule;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const log = require('SyntheticsLogger') as SyntheticsLoggerModule;
+
+  return synthetics.executeStep(STEP_NAME, async () => {
+    let verdict: CanaryVerdict;
+    try {
+      verdict = await checkStatus(process.env);
+    } catch (err) {
+      const message = `casper status check not run: ${(err as Error).message}`;
+      log.error(message);
+      throw new Error(message);
+    }
+    if (!verdict.passed) {
+      log.error(`casper status check failed: ${verdict.message}`);
+      throw new Error(verdict.message);
+    }
+    log.info(`casper status check passed: ${verdict.message}`);
+    return verdict;
+  });
+}

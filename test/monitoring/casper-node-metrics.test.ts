@@ -1,0 +1,111 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { CasperNodeMetrics } from '../../src';
+
+const NS = 'casper-casper-test';
+const NODE = 'reader-1';
+const DATA = '/var/lib/casper/casper-node';
+
+function metrics(props: Partial<ConstructorParameters<typeof CasperNodeMetrics>[0]> = {}): CasperNodeMetrics {
+  return new CasperNodeMetrics({ namespace: NS, nodeName: NODE, ...props });
+}
+
+/** What a metric looks like to CloudWatch. */
+function shape(m: cloudwatch.Metric) {
+  return { namespace: m.namespace, metricName: m.metricName, dimensions: m.dimensions, statistic: m.statistic, period: m.period.toSeconds() };
+}
+
+/** The names of the metricXxx() methods. */
+type MetricMethod = Exclude<{
+  [K in keyof CasperNodeMetrics]: CasperNodeMetrics[K] extends (p?: cloudwatch.MetricOptions) => cloudwatch.Metric ? K : never
+}[keyof CasperNodeMetrics], undefined>;
+
+const NODE_DIMS = { NodeName: NODE };
+const EXPECTED: Array<[MetricMethod, string, { [k: string]: string }, string]> = [
+  ['metricNodeUp', 'NodeUp', NODE_DIMS, 'Minimum'],
+  ['metricSynced', 'Synced', NODE_DIMS, 'Minimum'],
+  ['metricPeerCount', 'PeerCount', NODE_DIMS, 'Minimum'],
+  ['metricBlockHeight', 'BlockHeight', NODE_DIMS, 'Maximum'],
+  ['metricEraId', 'EraId', NODE_DIMS, 'Maximum'],
+  ['metricLastBlockAge', 'LastBlockAgeSeconds', NODE_DIMS, 'Maximum'],
+  ['metricCpuUtilization', 'cpu_usage_active', { cpu: 'cpu-total', NodeName: NODE }, 'Average'],
+  ['metricMemoryUsedPercent', 'mem_used_percent', NODE_DIMS, 'Average'],
+  ['metricMemoryUsed', 'mem_used', NODE_DIMS, 'Average'],
+  ['metricDataDiskUsedPercent', 'disk_used_percent', { path: DATA, fstype: 'ext4', NodeName: NODE }, 'Maximum'],
+  ['metricDataDiskUsed', 'disk_used', { path: DATA, fstype: 'ext4', NodeName: NODE }, 'Maximum'],
+  ['metricDataDiskTotal', 'disk_total', { path: DATA, fstype: 'ext4', NodeName: NODE }, 'Maximum'],
+  ['metricRootDiskUsedPercent', 'disk_used_percent', { path: '/', fstype: 'ext4', NodeName: NODE }, 'Maximum'],
+  ['metricRootDiskUsed', 'disk_used', { path: '/', fstype: 'ext4', NodeName: NODE }, 'Maximum'],
+  ['metricRootDiskTotal', 'disk_total', { path: '/', fstype: 'ext4', NodeName: NODE }, 'Maximum'],
+];
+
+describe('CasperNodeMetrics', () => {
+  test.each(EXPECTED)('%s: %s', (method, metricName, dimensions, statistic) => {
+    expect(shape(metrics()[method]())).toEqual({ namespace: NS, metricName, dimensions, statistic, period: 60 });
+  });
+
+  test('every metric method is covered above', () => {
+    const proto = CasperNodeMetrics.prototype as any;
+    const methods = Object.getOwnPropertyNames(proto).filter((n) => n.startsWith('metric') && typeof proto[n] === 'function');
+    expect(methods.sort()).toEqual([...EXPECTED.map(([m]) => m), 'metricStatusCheckFailed'].sort());
+  });
+
+  test.each(EXPECTED.map(([m]) => m))('%s: options override statistic, period and label', (method) => {
+    const m = metrics()[method]({ statistic: 'p90', period: Duration.seconds(30), label: 'L' });
+    expect(m.statistic).toBe('p90');
+    expect(m.period.toSeconds()).toBe(30);
+    expect(m.label).toBe('L');
+    expect(m.dimensions).toMatchObject({ NodeName: NODE });
+  });
+
+  test('the data mount point sets the path dimension of data disk metrics only', () => {
+    const m = metrics({ dataMountPoint: '/data' });
+    expect(m.dataMountPoint).toBe('/data');
+    expect(m.metricDataDiskUsedPercent().dimensions).toEqual({ path: '/data', fstype: 'ext4', NodeName: NODE });
+    expect(m.metricDataDiskUsed().dimensions).toMatchObject({ path: '/data' });
+    expect(m.metricDataDiskTotal().dimensions).toMatchObject({ path: '/data' });
+    expect(m.metricRootDiskUsedPercent().dimensions).toMatchObject({ path: '/' });
+  });
+
+  test('defaults the data mount point to the node config one', () => {
+    expect(metrics().dataMountPoint).toBe(DATA);
+    expect(metrics().autoScalingGroupName).toBeUndefined();
+  });
+
+  test('no metric carries an instance id', () => {
+    const m = metrics({ autoScalingGroupName: 'asg' });
+    for (const [method] of EXPECTED) expect(Object.keys(m[method]().dimensions ?? {})).not.toContain('InstanceId');
+    expect(Object.keys(m.metricStatusCheckFailed().dimensions ?? {})).not.toContain('InstanceId');
+  });
+
+  describe('metricStatusCheckFailed', () => {
+    test('AWS/EC2 StatusCheckFailed of the Auto Scaling group', () => {
+      expect(shape(metrics({ autoScalingGroupName: 'my-asg' }).metricStatusCheckFailed())).toEqual({
+        namespace: 'AWS/EC2',
+        metricName: 'StatusCheckFailed',
+        dimensions: { AutoScalingGroupName: 'my-asg' },
+        statistic: 'Maximum',
+        period: 60,
+      });
+    });
+
+    test('options override', () => {
+      const m = metrics({ autoScalingGroupName: 'my-asg' }).metricStatusCheckFailed({ statistic: 'Sum', period: Duration.minutes(5) });
+      expect(m.statistic).toBe('Sum');
+      expect(m.period.toMinutes()).toBe(5);
+    });
+
+    test('throws a clear error without autoScalingGroupName', () => {
+      expect(() => metrics().metricStatusCheckFailed()).toThrow('CasperNodeMetrics: metricStatusCheckFailed needs autoScalingGroupName');
+    });
+  });
+
+  test('the collector publishes every node metric the construct reads (they cannot drift apart)', () => {
+    const collector = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'assets', 'node', 'casper-metrics.py'), 'utf8');
+    const names = ['NodeUp', 'Synced', 'PeerCount', 'BlockHeight', 'EraId', 'LastBlockAgeSeconds'];
+    expect(EXPECTED.slice(0, 6).map(([, name]) => name)).toEqual(names);
+    for (const name of names) expect(collector).toContain(`"${name}"`);
+  });
+});
