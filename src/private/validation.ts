@@ -97,3 +97,17 @@ const EMAIL = /^[^\s@"<>(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-
 export function isValidEmail(email: string): boolean {
   return email.length <= 254 && EMAIL.test(email);
 }
+
+/** Whether two IPv4 CIDR blocks share an address. */
+export function ipv4CidrsOverlap(a: string, b: string): boolean {
+  const range = (cidr: string): [number, number] => {
+    const [ip, len] = cidr.split('/');
+    const base = ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+    const size = 2 ** (32 - Number(len));
+    const start = base - (base % size);
+    return [start, start + size - 1];
+  };
+  const [a0, a1] = range(a);
+  const [b0, b1] = range(b);
+  return a0 <= b1 && b0 <= a1;
+}
