@@ -10,12 +10,13 @@ import { Construct } from 'constructs';
 import { CasperNetwork } from './casper-network';
 import { CasperNodeKeys } from './data';
 import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperAlarmThresholds, CasperCanary, CasperDashboard, CasperNodeMetrics } from './monitoring';
-import { CasperElasticIp, CasperNodeSecurityGroup, CasperVpc, SshAccess } from './network';
+import { CasperElasticIp, CasperNodeSecurityGroup, CasperVpc, OpenVpnServer, OpenVpnServerOptions, SshAccess } from './network';
 import { checkInstanceType } from './private/instance-type';
 import { acknowledgeNagRules, nagFindingName } from './private/nag';
 import { renderNodeConfig } from './private/node-config';
 import { resolveSshPeers } from './private/ssh';
 import { CasperValidationError, NODE_NAME_PATTERN, isValidEmail, isValidMetricsNamespace } from './private/validation';
+import { knownVpcCidr, validateOpenVpnOptions } from './private/vpn-options';
 import { ConfigBucket, DataVolumeLifecycle, SnapshotRotation } from './storage';
 
 /**
@@ -214,11 +215,22 @@ export interface CasperReadOnlyNodeProps {
   readonly enableDashboard?: boolean;
 
   /**
-   * A self-hosted OpenVPN server; the node's SSH is then open only to it.
+   * A self-hosted OpenVPN server (`OpenVpnServer`) in the node's VPC; the
+   * node's SSH is then open only to it (seed rule: "SSH is available when
+   * connected to the VPN Server") and an EC2 key pair is created for it.
+   * Not together with `sshAccess`.
    *
    * @default false
    */
   readonly enableVpn?: boolean;
+
+  /**
+   * Settings of the VPN server when `enableVpn` is true (client count, port,
+   * allowed client CIDRs, instance type, tunnel network).
+   *
+   * @default - the `OpenVpnServer` defaults: 5 profiles, UDP 1194 from anywhere, t4g.nano
+   */
+  readonly vpnOptions?: OpenVpnServerOptions;
 }
 
 /** The gp3 data volume the lifecycle handler creates, attaches and snapshots. */
@@ -246,6 +258,8 @@ export interface CasperNodeFeatures {
 }
 
 const OWNER = 'CasperReadOnlyNode';
+/** CasperVpc's default CIDR, for checks made before the VPC exists. */
+const DEFAULT_VPC_CIDR = '10.0.0.0/16';
 /** Bound on each of the two waits for the data volume (its tag, then its device). */
 const DATA_VOLUME_WAIT_SECONDS = 600;
 /** What installing packages and staging protocols may take. */
@@ -268,6 +282,11 @@ const UBUNTU_2204_AMI_PARAMETER = '/aws/service/canonical/ubuntu/server/22.04/st
  * 2.x sidecar), keeps its signing key in Secrets Manager across replacements,
  * owns a stable Elastic IP, signals CloudFormation only once `/status` answers,
  * and replaces itself when the node stops answering.
+ *
+ * Around it: the data-volume lifecycle and scheduled snapshots, the CloudWatch
+ * agent and a metrics collector (node up, synced, peers, height, era, block
+ * age), alarms to an alert topic, an external canary, a dashboard, and
+ * optionally an OpenVPN server for administrators' SSH.
  */
 export class CasperReadOnlyNode extends Construct {
   /** The network the node joins. */
@@ -336,6 +355,9 @@ export class CasperReadOnlyNode extends Construct {
   /** The node's dashboard; undefined when `enableDashboard` is false. */
   public readonly dashboard?: CasperDashboard;
 
+  /** The administrators' VPN; undefined unless `enableVpn` is true. */
+  public readonly vpnServer?: OpenVpnServer;
+
   constructor(scope: Construct, id: string, props: CasperReadOnlyNodeProps) {
     super(scope, id);
     const v = validateProps(props);
@@ -361,13 +383,17 @@ export class CasperReadOnlyNode extends Construct {
       this.vpc = this.casperVpc.vpc;
     }
 
+    if (v.features.vpn) {
+      this.vpnServer = new OpenVpnServer(this, 'Vpn', { removalPolicy, ...props.vpnOptions, vpc: this.vpc });
+    }
     this.securityGroup = new CasperNodeSecurityGroup(this, 'SecurityGroup', {
       vpc: this.vpc,
       network: props.network,
       rpcPeers: props.rpcPeers,
       ssePeers: props.ssePeers,
       publicStatusPort: props.publicStatusPort,
-      sshAccess: props.sshAccess,
+      // With the VPN, SSH comes only from the VPN server (it NATs its clients).
+      sshAccess: this.vpnServer ? SshAccess.fromSecurityGroup(this.vpnServer.securityGroup) : props.sshAccess,
       allowSshFromAnywhere: props.allowSshFromAnywhere,
     });
     this.elasticIp = new CasperElasticIp(this, 'ElasticIp', { nodeName: v.nodeName, removalPolicy });
@@ -655,11 +681,18 @@ function validateProps(props: CasperReadOnlyNodeProps): ValidatedProps {
   const unresponsiveThreshold = durationInRange('unresponsiveThreshold', props.unresponsiveThreshold ?? Duration.minutes(15), Duration.minutes(5), Duration.hours(6));
 
   // Checked here too, so a bad SSH source fails before any resource exists.
-  const sshOpen = resolveSshPeers(OWNER, props.sshAccess ?? SshAccess.none(), props.allowSshFromAnywhere ?? false).length > 0;
+  const sshPeers = resolveSshPeers(OWNER, props.sshAccess ?? SshAccess.none(), props.allowSshFromAnywhere ?? false);
   const vpn = props.enableVpn ?? false;
   if (vpn) {
-    fail('enableVpn', true, 'the OpenVpnServer construct is not in this release yet; leave enableVpn unset and use SSM Session Manager or sshAccess');
+    if (sshPeers.length > 0) {
+      fail('sshAccess', props.sshAccess!.kind, 'with enableVpn, SSH is open only to the VPN server; leave sshAccess unset');
+    }
+    // Checked here too, so bad VPN options fail before the VPC exists.
+    validateOpenVpnOptions(props.vpnOptions ?? {}, props.vpc ? knownVpcCidr(props.vpc) : DEFAULT_VPC_CIDR);
+  } else if (props.vpnOptions) {
+    fail('vpnOptions', 'set', 'only applies with enableVpn: true');
   }
+  const sshOpen = sshPeers.length > 0 || vpn;
   return {
     nodeName,
     metricsNamespace,

@@ -204,6 +204,26 @@ describe('CasperReadOnlyNode', () => {
     expect(config.metrics).toEqual({ namespace: 'casper-casper-test', logGroupName: expect.stringMatching(/^<<marker:\d+>>$/) });
   });
 
+  test('with enableVpn, SSH on the node is open only to the VPN server, with a key pair', () => {
+    const { stack, node, t } = nodeStack({ enableVpn: true, vpnOptions: { clientCount: 2 } });
+    expect(node.vpnServer).toBeDefined();
+    expect(node.features.vpn).toBe(true);
+    expect(node.vpnServer!.clientNames).toEqual(['admin1', 'admin2']);
+    t.resourceCountIs('AWS::EC2::KeyPair', 1);
+    const nodeSg = stack.resolve(node.securityGroup.securityGroup.securityGroupId);
+    const vpnSg = stack.resolve(node.vpnServer!.securityGroup.securityGroupId);
+    const sshRules = [
+      ...Object.values(t.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties),
+      ...Object.values(t.findResources('AWS::EC2::SecurityGroup')).flatMap((r) =>
+        (r.Properties.SecurityGroupIngress ?? []).map((i: any) => ({ ...i, GroupId: { 'Fn::GetAtt': ['inline', 'GroupId'] } }))),
+    ].filter((r) => r.FromPort === 22);
+    expect(sshRules).toEqual([expect.objectContaining({ IpProtocol: 'tcp', ToPort: 22, GroupId: nodeSg, SourceSecurityGroupId: vpnSg })]);
+    // The VPN lives in the node's VPC and routes to it.
+    expect(JSON.stringify(Object.values(t.findResources('AWS::EC2::Instance'))[0].Properties.UserData))
+      .toContain(stack.getLogicalId(node.casperVpc!.vpc.node.defaultChild as any));
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
   test('alarms notify the alert topic; canary and dashboard can be switched off', () => {
     const { node, t } = nodeStack({ alertEmails: ['ops@example.com'], enableCanary: false, enableDashboard: false });
     t.resourceCountIs('AWS::Synthetics::Canary', 0);
@@ -303,7 +323,13 @@ describe('CasperReadOnlyNode', () => {
       ['unresponsive threshold too short', { unresponsiveThreshold: Duration.minutes(1) }, /invalid unresponsiveThreshold "1 minute": must be from 5 minutes to 6 hours/],
       ['SSH from anywhere without the opt-in', { sshAccess: SshAccess.fromCidrs(['0.0.0.0/0']) },
         /CasperReadOnlyNode: invalid sshAccess "0.0.0.0\/0": SSH from the whole internet is refused/],
-      ['the VPN before it exists', { enableVpn: true }, /invalid enableVpn true: the OpenVpnServer construct is not in this release yet/],
+      ['the VPN together with sshAccess', { enableVpn: true, sshAccess: SshAccess.fromCidrs(['203.0.113.0/24']) },
+        /CasperReadOnlyNode: invalid sshAccess "CIDRS": with enableVpn, SSH is open only to the VPN server; leave sshAccess unset/],
+      ['vpnOptions without the VPN', { vpnOptions: { clientCount: 3 } }, /CasperReadOnlyNode: invalid vpnOptions "set": only applies with enableVpn: true/],
+      ['51 VPN clients', { enableVpn: true, vpnOptions: { clientCount: 51 } }, /OpenVpnServer: invalid clientCount 51: must be a whole number from 1 to 50/],
+      ['a VPN tunnel inside the default VPC', { enableVpn: true, vpnOptions: { tunnelCidr: '10.0.8.0/24' } },
+        /OpenVpnServer: invalid tunnelCidr "10.0.8.0\/24": must not overlap the VPC \(10.0.0.0\/16\)/],
+      ['a VPN port out of range', { enableVpn: true, vpnOptions: { port: 70000 } }, /OpenVpnServer: invalid port 70000: a port must be an integer from 1 to 65535/],
       ['no network (JavaScript callers)', { network: undefined }, /invalid network undefined: is required/],
     ];
 
