@@ -52,16 +52,19 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-ec2',
     '@aws-sdk/client-auto-scaling',
     '@aws-sdk/client-cloudwatch',
+    // Integration tests: integ-tests-alpha assertions, snapshots verified offline by integ-runner.
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    '@aws-cdk/integ-runner@^2.197.10',
   ],
 
   // test/tsconfig.json type-checks the tests, the example app and the scripts.
   tsconfigDev: {
-    include: ['../examples/**/*.ts', '../scripts/**/*.ts'],
+    include: ['../examples/**/*.ts', '../scripts/**/*.ts', '../integ/**/*.ts'],
     compilerOptions: {},
   },
   eslintOptions: {
     dirs: ['src'],
-    devdirs: ['test', 'examples', 'scripts', 'projenrc', '.projenrc.ts'],
+    devdirs: ['test', 'examples', 'scripts', 'integ', 'projenrc', '.projenrc.ts'],
   },
   jestOptions: {
     jestConfig: {
@@ -70,10 +73,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testPathIgnorePatterns: ['/node_modules/', '/test/bindings/.work/'],
     },
   },
-  gitignore: ['/.venv/', '/cdk.out/', '.work/', '/.ci/logs/'],
+  gitignore: ['/.venv/', '/.venv-checkov/', '/cdk.out/', '.work/', '/.ci/logs/', '/integ/**/cdk-integ.out.*'],
 });
 
-for (const pattern of ['/examples/', '/scripts/', '/integ/', '/.ci/', '/cdk.out/', '/.venv/']) {
+for (const pattern of ['/examples/', '/scripts/', '/integ/', '/.ci/', '/cdk.out/', '/.venv/', '/.venv-checkov/']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -122,6 +125,16 @@ project.addTask('report:monitoring', {
   exec: 'ts-node --project test/tsconfig.json scripts/monitoring-report.ts',
 });
 
+project.addTask('bench', {
+  description: 'Benchmark: synth time of the default node app against a plain ec2.Vpc app (median of several runs)',
+  exec: 'ts-node --project test/tsconfig.json scripts/bench-synth.ts',
+});
+
+project.addTask('checkov', {
+  description: 'Scan the synthesized example templates with checkov (installed into .venv-checkov); fails on an unskipped failed check',
+  exec: 'bash scripts/checkov.sh',
+});
+
 project.addTask('bench:snapshots', {
   description: 'Benchmark: snapshot rotation over 5,000 existing snapshots against a local moto server',
   exec: 'ts-node --project test/tsconfig.json scripts/bench-snapshot-rotation.ts',
@@ -135,7 +148,7 @@ project.addTask('test:bindings', {
 
 // examples/ and scripts/ are type-checked like the tests; eslint's project
 // service needs a tsconfig.json next to them to find that configuration.
-for (const dir of ['examples', 'scripts']) {
+for (const dir of ['examples', 'scripts', 'integ']) {
   new JsonFile(project, `${dir}/tsconfig.json`, {
     obj: { extends: '../test/tsconfig.json', include: ['**/*.ts', '../src/**/*.ts'] },
   });
