@@ -11,6 +11,7 @@ import { CasperNetwork } from './casper-network';
 import { CasperNodeKeys } from './data';
 import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperAlarmThresholds, CasperCanary, CasperDashboard, CasperNodeMetrics } from './monitoring';
 import { CasperElasticIp, CasperNodeSecurityGroup, CasperVpc, OpenVpnServer, OpenVpnServerOptions, SshAccess } from './network';
+import { skipCheckov } from './private/checkov';
 import { checkInstanceType } from './private/instance-type';
 import { acknowledgeNagRules, nagFindingName } from './private/nag';
 import { renderNodeConfig } from './private/node-config';
@@ -601,6 +602,11 @@ export class CasperReadOnlyNode extends Construct {
     acknowledgeNagRules(this.autoScalingGroup, [
       { id: 'AwsSolutions-AS3', reason: 'Scaling-event notifications go to the alert topic when one is configured (alertEmails or alertTopic).' },
     ]);
+    skipCheckov(this.launchTemplate.node.defaultChild!, [{
+      id: 'CKV_AWS_88',
+      comment: 'A Casper node must be reachable by its peers (gossip) and runs in a public subnet without NAT (CasperVpc has none), '
+        + 'so it needs a public address; its Elastic IP follows it across replacements. Its security group opens only the Casper ports, and SSH only when asked.',
+    }]);
   }
 }
 

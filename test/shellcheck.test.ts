@@ -3,13 +3,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ROOT } from './support/python-tools';
 
-/** Shell scripts of the project: everything under src/assets ending in .sh, plus CI and test drivers. */
+/** Shell scripts of the project: everything under src/assets and scripts/ ending in .sh, plus CI and test drivers. */
 function shellScripts(): string[] {
   const assets = path.join(ROOT, 'src', 'assets');
   const shipped = (fs.readdirSync(assets, { recursive: true }) as string[])
     .filter((f) => f.endsWith('.sh'))
     .map((f) => path.join('src', 'assets', f));
-  return ['.ci/run', 'test/bindings/run-bindings.sh', ...shipped];
+  const scripts = fs.readdirSync(path.join(ROOT, 'scripts')).filter((f) => f.endsWith('.sh')).map((f) => path.join('scripts', f));
+  return ['.ci/run', 'test/bindings/run-bindings.sh', ...scripts, ...shipped];
 }
 
 describe('shell scripts', () => {

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules } from '../private/nag';
 
 /**
@@ -66,6 +67,13 @@ export class CasperNodeKeys extends Construct {
       id: 'AwsSolutions-SMG4',
       reason: 'The node signing key is its identity on the network; rotating it would make the node a different node, so it is not rotated automatically.',
     }]);
+    if (!props.encryptionKey) {
+      skipCheckov(secret.node.defaultChild!, [{
+        id: 'CKV_AWS_149',
+        comment: 'Encrypted with the AWS managed key for Secrets Manager by default; IAM decides who reads it (grantReadWrite gives '
+          + 'the node role this secret only). It is a read-only node\'s network identity, staking nothing; pass encryptionKey for a customer-managed key.',
+      }]);
+    }
 
     if (props.createSshKeyPair) {
       const keyPair = new ec2.KeyPair(this, 'SshKeyPair', { type: ec2.KeyPairType.ED25519 });

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { CasperNodeMetrics } from './casper-node-metrics';
 import { CasperNetwork } from '../casper-network';
 import { renderAgentConfig } from '../private/agent-config';
+import { serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules } from '../private/nag';
 import { DATA_MOUNT_POINT } from '../private/node-config';
 import { CasperValidationError, describeDuration, isValidMetricsNamespace, NODE_NAME_PATTERN } from '../private/validation';
@@ -125,6 +126,10 @@ export class CasperAgentConfig extends Construct {
     this.nodeStderrLogGroup = logGroup('NodeStderrLog');
     this.bootstrapLogGroup = logGroup('BootstrapLog');
     this.metricsLogGroup = logGroup('MetricsLog');
+    skipCheckov(this.nodeLogGroup.node.defaultChild!, [serviceEncryptedLogGroup('The casper-node log (JSON lines: chain progress, peers, errors), no key material')]);
+    skipCheckov(this.nodeStderrLogGroup.node.defaultChild!, [serviceEncryptedLogGroup('The casper-node standard error output (crash output), no key material')]);
+    skipCheckov(this.bootstrapLogGroup.node.defaultChild!, [serviceEncryptedLogGroup('The bootstrap log (steps, volume and package details); the bootstrap never logs key material')]);
+    skipCheckov(this.metricsLogGroup.node.defaultChild!, [serviceEncryptedLogGroup('The metrics collector\'s embedded-metric-format records (numbers about the node), no key material')]);
 
     const config = renderAgentConfig({
       namespace,

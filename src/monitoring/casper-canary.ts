@@ -9,6 +9,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { CasperNetwork } from '../casper-network';
 import { CasperElasticIp } from '../network/casper-elastic-ip';
+import { deployTimeProviderSkips, skipAutoDeleteObjectsProvider, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
 import { CasperValidationError, describeDuration } from '../private/validation';
 
@@ -148,6 +149,7 @@ export class CasperCanary extends Construct {
       autoDeleteObjects: props.removalPolicy === RemovalPolicy.DESTROY,
       lifecycleRules: [{ expiration: v.artifactsExpiration, abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
+    if (props.removalPolicy === RemovalPolicy.DESTROY) skipAutoDeleteObjectsProvider(this);
 
     const environmentVariables: { [key: string]: string } = {
       CASPER_STATUS_URL: this.statusUrl,
@@ -224,6 +226,7 @@ export class CasperCanary extends Construct {
     retention.node.addDependency(createLogGroup);
 
     this.acknowledgeNagFindings(logGroupArn);
+    this.skipCheckovFindings();
   }
 
   /** Percentage of successful runs (CloudWatchSynthetics `SuccessPercent`). */
@@ -257,6 +260,20 @@ export class CasperCanary extends Construct {
         { id: 'AwsSolutions-IAM4', reason: 'CDK\'s AwsCustomResource provider logs with the AWS-managed basic execution policy.', appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'] },
         { id: 'AwsSolutions-L1', reason: 'The runtime of CDK\'s AwsCustomResource provider is chosen by aws-cdk-lib and moves with it.' },
       ]);
+    }
+  }
+
+  private skipCheckovFindings(): void {
+    skipCheckov(this.artifactsBucket.node.defaultChild!, [
+      { id: 'CKV_AWS_18', comment: 'Run artifacts are written only by the canary and expire; a server access log bucket would hold more than the artifacts themselves.' },
+      { id: 'CKV_AWS_21', comment: 'Run artifacts (reports, logs) are new objects every run and expire after artifactsExpiration; versioning would only keep expired artifacts as noncurrent versions, with nothing worth restoring.' },
+    ]);
+    // The provider function CDK shares among all AwsCustomResources in the stack.
+    const provider = Stack.of(this).node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+    if (provider) {
+      skipCheckov(provider.node.defaultChild ?? provider, deployTimeProviderSkips('CDK\'s AwsCustomResource provider calls only '
+        + 'regional AWS APIs at deploy time (here Synthetics GetCanary and CloudWatch Logs, to create the canary\'s log group with '
+        + 'a retention); it reaches nothing inside a VPC, and a VPC would only add network interfaces and EC2 permissions to its role.'));
     }
   }
 }

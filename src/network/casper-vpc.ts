@@ -2,6 +2,7 @@ import { Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { deployTimeProviderSkips, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import { CasperValidationError, parseIpv4Cidr } from '../private/validation';
 
 /**
@@ -139,6 +140,19 @@ export class CasperVpc extends Construct {
     this.s3Endpoint = vpc.addGatewayEndpoint('S3Endpoint', {
       service: ec2.GatewayVpcEndpointAwsService.S3,
     });
+    this.skipCheckovFindings();
+  }
+
+  private skipCheckovFindings(): void {
+    skipCheckov(this.flowLogGroup!.node.defaultChild!, [serviceEncryptedLogGroup('VPC flow log records: addresses, ports and accept/reject decisions, never packet payloads')]);
+    // The stack-wide provider behind restrictDefaultSecurityGroup, owned by aws-cdk-lib.
+    const provider = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
+    const handler = provider?.node.tryFindChild('Handler');
+    if (handler) {
+      skipCheckov(handler, deployTimeProviderSkips('CDK\'s provider for restrictDefaultSecurityGroup calls only the regional EC2 API, at deploy '
+        + 'time, to revoke the default security group\'s rules; this VPC has no NAT gateway and no EC2 endpoint, '
+        + 'so from inside it the function could not reach that API at all.'));
+    }
   }
 
   private chooseAvailabilityZones(given?: string[]): string[] {

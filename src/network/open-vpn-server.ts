@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules } from '../private/nag';
 import { CasperValidationError } from '../private/validation';
 import { knownVpcCidr, validateOpenVpnOptions } from '../private/vpn-options';
@@ -256,11 +257,29 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
     });
 
     this.acknowledgeNagFindings();
+    this.skipCheckovFindings();
   }
 
   /** Opens SSH (TCP 22) on `other` to this server, so VPN clients can SSH to it. */
   public allowSshTo(other: ec2.IConnectable): void {
     other.connections.allowFrom(this, ec2.Port.tcp(22), 'SSH from the OpenVPN server');
+  }
+
+  private skipCheckovFindings(): void {
+    for (const secret of [this.pkiSecret, ...this.clientProfileSecrets]) {
+      skipCheckov(secret.node.defaultChild!, [{
+        id: 'CKV_AWS_149',
+        comment: 'Encrypted with the AWS managed key for Secrets Manager; IAM decides who reads it (the VPN server\'s role, '
+          + 'and administrators fetching their profile). A customer-managed key would add a key and its policy without a '
+          + 'reader to separate from those.',
+      }]);
+    }
+    skipCheckov(this.instance.node.defaultChild!, [{
+      id: 'CKV_AWS_88',
+      comment: 'The VPN server is the administrators\' entry point from the internet, in a public subnet of a VPC without NAT: '
+        + 'it needs a public address (its Elastic IP; the launch-time address lets it install packages before that is associated). '
+        + 'Its security group opens only the VPN port, to allowedClientCidrs.',
+    }]);
   }
 
   private acknowledgeNagFindings(): void {

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { deployTimeProviderSkips, plainEnvironment, skipAutoDeleteObjectsProvider, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules, render } from '../private/nag';
 import { CasperValidationError } from '../private/validation';
 
@@ -115,11 +116,16 @@ export class ConfigBucket extends Construct {
     });
 
     this.acknowledgeDeploymentHandler();
+    if (props.autoDeleteObjects) skipAutoDeleteObjectsProvider(this);
 
     if (!props.serverAccessLogsBucket) {
       acknowledgeNagRules(this.bucket, [{
         id: 'AwsSolutions-S1',
         reason: 'The bucket only holds the node bootstrap scripts and non-secret config, written by CloudFormation; pass serverAccessLogsBucket to log access.',
+      }]);
+      skipCheckov(this.bucket.node.defaultChild!, [{
+        id: 'CKV_AWS_18',
+        comment: 'The bucket only holds the node bootstrap scripts and non-secret config, written by CloudFormation and read by the node role; pass serverAccessLogsBucket to log access.',
       }]);
     }
   }
@@ -151,6 +157,12 @@ export class ConfigBucket extends Construct {
         ],
       },
       { id: 'AwsSolutions-L1', reason: 'The runtime of the CDK BucketDeployment handler is chosen by aws-cdk-lib.' },
+    ]);
+    skipCheckov(handler.node.defaultChild ?? handler, [
+      ...deployTimeProviderSkips('CDK\'s BucketDeployment handler talks only to S3 (the CDK asset bucket, this bucket, '
+        + 'CloudFormation\'s response URL) and reaches nothing inside a VPC; attaching it to one would add network interfaces '
+        + 'and EC2 permissions to its role without narrowing where its traffic goes.'),
+      plainEnvironment('AWS_CA_BUNDLE, the path of the CA certificate bundle, set by aws-cdk-lib'),
     ]);
   }
 

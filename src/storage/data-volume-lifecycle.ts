@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DataVolumeLifecycleFunction } from './data-volume-lifecycle-function';
+import { noReservedConcurrency, plainEnvironment, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
 import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
 
@@ -302,6 +303,24 @@ export class DataVolumeLifecycle extends Construct {
       ],
     }]);
     acknowledgeNagRules(this.handler, [PINNED_NODE_RUNTIME]);
+
+    skipCheckov(logGroup.node.defaultChild!, [serviceEncryptedLogGroup('The handler\'s decisions with volume, snapshot, instance and address ids, no secrets')]);
+    skipCheckov(this.handler.node.defaultChild!, [
+      {
+        id: 'CKV_AWS_117',
+        comment: 'The handler calls only regional AWS APIs (EC2, Auto Scaling, CloudWatch) and reaches nothing inside a VPC. In the '
+          + 'node\'s VPC (CasperVpc: no NAT gateway) it would need an interface endpoint for each of the three, each billed per hour '
+          + 'and Availability Zone, without reducing exposure.',
+      },
+      {
+        id: 'CKV_AWS_116',
+        comment: 'Invoked by its EventBridge rule (2 retries, events expire after an hour). A failed launch is abandoned (the group '
+          + 'replaces the instance) and every failure counts in LifecycleFailures, which CasperAlarms alarms on; by the time an event '
+          + 'reached a DLQ its lifecycle action would have timed out, so there would be nothing left to replay it against.',
+      },
+      noReservedConcurrency('the lifecycle hooks of the node\'s Auto Scaling group of one, once per instance launch or termination'),
+      plainEnvironment('the node name, volume size, IOPS and throughput, device and tag names, the Elastic IP allocation id and an optional KMS key ARN'),
+    ]);
   }
 
   /** Failed launches or terminations (the handler abandoned the lifecycle action). */

@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { SnapshotRotationFunction } from './snapshot-rotation-function';
+import { noReservedConcurrency, plainEnvironment, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
 import { CasperValidationError } from '../private/validation';
 
@@ -234,6 +235,22 @@ export class SnapshotRotation extends Construct {
       ],
     }]);
     acknowledgeNagRules(this.handler, [PINNED_NODE_RUNTIME]);
+
+    skipCheckov(logGroup.node.defaultChild!, [serviceEncryptedLogGroup('The rotation\'s decisions with volume and snapshot ids, no secrets')]);
+    skipCheckov(this.handler.node.defaultChild!, [
+      {
+        id: 'CKV_AWS_117',
+        comment: 'The handler calls only regional AWS APIs (EC2, CloudWatch) and reaches nothing inside a VPC. In the node\'s VPC '
+          + '(CasperVpc: no NAT gateway) it would need an interface endpoint for each, billed per hour and Availability Zone, without reducing exposure.',
+      },
+      {
+        id: 'CKV_AWS_116',
+        comment: 'Invoked by its schedule rule (2 retries). A failed run publishes no SnapshotRotationSucceeded, which the backup-age '
+          + 'alarm catches, and the next scheduled run takes a fresh snapshot; replaying a stale schedule event from a DLQ would add nothing.',
+      },
+      noReservedConcurrency('its schedule rule (daily by default)'),
+      plainEnvironment('tag keys and values, the retention count, the rotation id and metric names'),
+    ]);
   }
 
   /** 1 per successful run; alarm when its Sum over a day and a bit is below 1 (stale backups). */
