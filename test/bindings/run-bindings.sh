@@ -2,7 +2,8 @@
 # Binding smoke tests: synthesize the same small app with TypeScript (the
 # sources), with the built Python wheel (dist/python) in a fresh venv, and with
 # the generated Go module (dist/go) through a `replace`, then compare the three
-# templates. Also checks that both packages carry the shipped assets.
+# templates. Also checks that both packages carry the shipped assets, and runs
+# every Python and Go example of README.md against the same packages.
 #
 # Needs: `npx projen package:python` and `npx projen package:go` run first,
 # python3 with venv, go, and network access to PyPI and the Go module proxy.
@@ -90,5 +91,42 @@ for stack in CasperSmoke CasperSmokeNode; do
     "$work/go/cdk.out/$stack.template.json"
 done
 
+step "README examples"
+# Every ```python and ```go block of README.md, run against the same wheel and
+# Go module (test/bindings/readme_examples.py writes them out; fragments that
+# use `self` are wrapped in a Stack). Each must synthesize at least one template.
+readme_py="$work/readme/py"
+readme_go="$work/go/readme"   # packages inside the Go work module, so its `replace` applies
+mkdir -p "$work/readme"
+python3 "$here/readme_examples.py" "$root/README.md" "$readme_py" "$readme_go" > "$work/readme/blocks.tsv" \
+  || fail "could not extract the README's code blocks"
+(cd "$work/go" && go mod tidy) || fail "go mod tidy failed with the README's Go blocks"
+declare -A readme_count=([python]=0 [go]=0)
+while IFS=$'\t' read -r -u 3 lang n file line heading; do
+  label="README $lang block $n ($heading)"
+  out="$work/readme/$lang-$n"
+  mkdir -p "$out"
+  case "$lang" in
+    python)
+      (cd "$out" && CDK_OUTDIR="$out/cdk.out" "$work/py/venv/bin/python" "$file") \
+        || fail "$label, README.md:$line: the program failed"
+      ;;
+    go)
+      pkg="./readme/$(basename "$(dirname "$file")")"
+      (cd "$work/go" && go vet "$pkg" && CDK_OUTDIR="$out/cdk.out" go run "$pkg") \
+        || fail "$label, README.md:$line: go vet or go run failed"
+      ;;
+    *) continue ;;
+  esac
+  templates=("$out"/cdk.out/*.template.json)
+  [ "${#templates[@]}" -gt 0 ] || fail "$label, README.md:$line: synthesized no template (does it call synth?)"
+  readme_count[$lang]=$((readme_count[$lang] + 1))
+  echo "ok: $label: ${#templates[@]} template(s)"
+done 3< "$work/readme/blocks.tsv"
+for lang in python go; do
+  [ "${readme_count[$lang]}" -gt 0 ] || fail "README.md has no $lang block"
+done
+echo "ok: ${readme_count[python]} Python and ${readme_count[go]} Go README block(s)"
+
 echo
-echo "test:bindings: Python and Go smoke tests passed"
+echo "test:bindings: Python and Go smoke tests and README examples passed"
