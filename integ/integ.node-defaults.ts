@@ -33,11 +33,11 @@
  * transfer out for gossip: a few GB at 0.09 USD/GB beyond the free 100 GB. Total about
  * 1-2 USD.
  */
-import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
+import { ExpectedResult, Match } from '@aws-cdk/integ-tests-alpha';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { CasperNetwork, CasperReadOnlyNode } from '../src';
 import {
-  LONG_WAIT, SHORT_WAIT, assertAlarmsExist, assertCanaryPassed, assertStatusAnswers, cleanupHook, statusProbe,
+  LONG_WAIT, SHORT_WAIT, assertAlarmsExist, assertCanaryPassed, assertStatusAnswers, nodeIntegTest, statusProbe,
 } from './support/assertions';
 import { withoutScannerMetadata } from './support/snapshot';
 
@@ -52,22 +52,7 @@ const node = new CasperReadOnlyNode(stack, 'Node', {
 });
 
 const assertionStack = new Stack(app, 'IntegNodeDefaultsAssertions');
-const integ = new IntegTest(app, 'NodeDefaults', {
-  testCases: [stack],
-  assertionStack,
-  // Asset hashes (bundled handlers, scripts, canary) change with every src change;
-  // the snapshot compares the templates with the hashes normalized.
-  diffAssets: false,
-  // No "deploy the committed snapshot, then update" pass: it would double a
-  // 1.5-hour deployment, and the snapshot then needs no asset folders.
-  stackUpdateWorkflow: false,
-  cdkCommandOptions: {
-    destroy: { args: { force: true } },
-  },
-  hooks: {
-    postDestroy: [cleanupHook(NODE_NAME)],
-  },
-});
+const integ = nodeIntegTest(app, 'NodeDefaults', stack, assertionStack, NODE_NAME);
 const assertions = integ.assertions;
 
 // 1. Every alarm exists.

@@ -26,10 +26,10 @@
  * Elastic IPs 0.005 USD/h each; canary, Lambda, secrets, alarms, dashboard prorated:
  * cents. Total about 0.5-1 USD.
  */
-import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
+import { ExpectedResult, Match } from '@aws-cdk/integ-tests-alpha';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { CasperNetwork, CasperReadOnlyNode } from '../src';
-import { LONG_WAIT, cleanupHook, profileProbe } from './support/assertions';
+import { LONG_WAIT, nodeIntegTest, profileProbe } from './support/assertions';
 import { withoutScannerMetadata } from './support/snapshot';
 
 const NODE_NAME = 'integ-node-vpn';
@@ -45,18 +45,7 @@ const node = new CasperReadOnlyNode(stack, 'Node', {
 const vpn = node.vpnServer!;
 
 const assertionStack = new Stack(app, 'IntegNodeVpnAssertions');
-const integ = new IntegTest(app, 'NodeVpn', {
-  testCases: [stack],
-  assertionStack,
-  diffAssets: false,
-  stackUpdateWorkflow: false,
-  cdkCommandOptions: {
-    destroy: { args: { force: true } },
-  },
-  hooks: {
-    postDestroy: [cleanupHook(NODE_NAME)],
-  },
-});
+const integ = nodeIntegTest(app, 'NodeVpn', stack, assertionStack, NODE_NAME);
 const assertions = integ.assertions;
 
 // 1. SSH (TCP 22) on the node comes from the VPN server's security group and nothing else.

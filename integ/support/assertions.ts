@@ -14,8 +14,8 @@
  *   `waitForAssertions` timeout. A long wait is split into several assertions chained
  *   with `next()`, each waiting less than an hour.
  */
-import { ExpectedResult, IApiCall, IDeployAssert, Match } from '@aws-cdk/integ-tests-alpha';
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { ExpectedResult, IApiCall, IDeployAssert, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
+import { App, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -183,4 +183,25 @@ export function profileProbe(scope: Construct, id: string, names: string[],
  */
 export function cleanupHook(nodeName: string): string {
   return `node -r ts-node/register support/cleanup-node.ts ${nodeName}`;
+}
+
+/**
+ * The integ test of a node stack: asset hashes normalized (they change with every
+ * src change), no "deploy the committed snapshot, then update" pass (it would double
+ * a 1.5-hour deployment, and the snapshot then needs no asset folders), a forced
+ * destroy, and the cleanup hook for what CloudFormation does not own.
+ */
+export function nodeIntegTest(app: App, id: string, testCase: Stack, assertionStack: Stack, nodeName: string): IntegTest {
+  return new IntegTest(app, id, {
+    testCases: [testCase],
+    assertionStack,
+    diffAssets: false,
+    stackUpdateWorkflow: false,
+    cdkCommandOptions: {
+      destroy: { args: { force: true } },
+    },
+    hooks: {
+      postDestroy: [cleanupHook(nodeName)],
+    },
+  });
 }
