@@ -21,10 +21,8 @@
 #   instance a client key exists only while its profile is handled, in a
 #   0700 scratch dir next to the PKI (pki/private keeps the CA and server
 #   keys only; pki/issued the client certificates).
-# The old format (1) also kept every client's pair in the PKI secret under
-# "clients" (about 1.6 KB each, too much for 50 clients in a 64 KB secret):
-# such a pair is used only when the client's own secret has no valid one,
-# then the PKI secret is rewritten without them.
+# A PKI secret in any other format, or holding client material, is refused
+# and left as it is.
 #
 # All paths are prefixed by $VPN_ROOT and all system commands are called
 # through PATH, so tests run it in a temp dir with stubs.
@@ -59,7 +57,7 @@ APT_LOCK_WAIT=(-o DPkg::Lock::Timeout=300)
 CURVE=secp384r1
 CERT_DAYS=3650
 CIPHERS=AES-256-GCM:AES-128-GCM
-PKI_FORMAT=2        # of the PKI secret's JSON (1: with every client's key)
+PKI_FORMAT=2        # of the PKI secret's JSON, the only one read
 
 STEP="startup"      # named in every ERROR line
 CHANGED=0           # set by write_if_changed
@@ -67,7 +65,6 @@ SERVER_CHANGED=0    # server.conf or a file it reads changed: restart openvpn
 TEMP_PATHS=()       # removed on exit: no half-written file survives a failure
 WORK=""             # scratch in $TMPDIR: no key material
 SCRATCH=""          # scratch for key material, next to the PKI (ensure_pki)
-LEGACY_PKI=0        # the PKI secret is in the old format: rewrite it
 PROBLEM=""          # set by client_pair_ok
 CA_PEM="" TA_PEM="" # for the client profiles
 CLIENTS=()
@@ -300,15 +297,14 @@ put_secret() {
     --secret-string "file://$2" >/dev/null
 }
 
-# Unpacks the PKI secret (file argv[1]) into the layout of an easy-rsa PKI
-# below argv[2]. Exit 3: no PKI stored (any value without a "ca" key, e.g.
-# the construct's placeholder). Exit 4: a PKI in the old format (1), which
-# also held every client's certificate and key in "clients": those of the
-# clients named by argv[4:] go to argv[3] as <name>.crt and <name>.key, and
-# their names are printed.
+# Unpacks the PKI secret (file argv[1], format 2) into the layout of an
+# easy-rsa PKI below argv[2]. Exit 3: no PKI stored (any value without a "ca"
+# key, e.g. the construct's placeholder). Any other format (a value without
+# "format" counts as 1) or a "clients" key (client material) fails: the
+# caller refuses the value and leaves it as it is.
 IFS= read -r -d '' PY_UNPACK <<'PY' || true
 import json, os, sys
-src, out, legacy, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+src, out = sys.argv[1], sys.argv[2]
 try:
     with open(src, encoding="utf-8") as f:
         data = json.load(f)
@@ -317,8 +313,9 @@ except ValueError:
 if not isinstance(data, dict) or "ca" not in data:
     sys.exit(3)
 fmt = data.get("format", 1)
+wrong_format = f"the PKI secret has format {fmt!r}; this script reads format 2"
 if fmt not in (1, 2) or isinstance(fmt, bool):
-    sys.exit(f"the PKI secret has format {fmt!r}; this script reads formats 1 and 2")
+    sys.exit(wrong_format)
 def pem(value, what, kind):
     if not isinstance(value, str) or f"-----BEGIN {kind}" not in value:
         sys.exit(f"the PKI secret holds a ca but {what} is missing or not a PEM {kind.lower()}")
@@ -335,21 +332,14 @@ files = {
     "private/server.key": pem(data.get("serverKey"), "serverKey", "PRIVATE KEY"),
     "ta.key": pem(data.get("tlsCrypt"), "tlsCrypt", "OpenVPN Static key"),
 }
+# Format 1 (or no "format" key) is refused only after the parts are checked:
+# a value missing parts reports them, as a format 2 value does.
+if fmt != 2:
+    sys.exit(wrong_format)
+if "clients" in data:
+    sys.exit("the PKI secret holds client material (clients); this script reads format 2, without it")
 for rel, text in files.items():
     write(os.path.join(out, rel), text)
-if "clients" not in data:
-    sys.exit(0)
-# Old format: take what looks usable; the caller checks each pair like a
-# profile's, and a client whose pair is missing or bad gets a new one.
-clients = data["clients"] if isinstance(data["clients"], dict) else {}
-for name in names:
-    c = clients.get(name)
-    if not isinstance(c, dict) or not all(isinstance(c.get(k), str) for k in ("cert", "key")):
-        continue
-    write(os.path.join(legacy, name + ".crt"), c["cert"])
-    write(os.path.join(legacy, name + ".key"), c["key"])
-    print(name)
-sys.exit(4)
 PY
 
 # Packs the CA, server and tls-crypt parts of the PKI below argv[1] into the
@@ -529,20 +519,14 @@ ensure_pki() {
   # /tmp: the fetched secrets, the staged PKI, client keys.
   SCRATCH=$(mktemp -d "$SERVER_DIR/.pki.XXXXXX")
   TEMP_PATHS+=("$SCRATCH")
-  local secret="$SCRATCH/pki-secret.json" unpacked="$SCRATCH/stored" rc=0 legacy=()
+  local secret="$SCRATCH/pki-secret.json" unpacked="$SCRATCH/stored" rc=0
   retry 3 get_secret "$CFG_PKI_SECRET_ARN" "$secret" || die "cannot read $CFG_PKI_SECRET_ARN"
-  mkdir -p "$unpacked" "$SCRATCH/legacy"
-  python3 -c "$PY_UNPACK" "$secret" "$unpacked" "$SCRATCH/legacy" "${CLIENTS[@]}" >"$WORK/legacy-clients" || rc=$?
+  mkdir -p "$unpacked"
+  python3 -c "$PY_UNPACK" "$secret" "$unpacked" || rc=$?
   rm -f "$secret"
   case $rc in
     0)
       log "pki: $CFG_PKI_SECRET_ARN holds a PKI"
-      restore_pki "$unpacked"
-      ;;
-    4)
-      mapfile -t legacy <"$WORK/legacy-clients"
-      LEGACY_PKI=1
-      log "pki: $CFG_PKI_SECRET_ARN holds a PKI in the old format, with client keys (${legacy[*]:-none usable}): used only for a client whose own secret has no valid certificate, then removed from $CFG_PKI_SECRET_ARN"
       restore_pki "$unpacked"
       ;;
     3) build_pki ;;
@@ -551,15 +535,6 @@ ensure_pki() {
   rm -rf "$unpacked"
   chmod 0700 "$PKI_DIR"
   remove_client_keys
-}
-
-# The old format kept every client's key in the PKI secret: once every
-# profile is stored, rewrite it without them.
-migrate_pki_secret() {
-  ((LEGACY_PKI)) || return 0
-  STEP="pki"
-  store_pki "$PKI_DIR" "it still holds the client keys of the old format (rerun to remove them)"
-  log "pki: $CFG_PKI_SECRET_ARN no longer holds client keys"
 }
 
 # --------------------------------------------------------- server config ----
@@ -807,7 +782,7 @@ EOF
 # keep a valid certificate: revoking them (a CRL) is out of scope.
 publish_profiles() {
   STEP="client profiles"
-  local i name arn dir="$SCRATCH/client" old="$SCRATCH/legacy" how problem
+  local i name arn dir="$SCRATCH/client" how
   CA_PEM=$(pem_block "$PKI_DIR/ca.crt")
   TA_PEM=$(pem_block "$PKI_DIR/ta.key")
   mkdir -p "$dir"
@@ -818,18 +793,8 @@ publish_profiles() {
     if client_pair_ok "$name" "$dir/$name.crt" "$dir/$name.key"; then
       how="keeps the certificate in its profile"
     else
-      problem=$PROBLEM
-      if [[ ! -f $old/$name.crt ]]; then
-        how="gets a new certificate (its profile $problem)"
-        issue_client_cert "$name" "$dir"
-      elif client_pair_ok "$name" "$old/$name.crt" "$old/$name.key"; then
-        pem_block "$old/$name.crt" >"$dir/$name.crt"
-        pem_block "$old/$name.key" >"$dir/$name.key"
-        how="takes its certificate from the old PKI secret (its profile $problem)"
-      else
-        how="gets a new certificate (its profile $problem; its entry in the old PKI secret $PROBLEM)"
-        issue_client_cert "$name" "$dir"
-      fi
+      how="gets a new certificate (its profile $PROBLEM)"
+      issue_client_cert "$name" "$dir"
     fi
     render_client_profile "$name" "$dir/$name.crt" "$dir/$name.key" >"$dir/profile.ovpn"
     # The CLI adds a newline to the value: compare without trailing newlines.
@@ -844,7 +809,7 @@ publish_profiles() {
       write_if_changed "$PKI_DIR/issued/$name.crt" 0644 <"$dir/$name.crt"
     fi
     # This client's key leaves the instance's disk now.
-    rm -f "$dir"/* "$old/$name.crt" "$old/$name.key"
+    rm -f "$dir"/*
   done
   rmdir "$dir"
 }
@@ -881,7 +846,6 @@ main() {
   write_server_conf
   configure_routing
   publish_profiles
-  migrate_pki_secret
   start_server
   log "casper vpn setup: finished"
 }

@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  CLIENT_NAMES, LegacyPki, PKI_SECRET_ARN, PLACEHOLDER, RunResult, SETUP_SCRIPT, StoredPki, VpnHarness, clientSecretArn,
+  CLIENT_NAMES, PKI_SECRET_ARN, PLACEHOLDER, RunResult, SETUP_SCRIPT, StoredPki, VpnHarness, clientSecretArn,
   defaultConfig, expectCallsInOrder, inlineBlock, openssl, pemOnly, re,
 } from './vpn-harness';
 
@@ -171,19 +171,6 @@ function clientLog(name: string, how: string, done: 'written to' | 'up to date i
 }
 const NEW_CERT = 'gets a new certificate (its profile holds no certificate)';
 const KEPT = 'keeps the certificate in its profile';
-
-/** The PKI secret as the earlier version (format 1) stored it, with the clients' pairs of their profiles. */
-function legacyPkiOf(h: VpnHarness, names: string[] = CLIENT_NAMES): LegacyPki {
-  const p = storedPki(h);
-  return {
-    ca: p.ca,
-    caKey: p.caKey,
-    serverCert: p.serverCert,
-    serverKey: p.serverKey,
-    tlsCrypt: p.tlsCrypt,
-    clients: Object.fromEntries(names.map((n) => [n, pairOf(h, n)])),
-  };
-}
 
 /** A new machine whose secrets hold these values (a replacement instance: empty disk). */
 function replacementOf(first: VpnHarness, overrides: Record<string, string> = {}): VpnHarness {
@@ -690,6 +677,17 @@ describe('client secrets', () => {
     expect(logLines(h)).toContain(`pki: removed ${h.path(stale)}, left by an interrupted run`);
   });
 
+  test('client keys kept in the PKI dir by an earlier version are removed from the disk', () => {
+    const h = setUpMachine();
+    for (const name of CLIENT_NAMES) fs.writeFileSync(h.path(`${PKI}/private/${name}.key`), pairOf(h, name).key, { mode: 0o600 });
+    const r = h.runSetup();
+    expectSuccess(h, r);
+    expect(h.list(`${PKI}/private`)).toEqual(['ca.key', 'server.key']);
+    expect(putsIn(r)).toEqual([]);
+    expect(logLines(h)).toContain(`pki: removed client keys from ${h.path(`${PKI}/private`)}: ${CLIENT_NAMES.map((n) => `${n}.key`).join(' ')}`);
+    expect(matching(r.calls, /^systemctl (enable|restart|start)/)).toEqual([]);
+  });
+
   test('no client key on disk, no restart, and a rerun writes nothing', () => {
     for (const group of groups) {
       const { h, r, r2 } = outcomes.get(group[0])!;
@@ -697,86 +695,6 @@ describe('client secrets', () => {
       expect(matching(r.calls, /^systemctl (enable|restart|start)/)).toEqual([]);
       for (const p of CHANGING_CALLS) expect({ p: String(p), calls: matching(r2.calls, p) }).toEqual({ p: String(p), calls: [] });
     }
-  });
-});
-
-describe('the PKI secret in the old format (clients\' pairs inside)', () => {
-  let first: VpnHarness;
-  let h: VpnHarness;
-  let r: RunResult;
-  let legacy: LegacyPki;
-  beforeAll(() => {
-    first = setUpMachine();
-    legacy = legacyPkiOf(first);
-    // admin4 and admin5 lost their profiles; admin4's pair in the old secret is from another CA.
-    legacy.clients.admin4 = pairOf(foreignMachine(), 'admin4');
-    h = replacementOf(first, {
-      [PKI_SECRET_ARN]: JSON.stringify(legacy),
-      [clientSecretArn('admin4')]: '{"placeholder": "admin4"}',
-      [clientSecretArn('admin5')]: '{"placeholder": "admin5"}',
-    });
-    r = h.runSetup();
-    expectSuccess(h, r);
-  });
-
-  test('restores the same CA and server', () => {
-    for (const f of ['ca.crt', 'private/ca.key', 'issued/server.crt', 'private/server.key', 'ta.key']) {
-      expect(h.read(`${PKI}/${f}`)).toBe(first.read(`${PKI}/${f}`));
-    }
-    expect(h.read('etc/openvpn/server/server.conf')).toBe(first.read('etc/openvpn/server/server.conf'));
-  });
-
-  test('keeps the profiles\' pairs, takes a lost one from the old secret, replaces a bad one', () => {
-    for (const name of ['admin1', 'admin2', 'admin3']) {
-      expect(h.secret(clientSecretArn(name))).toBe(first.secret(clientSecretArn(name)));
-      expect(logLines(h)).toContain(clientLog(name, KEPT, 'up to date in'));
-    }
-    expect(h.secret(clientSecretArn('admin5'))).toBe(first.secret(clientSecretArn('admin5')));
-    expect(logLines(h)).toContain(clientLog('admin5', 'takes its certificate from the old PKI secret (its profile holds no certificate)', 'written to'));
-    const four = pairOf(h, 'admin4');
-    expectClientPair(first.read(`${PKI}/ca.crt`), 'admin4', four);
-    expect(four.cert).not.toBe(legacy.clients.admin4.cert);
-    expect(four.cert).not.toBe(pairOf(first, 'admin4').cert);
-    expect(logLines(h)).toContain(clientLog('admin4', 'gets a new certificate (its profile holds no certificate; its entry in the old PKI secret ' +
-      'holds a certificate that the current CA does not verify (unable to get local issuer certificate))', 'written to'));
-  });
-
-  test('rewrites the PKI secret without client material, after every profile is stored', () => {
-    expect(h.puts()).toEqual([
-      `${clientSecretArn('admin4')} yes`, `${clientSecretArn('admin5')} yes`, `${PKI_SECRET_ARN} yes`,
-    ]);
-    expect(h.secret(PKI_SECRET_ARN)).toBe(first.secret(PKI_SECRET_ARN));
-    expect(logLines(h)).toContain(`pki: ${PKI_SECRET_ARN} no longer holds client keys`);
-  });
-
-  test('a rerun changes nothing', () => {
-    const before = snapshotObject(h);
-    const r2 = h.runSetup();
-    expectSuccess(h, r2);
-    for (const p of CHANGING_CALLS) expect({ p: String(p), calls: matching(r2.calls, p) }).toEqual({ p: String(p), calls: [] });
-    expect(snapshotObject(h)).toEqual(before);
-  });
-
-  test('on the instance that stored it, the client keys of the earlier version are removed from the disk', () => {
-    const m = setUpMachine();
-    m.setSecret(PKI_SECRET_ARN, JSON.stringify(legacyPkiOf(m)));
-    for (const name of CLIENT_NAMES) fs.writeFileSync(m.path(`${PKI}/private/${name}.key`), pairOf(m, name).key, { mode: 0o600 });
-    const r2 = m.runSetup();
-    expectSuccess(m, r2);
-    expect(m.list(`${PKI}/private`)).toEqual(['ca.key', 'server.key']);
-    expect(putsIn(r2)).toEqual([PKI_SECRET_ARN]);
-    expect(Object.keys(storedPki(m)).sort()).toEqual(PKI_KEYS);
-    expect(logLines(m)).toContain(`pki: removed client keys from ${m.path(`${PKI}/private`)}: ${CLIENT_NAMES.map((n) => `${n}.key`).join(' ')}`);
-    expect(matching(r2.calls, /^systemctl (enable|restart|start)/)).toEqual([]);
-  });
-
-  test('when rewriting it fails, the run fails but every profile is stored first', () => {
-    const m = replacementOf(first, { [PKI_SECRET_ARN]: JSON.stringify(legacyPkiOf(first)), [clientSecretArn('admin5')]: 'lost' });
-    m.rule('aws', `^secretsmanager put-secret-value --secret-id ${re(PKI_SECRET_ARN)} `, { exit: 254, stderr: 'AccessDeniedException\n' });
-    const r2 = m.runSetup();
-    expectFailure(m, r2, `ERROR: pki: cannot store the PKI in ${PKI_SECRET_ARN}; it still holds the client keys of the old format (rerun to remove them)`);
-    expect(m.secret(clientSecretArn('admin5'))).toBe(first.secret(clientSecretArn('admin5')));
-    expect(JSON.parse(m.secret(PKI_SECRET_ARN)!).clients).toBeDefined();
   });
 });
 
@@ -868,10 +786,30 @@ describe('the PKI secret cannot be trusted', () => {
     h.setSecret(PKI_SECRET_ARN, value);
     const r = h.runSetup();
     expectFailure(h, r, `ERROR: pki: ${PKI_SECRET_ARN} holds a PKI that cannot be read (see above); not replacing it`);
-    expect(r.stderr).toContain('the PKI secret has format 3; this script reads formats 1 and 2');
+    expect(r.stderr).toContain('the PKI secret has format 3; this script reads format 2');
     expect(putsIn(r)).toEqual([]);
     expect(h.secret(PKI_SECRET_ARN)).toBe(value);
     expect(h.exists(PKI)).toBe(false);
+  });
+
+  test.each([
+    ['a format-1 value (no format, every client\'s pair under clients)', undefined, 'the PKI secret has format 1; this script reads format 2'],
+    ['a format-2 value with a clients key', 2, 'the PKI secret holds client material (clients); this script reads format 2, without it'],
+  ])('%s is not replaced and starts nothing', (_what, format, message) => {
+    const a = setUpMachine();
+    const { ca, caKey, serverCert, serverKey, tlsCrypt } = storedPki(a);
+    const clients = Object.fromEntries(CLIENT_NAMES.map((n) => [n, pairOf(a, n)]));
+    const value = JSON.stringify({ ...(format === undefined ? {} : { format }), ca, caKey, serverCert, serverKey, tlsCrypt, clients });
+    const h = replacementOf(a, { [PKI_SECRET_ARN]: value });
+    const r = h.runSetup();
+    expectFailure(h, r, `ERROR: pki: ${PKI_SECRET_ARN} holds a PKI that cannot be read (see above); not replacing it`);
+    expect(r.stderr).toContain(message);
+    expect(putsIn(r)).toEqual([]);
+    expect(h.puts()).toEqual([]);
+    expect(h.secret(PKI_SECRET_ARN)).toBe(value);
+    for (const name of CLIENT_NAMES) expect(h.secret(clientSecretArn(name))).toBe(a.secret(clientSecretArn(name)));
+    expect(h.exists(PKI)).toBe(false);
+    expect(matching(r.calls, /^systemctl /)).toEqual([]);
   });
 
   test('a server certificate from another CA is refused', () => {

@@ -352,16 +352,6 @@ export interface StoredPki {
   tlsCrypt: string;
 }
 
-/** The PKI secret's JSON value as the earlier version stored it (format 1, no `format` key). */
-export interface LegacyPki {
-  ca: string;
-  caKey: string;
-  serverCert: string;
-  serverKey: string;
-  tlsCrypt: string;
-  clients: Record<string, { cert: string; key: string }>;
-}
-
 /** The PEM block(s) of a text (easy-rsa puts a text dump before a certificate's PEM). */
 export function pemOnly(text: string): string {
   const m = text.match(/-----BEGIN [^-]+-----[\s\S]*?-----END [^-]+-----\n?/g);
