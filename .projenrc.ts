@@ -115,10 +115,13 @@ const bundleCanary = project.addTask('bundle:canary', {
 });
 project.preCompileTask.spawn(bundleCanary);
 
-project.addTask('synth', {
+// `npm ci && npm run synth` must work on a fresh clone: the synthesized stack
+// references the bundled handlers and canary, so build those first.
+const synthTask = project.addTask('synth', {
   description: 'Synthesize the example testnet node app offline into cdk.out/ and summarize it',
-  exec: 'ts-node --project test/tsconfig.json scripts/synth.ts cdk.out',
 });
+synthTask.spawn(project.preCompileTask);
+synthTask.exec('ts-node --project test/tsconfig.json scripts/synth.ts cdk.out');
 
 project.addTask('report:monitoring', {
   description: 'Worst-case alarm detection times and the monthly monitoring cost of the example node, from its synthesized template',

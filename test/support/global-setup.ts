@@ -1,12 +1,20 @@
 import { spawnSync } from 'child_process';
+import { ensureDebianPackages } from './debian-packages';
 import { PATHS, VENV, markVenvCurrent, venvBin, venvIsCurrent } from './python-tools';
 
 /**
  * Jest global setup: make sure the project-local .venv holds the Python tools
  * the tests call (cfn-lint, ...), installing them from PyPI when missing or
- * when test/requirements.txt changed. Fails loudly rather than skip a check.
+ * when test/requirements.txt changed (cfn-lint, moto, ShellCheck), and that
+ * the Debian packages the VPN tests run are installed (as root with apt-get;
+ * otherwise one message names the command). Fails loudly rather than skip a check.
  */
 export default function globalSetup(): void {
+  ensureDebianPackages();
+  ensurePythonTools();
+}
+
+function ensurePythonTools(): void {
   if (venvIsCurrent()) return;
   const python = process.env.PYTHON ?? 'python3';
   const run = (cmd: string, args: string[]) => {

@@ -3,6 +3,9 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { EASYRSA_DIR, TOOL_PACKAGES, findTool } from '../../support/debian-packages';
+
+export { EASYRSA_DIR, TOOL_PACKAGES, findTool };
 
 /**
  * Harness for behaviour tests of src/assets/vpn/setup.sh, in the style of
@@ -21,8 +24,6 @@ import * as path from 'path';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const SETUP_SCRIPT = path.join(REPO_ROOT, 'src', 'assets', 'vpn', 'setup.sh');
 export const VPN_SHIM = path.join(REPO_ROOT, 'test', 'fixtures', 'vpn', 'shim.sh');
-/** Where Debian's and Ubuntu's easy-rsa package installs easyrsa. */
-export const EASYRSA_DIR = '/usr/share/easy-rsa';
 
 /** Every system command the script changes the machine with, all stubbed. */
 export const STUBBED_COMMANDS = ['aws', 'apt-get', 'dpkg-query', 'systemctl', 'sysctl', 'iptables', 'sleep'];
@@ -33,18 +34,6 @@ const REAL_TOOLS = [
   'basename', 'tee', 'date', 'awk', 'grep', 'sed', 'tr', 'touch', 'ln', 'readlink', 'head', 'tail', 'cut', 'sort',
   'wc', 'install', 'stat', 'ls', 'find', 'openssl', 'openvpn',
 ];
-
-/** Debian packages the VPN tests need, by the tool that is looked for. */
-export const TOOL_PACKAGES: Record<string, string> = {
-  easyrsa: 'easy-rsa',
-  openssl: 'openssl',
-  openvpn: 'openvpn',
-  python3: 'python3',
-  ip: 'iproute2',
-  ping: 'iputils-ping',
-  iptables: 'iptables',
-  sysctl: 'procps',
-};
 
 export const REGION = 'us-east-1';
 export const ACCOUNT = '123456789012';
@@ -105,18 +94,6 @@ export interface RuleOptions {
   readonly times?: number;
 }
 
-/** Where a tool is, or undefined. System dirs only: the instance runs Ubuntu's packages. */
-export function findTool(name: string): string | undefined {
-  if (name === 'easyrsa') {
-    const p = path.join(EASYRSA_DIR, 'easyrsa');
-    return fs.existsSync(p) ? p : undefined;
-  }
-  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin']) {
-    const candidate = path.join(dir, name);
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 /** Throws, naming the apt package, when a tool the tests need is missing. */
 export function requireTools(...names: string[]): void {
