@@ -11,8 +11,13 @@ export interface InstanceTypeCheck {
   readonly warning?: string;
 }
 
-/** Families whose Intel CPUs (Haswell to Cascade Lake) lack the SHA extensions. */
-const NO_SHA_FAMILY = /^(t2|t3|m4|m5[a-z]*|r4|r5[a-z]*|c4|c5[a-z]*)$/;
+/**
+ * Families whose Intel CPUs (Haswell to Cascade Lake) lack the SHA extensions:
+ * t2, t3, m4, r4, c4 and the Intel members of the 5th generation (m5, m5d, m5n,
+ * m5dn, m5zn, r5, r5d, r5n, r5dn, r5b, c5, c5d, c5n). The AMD members (m5a,
+ * m5ad, r5a, r5ad, c5a, c5ad; EPYC Zen) and t3a have them.
+ */
+const NO_SHA_FAMILY = /^(t2|t3|m4|r4|c4|m5(d|n|dn|zn)?|r5(d|n|dn|b)?|c5(d|n)?)$/;
 
 /**
  * ARM families: `a1`, Apple silicon Macs (`mac2*`), and Graviton: any family
