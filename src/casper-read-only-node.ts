@@ -14,7 +14,7 @@ import { CasperElasticIp, CasperNodeSecurityGroup, CasperVpc, OpenVpnServer, Ope
 import { skipCheckov } from './private/checkov';
 import { checkInstanceType } from './private/instance-type';
 import { acknowledgeNagRules, nagFindingName } from './private/nag';
-import { renderNodeConfig } from './private/node-config';
+import { readyWaitSeconds, renderNodeConfig } from './private/node-config';
 import { resolveSshPeers } from './private/ssh';
 import { CasperValidationError, NODE_NAME_PATTERN, isValidEmail, isValidMetricsNamespace } from './private/validation';
 import { knownVpcCidr, validateOpenVpnOptions } from './private/vpn-options';
@@ -261,19 +261,6 @@ export interface CasperNodeFeatures {
 const OWNER = 'CasperReadOnlyNode';
 /** CasperVpc's default CIDR, for checks made before the VPC exists. */
 const DEFAULT_VPC_CIDR = '10.0.0.0/16';
-/** Bound on each of the two waits for the data volume (its tag, then its device). */
-const DATA_VOLUME_WAIT_SECONDS = 600;
-/** What installing packages and staging protocols may take. */
-const INSTALL_BUDGET_SECONDS = 900;
-
-/**
- * How long the bootstrap waits for `/status` after starting the node: what is
- * left of the bootstrap timeout after the volume waits and the installs, so the
- * whole bootstrap ends (and fails clearly) before CloudFormation gives up.
- */
-function readyWaitSeconds(bootstrapTimeout: Duration): number {
-  return Math.max(300, bootstrapTimeout.toSeconds() - 2 * DATA_VOLUME_WAIT_SECONDS - INSTALL_BUDGET_SECONDS);
-}
 const UBUNTU_2204_AMI_PARAMETER = '/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id';
 
 /**
@@ -423,13 +410,13 @@ export class CasperReadOnlyNode extends Construct {
         network: props.network,
         nodeName: v.nodeName,
         region: Aws.REGION,
+        publicIp: this.elasticIp.publicIp,
         trustedHash: props.trustedHash,
         signingKeySecretArn: this.keys.signingKeySecret.secretArn,
         cloudWatchAgentConfigParameterName: this.agentConfig.parameter.parameterName,
         metricsNamespace: v.metricsNamespace,
         metricsLogGroupName: this.agentConfig.metricsLogGroup.logGroupName,
-        dataVolumeWaitSeconds: DATA_VOLUME_WAIT_SECONDS,
-        readyWaitSeconds: readyWaitSeconds(v.bootstrapTimeout),
+        readyWaitSeconds: readyWaitSeconds(v.bootstrapTimeout.toSeconds()),
         restartAfterSeconds: v.unresponsiveThreshold.toSeconds(),
         unhealthyAfterSeconds: v.unresponsiveThreshold.toSeconds() + 600,
       }),
@@ -446,7 +433,7 @@ export class CasperReadOnlyNode extends Construct {
     this.agentConfig.grantAgent(role);
 
     const userData = ec2.UserData.custom(renderUserData(
-      this.configBucket.bucket.bucketName, this.configBucket.keyPrefix, Aws.REGION));
+      this.configBucket.bucket.bucketName, this.configBucket.keyPrefix, Aws.REGION, v.bootstrapTimeout.toSeconds()));
 
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage: ec2.MachineImage.fromSsmParameter(UBUNTU_2204_AMI_PARAMETER, { os: ec2.OperatingSystemType.LINUX }),
@@ -720,11 +707,15 @@ function validateProps(props: CasperReadOnlyNodeProps): ValidatedProps {
   };
 }
 
-/** The user data: the shipped template with the bucket, prefix and region filled in. */
-function renderUserData(bucketName: string, keyPrefix: string, region: string): string {
+/**
+ * The user data: the shipped template with the bucket, prefix, region and
+ * bootstrap deadline (seconds) filled in.
+ */
+function renderUserData(bucketName: string, keyPrefix: string, region: string, bootstrapTimeoutSeconds: number): string {
   const template = fs.readFileSync(path.join(__dirname, 'assets', 'node', 'user-data.sh'), 'utf8');
   return template
     .split('__CONFIG_BUCKET__').join(bucketName)
     .split('__CONFIG_PREFIX__').join(keyPrefix)
-    .split('__REGION__').join(region);
+    .split('__REGION__').join(region)
+    .split('__BOOTSTRAP_TIMEOUT_SECONDS__').join(String(bootstrapTimeoutSeconds));
 }

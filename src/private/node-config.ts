@@ -5,6 +5,8 @@ export interface NodeConfigInput {
   readonly network: CasperNetwork;
   readonly nodeName: string;
   readonly region: string;
+  /** The node's public IPv4 (its Elastic IP): written into config.toml by the protocol stager. */
+  readonly publicIp: string;
   readonly trustedHash?: string;
   readonly signingKeySecretArn: string;
   readonly cloudWatchAgentConfigParameterName?: string;
@@ -12,10 +14,49 @@ export interface NodeConfigInput {
   readonly metricsNamespace?: string;
   /** Log group the CloudWatch agent ships the metrics' EMF events to. */
   readonly metricsLogGroupName?: string;
-  readonly dataVolumeWaitSeconds: number;
   readonly readyWaitSeconds: number;
   readonly restartAfterSeconds: number;
   readonly unhealthyAfterSeconds: number;
+}
+
+/** The `config.json` document `assets/node/bootstrap.sh` reads (its parser checks every key). */
+export interface NodeConfigDocument {
+  readonly schemaVersion: 2;
+  readonly nodeName: string;
+  readonly region: string;
+  readonly publicIp: string;
+  readonly network: {
+    readonly chainspecName: string;
+    readonly networkConfigFileName: string;
+    readonly runsSidecar: boolean;
+    readonly restPort: number;
+    readonly gossipPort: number;
+    readonly ssePort: number;
+    readonly rpcPort: number;
+  };
+  /** Lowercase hex, or '' to take one from the known peers when storage is empty. */
+  readonly trustedHash: string;
+  readonly trustedHashFromPeers: { readonly minAgreeingPeers: number; readonly attempts: number; readonly intervalSeconds: number };
+  readonly signingKeySecretArn: string;
+  readonly dataVolume: {
+    readonly instanceTagKey: string;
+    readonly mountPoint: string;
+    readonly tagWaitSeconds: number;
+    readonly deviceWaitSeconds: number;
+    readonly filesystem: 'ext4';
+  };
+  readonly cloudWatchAgent: { readonly configParameterName: string };
+  readonly metrics: { readonly namespace: string; readonly logGroupName: string };
+  readonly openFilesLimit: number;
+  readonly aptRepository: { readonly url: string; readonly keyUrl: string; readonly suite: string };
+  readonly libssl11Deb: { readonly url: string; readonly sha256: string };
+  readonly protocolStaging: { readonly timeoutSeconds: number };
+  readonly health: {
+    readonly readyWaitSeconds: number;
+    readonly readyStableSeconds: number;
+    readonly restartAfterSeconds: number;
+    readonly unhealthyAfterSeconds: number;
+  };
 }
 
 /** Where the node's data lives; the lifecycle handler and the bootstrap agree on it. */
@@ -28,26 +69,82 @@ export const DATA_VOLUME_INSTANCE_TAG = 'casper:data-volume';
 export const OPEN_FILES_LIMIT = 64000;
 
 /**
+ * The data-volume lifecycle's worst case from an instance's launch to the
+ * volume tag on it: the launch hook's heartbeat timeout, after which Auto
+ * Scaling abandons the launch (and terminates the instance). The handler's
+ * Lambda timeout is the same, so no handler run outlasts it.
+ */
+export const LIFECYCLE_LAUNCH_WORST_CASE_SECONDS = 900;
+
+/**
+ * How long the bootstrap waits for the volume tag: the lifecycle's worst case
+ * plus a margin for EventBridge delivery, the tag reaching instance metadata
+ * and one poll interval. Waiting less could fail a launch the lifecycle is
+ * still legitimately handling.
+ */
+export const DATA_VOLUME_TAG_WAIT_SECONDS = LIFECYCLE_LAUNCH_WORST_CASE_SECONDS + 120;
+
+/** How long the bootstrap waits for the tagged volume's device to appear. */
+export const DATA_VOLUME_DEVICE_WAIT_SECONDS = 300;
+
+/** Bound of one protocol staging run (downloads of every published version's archives). */
+export const PROTOCOL_STAGING_TIMEOUT_SECONDS = 1800;
+
+/** How long `/status` must keep answering before the node counts as started. */
+export const READY_STABLE_SECONDS = 180;
+
+/** What installing packages, the key and the agent may take, besides staging. */
+export const INSTALL_BUDGET_SECONDS = 900;
+
+/**
+ * libssl1.1 for Casper builds that link against OpenSSL 1.1 (Ubuntu 22.04 no
+ * longer ships it): Ubuntu 20.04's security update, verified by the SHA256
+ * of focal-updates' Packages index before it is installed.
+ */
+export const LIBSSL11_DEB = {
+  url: 'http://security.ubuntu.com/ubuntu/pool/main/o/openssl/libssl1.1_1.1.1f-1ubuntu2.24_amd64.deb',
+  sha256: '7cf39d70a639017d1dd7c8d36daa2258063608688e449fddf40ffdd46f992a78',
+};
+
+/**
+ * How long the bootstrap waits for `/status` after starting the node: what is
+ * left of the bootstrap timeout after the volume waits, the installs and the
+ * staging, so the whole bootstrap ends (and fails clearly) before
+ * CloudFormation gives up; at least 5 minutes.
+ */
+export function readyWaitSeconds(bootstrapTimeoutSeconds: number): number {
+  const before = DATA_VOLUME_TAG_WAIT_SECONDS + DATA_VOLUME_DEVICE_WAIT_SECONDS + INSTALL_BUDGET_SECONDS + PROTOCOL_STAGING_TIMEOUT_SECONDS;
+  return Math.max(300, bootstrapTimeoutSeconds - before);
+}
+
+/**
  * Renders the node's `config.json`, read by `assets/node/bootstrap.sh`.
  * Keep it in step with the bootstrap's parser.
  */
-export function renderNodeConfig(input: NodeConfigInput): { [key: string]: any } {
+export function renderNodeConfig(input: NodeConfigInput): NodeConfigDocument {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     nodeName: input.nodeName,
     region: input.region,
+    publicIp: input.publicIp,
     network: {
       chainspecName: input.network.chainspecName,
       networkConfigFileName: input.network.networkConfigFileName,
       runsSidecar: input.network.runsSidecar,
       restPort: input.network.restPort,
+      gossipPort: input.network.gossipPort,
+      ssePort: input.network.ssePort,
+      rpcPort: input.network.rpcPort,
     },
-    trustedHash: input.trustedHash ?? '',
+    // Mixed-case hex is read as checksummed by casper-types: always lowercase.
+    trustedHash: (input.trustedHash ?? '').toLowerCase(),
+    trustedHashFromPeers: { minAgreeingPeers: 2, attempts: 10, intervalSeconds: 15 },
     signingKeySecretArn: input.signingKeySecretArn,
     dataVolume: {
       instanceTagKey: DATA_VOLUME_INSTANCE_TAG,
       mountPoint: DATA_MOUNT_POINT,
-      deviceWaitSeconds: input.dataVolumeWaitSeconds,
+      tagWaitSeconds: DATA_VOLUME_TAG_WAIT_SECONDS,
+      deviceWaitSeconds: DATA_VOLUME_DEVICE_WAIT_SECONDS,
       filesystem: 'ext4',
     },
     cloudWatchAgent: { configParameterName: input.cloudWatchAgentConfigParameterName ?? '' },
@@ -58,10 +155,11 @@ export function renderNodeConfig(input: NodeConfigInput): { [key: string]: any }
       keyUrl: 'https://repo.casper.network/casper-repo-pubkey.gpg',
       suite: 'jammy',
     },
-    // casper-client links against OpenSSL 1.1, which Ubuntu 22.04 no longer ships.
-    libssl11DebUrl: 'http://security.ubuntu.com/ubuntu/pool/main/o/openssl/libssl1.1_1.1.1f-1ubuntu2.24_amd64.deb',
+    libssl11Deb: LIBSSL11_DEB,
+    protocolStaging: { timeoutSeconds: PROTOCOL_STAGING_TIMEOUT_SECONDS },
     health: {
       readyWaitSeconds: input.readyWaitSeconds,
+      readyStableSeconds: READY_STABLE_SECONDS,
       restartAfterSeconds: input.restartAfterSeconds,
       unhealthyAfterSeconds: input.unhealthyAfterSeconds,
     },

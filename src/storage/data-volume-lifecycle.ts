@@ -12,6 +12,7 @@ import { DataVolumeLifecycleFunction } from './data-volume-lifecycle-function';
 import { noReservedConcurrency, plainEnvironment, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
 import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
+import { DATA_VOLUME_INSTANCE_TAG, LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
 
 /**
  * Properties of a `DataVolumeLifecycle`.
@@ -81,8 +82,9 @@ export interface DataVolumeLifecycleProps {
 }
 
 /** The instance tag that names the attached data volume (the bootstrap reads it). */
-const INSTANCE_TAG_KEY = 'casper:data-volume';
-const HANDLER_TIMEOUT = Duration.minutes(15);
+const INSTANCE_TAG_KEY = DATA_VOLUME_INSTANCE_TAG;
+/** The launch hook's heartbeat timeout and the handler's timeout: the bootstrap's tag wait is derived from it. */
+const HANDLER_TIMEOUT = Duration.seconds(LIFECYCLE_LAUNCH_WORST_CASE_SECONDS);
 /** Every wait of the handler fits in this, well below the Lambda timeout. */
 const WAIT_BUDGET = Duration.minutes(12);
 

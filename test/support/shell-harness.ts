@@ -1,7 +1,10 @@
 import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CasperNetwork } from '../../src/casper-network';
+import { NodeConfigDocument, renderNodeConfig } from '../../src/private/node-config';
 
 /**
  * Harness for behaviour tests of the node shell scripts.
@@ -28,14 +31,14 @@ export const STATUS_FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'casper',
 export const STUBBED_COMMANDS = [
   'curl', 'aws', 'apt-get', 'dpkg', 'dpkg-query', 'gpg', 'blkid', 'mkfs.ext4', 'mount', 'mountpoint',
   'resize2fs', 'blockdev', 'dumpe2fs', 'systemctl', 'casper-client', 'runuser', 'chown', 'udevadm',
-  'amazon-cloudwatch-agent-ctl', 'sleep',
+  'amazon-cloudwatch-agent-ctl', 'sleep', 'apt-cache', 'ldd', 'systemd-run',
 ];
 
 /** Real, local-only tools the scripts may use. */
 const REAL_TOOLS = [
   'bash', 'env', 'python3', 'cat', 'cp', 'mv', 'rm', 'mkdir', 'rmdir', 'mktemp', 'chmod', 'cmp',
   'dirname', 'basename', 'tee', 'date', 'awk', 'grep', 'sed', 'tr', 'touch', 'ln', 'readlink', 'head',
-  'tail', 'cut', 'sort', 'wc', 'install', 'stat', 'ls',
+  'tail', 'cut', 'sort', 'wc', 'install', 'stat', 'ls', 'timeout', 'flock', 'sha256sum',
 ];
 
 export const IMDS = 'http://169.254.169.254/latest';
@@ -55,6 +58,11 @@ export const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:
 export const TRUSTED_HASH = '3f7a9c2e5b1d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a';
 export const REPO_KEY_URL = 'https://repo.casper.network/casper-repo-pubkey.gpg';
 export const LIBSSL_URL = 'http://security.ubuntu.com/ubuntu/pool/main/o/openssl/libssl1.1_1.1.1f-1ubuntu2.24_amd64.deb';
+/** What the libssl1.1 URL serves in the tests (the stubs read a .deb's package name from its text), and its sha256. */
+export const LIBSSL_DEB = 'Package: libssl1.1\nVersion: 1.1.1f-1ubuntu2.24\n';
+export const LIBSSL_DEB_SHA256 = createHash('sha256').update(LIBSSL_DEB).digest('hex');
+/** The node's Elastic IP, as config.json gives it. */
+export const PUBLIC_IP = '203.0.113.10';
 export const STATUS_URL = 'http://127.0.0.1:8888/status';
 export const GIB = 1024 ** 3;
 /** The fstab of a fresh Ubuntu cloud image. */
@@ -62,40 +70,34 @@ export const BASE_FSTAB = 'LABEL=cloudimg-rootfs\t/\t ext4\tdiscard,errors=remou
 /** What the armoured repository key looks like on the wire. */
 export const ARMOURED_KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBFakeCasperRepoKey\n-----END PGP PUBLIC KEY BLOCK-----\n';
 
-/** The bootstrap config, as the construct writes it (small bounds for tests). */
-export interface NodeConfig {
-  schemaVersion: number;
-  nodeName: string;
-  region: string;
-  network: { chainspecName: string; networkConfigFileName: string; runsSidecar: boolean; restPort: number };
-  trustedHash: string;
-  signingKeySecretArn: string;
-  dataVolume: { instanceTagKey: string; mountPoint: string; deviceWaitSeconds: number; filesystem: string };
-  cloudWatchAgent: { configParameterName: string };
-  metrics: { namespace: string; logGroupName: string };
-  openFilesLimit: number;
-  aptRepository: { url: string; keyUrl: string; suite: string };
-  libssl11DebUrl: string;
-  health: { readyWaitSeconds: number; restartAfterSeconds: number; unhealthyAfterSeconds: number };
-}
+/** A mutable copy of a readonly document type, for tests that edit the config. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
 
+/** The bootstrap config: the construct's own renderer's document, so a renamed key breaks compilation. */
+export type NodeConfig = Mutable<NodeConfigDocument>;
+
+/** The document renderNodeConfig gives the test node, with small bounds for tests. */
 export function defaultConfig(): NodeConfig {
-  return {
-    schemaVersion: 1,
+  const doc = renderNodeConfig({
+    network: CasperNetwork.TESTNET,
     nodeName: 'testnet-reader',
     region: 'us-east-1',
-    network: { chainspecName: 'casper-test', networkConfigFileName: 'casper-test.conf', runsSidecar: true, restPort: 8888 },
+    publicIp: PUBLIC_IP,
     trustedHash: TRUSTED_HASH,
     signingKeySecretArn: SECRET_ARN,
-    dataVolume: { instanceTagKey: 'casper:data-volume', mountPoint: MOUNT_POINT, deviceWaitSeconds: 5, filesystem: 'ext4' },
-    cloudWatchAgent: { configParameterName: '' },
-    // What the construct renders without metrics: the bootstrap skips the collector.
-    metrics: { namespace: '', logGroupName: '' },
-    openFilesLimit: 64000,
-    aptRepository: { url: 'https://repo.casper.network/releases', keyUrl: REPO_KEY_URL, suite: 'jammy' },
-    libssl11DebUrl: LIBSSL_URL,
-    health: { readyWaitSeconds: 4, restartAfterSeconds: 900, unhealthyAfterSeconds: 1500 },
-  };
+    readyWaitSeconds: 4,
+    restartAfterSeconds: 900,
+    unhealthyAfterSeconds: 1500,
+  });
+  const c = JSON.parse(JSON.stringify(doc)) as NodeConfig;
+  c.dataVolume.tagWaitSeconds = 5;
+  c.dataVolume.deviceWaitSeconds = 5;
+  c.health.readyStableSeconds = 0;
+  c.trustedHashFromPeers.attempts = 2;
+  c.trustedHashFromPeers.intervalSeconds = 0;
+  // The stubbed download serves LIBSSL_DEB, whose checksum differs from the real package's.
+  c.libssl11Deb.sha256 = LIBSSL_DEB_SHA256;
+  return c;
 }
 
 /** Result of one script run. */
@@ -147,12 +149,13 @@ export class ShellHarness {
     const h = new ShellHarness(options);
     h.http(`${IMDS}/api/token`, { body: IMDS_TOKEN });
     h.imds('instance-id', INSTANCE_ID);
+    h.imds('placement/region', 'us-east-1');
     h.imds('tags/instance/casper:data-volume', VOLUME_ID);
     h.imds('tags/instance/aws:cloudformation:stack-name', STACK_NAME);
     h.imds('tags/instance/aws:cloudformation:logical-id', LOGICAL_ID);
     h.imds('tags/instance/aws:autoscaling:groupName', ASG_NAME);
     h.http(REPO_KEY_URL, { body: ARMOURED_KEY });
-    h.http(LIBSSL_URL, { body: 'Package: libssl1.1\nVersion: 1.1.1f-1ubuntu2.24\n' });
+    h.http(LIBSSL_URL, { body: LIBSSL_DEB });
     h.http(STATUS_URL, { body: fs.readFileSync(STATUS_FIXTURE, 'utf8') });
     h.setState('blockdev-size', String(100 * GIB));
     h.setState('mkfs-uuid', MKFS_UUID);

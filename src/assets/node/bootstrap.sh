@@ -27,6 +27,13 @@ APT_KEYRING="/etc/apt/keyrings/casper-repo-pubkey.gpg"   # as apt sees it
 # Allow a dpkg lock held by unattended-upgrades at first boot to be released.
 APT_LOCK_WAIT=(-o DPkg::Lock::Timeout=300)
 
+# Scripts the node keeps using after the bootstrap (the protocol stager and
+# what it runs), installed side by side in TOOLS_DIR.
+NODE_TOOLS="lib.sh stage-protocols.sh casper-node-config.py casper-trusted-hash.py"
+TOOLS_DIR="$ROOT/usr/local/lib/casper-node"
+STAGE_SETTINGS="$ROOT/etc/casper-stage-protocols.env"
+SIDECAR_CONFIG="$ROOT/etc/casper-sidecar/config.toml"
+
 INSTANCE_ID=""
 VOLUME_ID=""
 WORK=""
@@ -51,39 +58,47 @@ except (OSError, ValueError) as e:
 
 out = {}
 
-def get(dotted, kind):
+def get(dotted, kind, zero_ok=False):
     value = cfg
     for key in dotted.split("."):
         if not isinstance(value, dict) or key not in value:
             sys.exit(f"{path}: missing {dotted}")
         value = value[key]
     if kind is int:
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            sys.exit(f"{path}: {dotted} must be a positive integer, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (value == 0 and not zero_ok):
+            sys.exit(f"{path}: {dotted} must be a {'non-negative' if zero_ok else 'positive'} integer, got {value!r}")
     elif not isinstance(value, kind):
         sys.exit(f"{path}: {dotted} must be a {kind.__name__}, got {value!r}")
     return value
 
-def put(name, dotted, kind=str, pattern=None):
-    value = get(dotted, kind)
+def put(name, dotted, kind=str, pattern=None, zero_ok=False):
+    value = get(dotted, kind, zero_ok)
     if pattern is not None and not re.fullmatch(pattern, value):
         sys.exit(f"{path}: {dotted} has an invalid value {value!r}")
     if kind is bool:
         value = "true" if value else "false"
     out[name] = str(value)
 
-if cfg.get("schemaVersion") != 1:
-    sys.exit(f"{path}: unsupported schemaVersion {cfg.get('schemaVersion')!r} (this bootstrap reads 1)")
+if cfg.get("schemaVersion") != 2:
+    sys.exit(f"{path}: unsupported schemaVersion {cfg.get('schemaVersion')!r} (this bootstrap reads 2)")
 put("NODE_NAME", "nodeName", pattern=r"[A-Za-z0-9._-]+")
 put("REGION", "region", pattern=r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 put("CHAINSPEC_NAME", "network.chainspecName", pattern=r"[A-Za-z0-9._-]+")
 put("NETWORK_CONFIG", "network.networkConfigFileName", pattern=r"[A-Za-z0-9._-]+")
 put("RUNS_SIDECAR", "network.runsSidecar", bool)
 put("REST_PORT", "network.restPort", int)
+put("GOSSIP_PORT", "network.gossipPort", int)
+put("SSE_PORT", "network.ssePort", int)
+put("RPC_PORT", "network.rpcPort", int)
+put("PUBLIC_IP", "publicIp", pattern=r"[0-9]{1,3}(\.[0-9]{1,3}){3}")
 put("TRUSTED_HASH", "trustedHash", pattern=r"([0-9a-fA-F]{64})?")
+put("PEERS_MIN_AGREE", "trustedHashFromPeers.minAgreeingPeers", int)
+put("PEERS_ATTEMPTS", "trustedHashFromPeers.attempts", int)
+put("PEERS_INTERVAL", "trustedHashFromPeers.intervalSeconds", int, zero_ok=True)
 put("SECRET_ARN", "signingKeySecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
 put("VOLUME_TAG_KEY", "dataVolume.instanceTagKey", pattern=r"[A-Za-z0-9:._@+-]+")
 put("MOUNT_POINT", "dataVolume.mountPoint", pattern=r"/[A-Za-z0-9._/-]+")
+put("TAG_WAIT", "dataVolume.tagWaitSeconds", int)
 put("DEVICE_WAIT", "dataVolume.deviceWaitSeconds", int)
 put("FILESYSTEM", "dataVolume.filesystem", pattern=r"ext4")
 put("CW_PARAMETER", "cloudWatchAgent.configParameterName", pattern=r"[A-Za-z0-9_./-]*")
@@ -93,12 +108,16 @@ put("OPEN_FILES", "openFilesLimit", int)
 put("APT_URL", "aptRepository.url", pattern=r"https?://[^\s]+")
 put("APT_KEY_URL", "aptRepository.keyUrl", pattern=r"https?://[^\s]+")
 put("APT_SUITE", "aptRepository.suite", pattern=r"[a-z0-9-]+")
-put("LIBSSL_URL", "libssl11DebUrl", pattern=r"https?://[^\s]+")
+put("LIBSSL_URL", "libssl11Deb.url", pattern=r"https?://[^\s]+")
+put("LIBSSL_SHA256", "libssl11Deb.sha256", pattern=r"[0-9a-f]{64}")
+put("STAGE_TIMEOUT", "protocolStaging.timeoutSeconds", int)
 put("READY_WAIT", "health.readyWaitSeconds", int)
+put("READY_STABLE", "health.readyStableSeconds", int, zero_ok=True)
 put("RESTART_AFTER", "health.restartAfterSeconds", int)
 put("UNHEALTHY_AFTER", "health.unhealthyAfterSeconds", int)
-if int(out["REST_PORT"]) > 65535:
-    sys.exit(f"{path}: network.restPort must be a TCP port")
+for port in ("REST_PORT", "GOSSIP_PORT", "SSE_PORT", "RPC_PORT"):
+    if int(out[port]) > 65535:
+        sys.exit(f"{path}: a port in network is not a TCP port: {out[port]}")
 if out["METRICS_NAMESPACE"] and not out["METRICS_LOG_GROUP"]:
     sys.exit(f"{path}: metrics.namespace is set but metrics.logGroupName is empty")
 for name, value in out.items():
@@ -106,6 +125,8 @@ for name, value in out.items():
 PY
 ) || die "invalid config $file (see the message above)"
   eval "$assignments"
+  # Mixed-case hex is read as checksummed by casper-types: always lowercase.
+  CFG_TRUSTED_HASH=${CFG_TRUSTED_HASH,,}
   log "config: node $CFG_NODE_NAME, network $CFG_CHAINSPEC_NAME, region $CFG_REGION"
 }
 
@@ -113,7 +134,7 @@ PY
 check_assets() {
   STEP="config"
   local f
-  for f in watchdog.sh casper-watchdog.service casper-watchdog.timer \
+  for f in $NODE_TOOLS watchdog.sh casper-watchdog.service casper-watchdog.timer \
     casper-stage-protocols.service casper-stage-protocols.timer \
     casper-metrics.py casper-metrics.service casper-metrics.timer; do
     [[ -f $HERE/$f ]] || die "$HERE/$f is missing (upload the whole node/ asset folder)"
@@ -133,9 +154,9 @@ read_instance_metadata() {
   INSTANCE_ID=$(retry 5 imds_get instance-id) || die "cannot read the instance id"
   log "instance metadata: instance $INSTANCE_ID"
   # The lifecycle handler tags the instance once it has attached the volume.
-  log "instance metadata: waiting up to $CFG_DEVICE_WAIT s for tag $CFG_VOLUME_TAG_KEY"
-  poll_until "$CFG_DEVICE_WAIT" read_volume_tag ||
-    die "tag $CFG_VOLUME_TAG_KEY did not appear within $CFG_DEVICE_WAIT s (it is set by the data-volume lifecycle handler; are instance metadata tags enabled?)"
+  log "instance metadata: waiting up to $CFG_TAG_WAIT s for tag $CFG_VOLUME_TAG_KEY"
+  poll_until "$CFG_TAG_WAIT" read_volume_tag ||
+    die "tag $CFG_VOLUME_TAG_KEY did not appear within $CFG_TAG_WAIT s (it is set by the data-volume lifecycle handler; are instance metadata tags enabled?)"
   [[ $VOLUME_ID =~ ^vol-[0-9a-f]+$ ]] || die "tag $CFG_VOLUME_TAG_KEY holds '$VOLUME_ID', not a volume id"
   log "instance metadata: data volume $VOLUME_ID"
 }
@@ -165,16 +186,67 @@ add_casper_repository() {
   log "packages: Casper repository $CFG_APT_URL $CFG_APT_SUITE configured"
 }
 
-# casper-client depends on libssl1.1, which Ubuntu 22.04 no longer ships.
+# Every apt-get call waits for the dpkg lock, which unattended-upgrades holds
+# for minutes at first boot, instead of failing at once; local .deb files go
+# through apt-get too (dpkg -i does not wait for the lock).
+apt_get() {
+  DEBIAN_FRONTEND=noninteractive apt-get "${APT_LOCK_WAIT[@]}" "$@"
+}
+
+# Installs libssl1.1 from the pinned .deb, verified by its sha256. Ubuntu 22.04
+# no longer ships it; older Casper builds link against it, current jammy
+# builds do not, so this runs only when a check says it is needed.
 install_libssl11() {
+  local why=$1
   if is_installed libssl1.1; then
     log "packages: libssl1.1 already installed"
     return 0
   fi
-  local deb="$WORK/libssl1.1.deb"
+  log "packages: $why; installing libssl1.1"
+  local deb="$WORK/libssl1.1_amd64.deb" sum
   retry 3 curl -fsSL --max-time 300 -o "$deb" "$CFG_LIBSSL_URL" ||
     die "cannot download libssl1.1 from $CFG_LIBSSL_URL"
-  retry 5 dpkg -i "$deb" || die "dpkg -i libssl1.1 failed"
+  sum=$(sha256sum "$deb")
+  sum=${sum%% *}
+  [[ $sum == "$CFG_LIBSSL_SHA256" ]] ||
+    die "libssl1.1 from $CFG_LIBSSL_URL has sha256 $sum, expected $CFG_LIBSSL_SHA256; not installing it"
+  retry 3 apt_get install -y "$deb" || die "apt-get install libssl1.1 failed"
+  is_installed libssl1.1 || die "libssl1.1 not installed after apt-get install"
+}
+
+# Whether the packages about to be installed declare a dependency on libssl1.1.
+packages_depend_on_libssl11() {
+  local deps
+  deps=$(apt-cache depends "$@" 2>/dev/null) || return 1
+  grep -Eq '^[[:space:]]*Depends: libssl1\.1$' <<<"$deps"
+}
+
+# The Casper binaries on this machine: the client (and sidecar) from their
+# packages, and every staged casper-node.
+casper_binaries() {
+  local b
+  for b in casper-client casper-sidecar; do
+    command -v "$b" 2>/dev/null || true
+  done
+  shopt -s nullglob
+  for b in "$ROOT"/var/lib/casper/bin/*/casper-node; do printf '%s\n' "$b"; done
+  shopt -u nullglob
+}
+
+# Installs libssl1.1 only when a Casper binary links against OpenSSL 1.1 and
+# the loader cannot find it.
+ensure_openssl11_when_linked() {
+  STEP="packages"
+  local b out
+  while IFS= read -r b; do
+    [[ -n $b ]] || continue
+    out=$(ldd "$b" 2>&1) || true
+    if grep -Eq 'lib(ssl|crypto)\.so\.1\.1 => not found' <<<"$out"; then
+      install_libssl11 "${b#"$ROOT"} links against OpenSSL 1.1"
+      return 0
+    fi
+  done < <(casper_binaries)
+  log "packages: no Casper binary needs libssl1.1"
 }
 
 install_packages() {
@@ -186,10 +258,11 @@ install_packages() {
     return 0
   fi
   add_casper_repository
-  install_libssl11
-  export DEBIAN_FRONTEND=noninteractive
-  retry 3 apt-get update "${APT_LOCK_WAIT[@]}" || die "apt-get update failed"
-  retry 3 apt-get install -y "${APT_LOCK_WAIT[@]}" "${wanted[@]}" ||
+  retry 3 apt_get update || die "apt-get update failed"
+  if packages_depend_on_libssl11 "${wanted[@]}"; then
+    install_libssl11 "${wanted[*]} declare a dependency on libssl1.1"
+  fi
+  retry 3 apt_get install -y "${wanted[@]}" ||
     die "apt-get install ${wanted[*]} failed"
   all_installed "${wanted[@]}" || die "${wanted[*]} not all installed after apt-get install"
   log "packages: installed ${wanted[*]}"
@@ -394,80 +467,100 @@ ensure_signing_key() {
 
 # ------------------------------------------------------- stage protocols ----
 
+# The stager and the config editor stay on the machine: the timer runs them
+# every six hours (see install_protocol_stager), the bootstrap runs them now.
+install_node_tools() {
+  STEP="node tools"
+  local f mode
+  for f in $NODE_TOOLS; do
+    mode=0755
+    if [[ $f == lib.sh ]]; then mode=0644; fi   # sourced, not run
+    write_if_changed "$TOOLS_DIR/$f" "$mode" <"$HERE/$f"
+  done
+  # Settings of stage-protocols.sh: the node's Elastic IP for config.toml
+  # (without it casper-node-util asks public IP services) and its ports.
+  local rpc_port=""
+  if [[ $CFG_RUNS_SIDECAR != true ]]; then rpc_port=$CFG_RPC_PORT; fi
+  write_if_changed "$STAGE_SETTINGS" 0644 <<EOF
+NETWORK_CONFIG=$CFG_NETWORK_CONFIG
+PUBLIC_IP=$CFG_PUBLIC_IP
+GOSSIP_PORT=$CFG_GOSSIP_PORT
+REST_PORT=$CFG_REST_PORT
+SSE_PORT=$CFG_SSE_PORT
+RPC_PORT=$rpc_port
+TIMEOUT_SECONDS=$CFG_STAGE_TIMEOUT
+EOF
+  log "node tools: installed in ${TOOLS_DIR#"$ROOT"}"
+}
+
+# Staged protocol versions' config.toml files, oldest version first.
 staged_configs() {
-  local configs=()
+  local f v versions=()
   shopt -s nullglob
-  configs=("$CASPER_ETC"/[0-9]*_[0-9]*_[0-9]*/config.toml)
+  for f in "$CASPER_ETC"/[0-9]*_[0-9]*_[0-9]*/config.toml; do
+    v=${f%/config.toml}
+    v=${v##*/}
+    if [[ -f $ROOT/var/lib/casper/bin/$v/casper-node ]]; then versions+=("$v"); fi
+  done
   shopt -u nullglob
-  if ((${#configs[@]})); then printf '%s\n' "${configs[@]}"; fi
+  ((${#versions[@]})) || return 0
+  printf '%s\n' "${versions[@]}" | sort -t_ -k1,1n -k2,2n -k3,3n | while IFS= read -r v; do
+    printf '%s\n' "$CASPER_ETC/$v/config.toml"
+  done
 }
 
 stage_protocols() {
   STEP="stage protocols"
-  if [[ -n $(staged_configs) ]]; then
-    log "stage protocols: protocols already staged, skipped"
-    return 0
-  fi
-  local conf="$CASPER_ETC/network_configs/$CFG_NETWORK_CONFIG"
-  [[ -f $conf ]] || die "$conf not found (it comes with casper-node-launcher)"
-  # node_util.py skips versions already staged, so a retry resumes the work.
-  retry 3 runuser -u casper -- "$CASPER_ETC/node_util.py" stage_protocols "$CFG_NETWORK_CONFIG" ||
-    die "node_util.py stage_protocols $CFG_NETWORK_CONFIG failed"
-  [[ -n $(staged_configs) ]] || die "stage_protocols staged no protocol version"
-  log "stage protocols: staged $(staged_configs | wc -l) protocol version(s)"
+  # stage-protocols.sh stages what is missing, removes half-staged versions
+  # and writes the ports; on a machine where all is staged it changes nothing.
+  retry 3 "$TOOLS_DIR/stage-protocols.sh" --if-missing "$STAGE_SETTINGS" ||
+    die "stage-protocols.sh failed 3 times (see its ERROR lines above)"
+  [[ -n $(staged_configs) ]] || die "no protocol version is staged"
+  log "stage protocols: $(staged_configs | wc -l) protocol version(s) staged"
+}
+
+# The sidecar serves JSON-RPC on 2.x networks; its port is in its own config.
+configure_sidecar_port() {
+  STEP="sidecar"
+  if [[ $CFG_RUNS_SIDECAR != true ]]; then return 0; fi
+  [[ -f $SIDECAR_CONFIG ]] || die "${SIDECAR_CONFIG#"$ROOT"} not found (it comes with casper-sidecar)"
+  python3 "$TOOLS_DIR/casper-node-config.py" sidecar-port --rpc "$CFG_RPC_PORT" "$SIDECAR_CONFIG" ||
+    die "cannot set the JSON-RPC port in ${SIDECAR_CONFIG#"$ROOT"}"
 }
 
 # ---------------------------------------------------------- trusted hash ----
 
-# Sets trusted_hash in each config.toml given; rewrites a file (keeping its
-# mode and owner) only when the line is not already exactly right.
-IFS= read -r -d '' PY_TRUSTED_HASH <<'PY' || true
-import os, re, sys, tempfile
-want = f"trusted_hash = '{sys.argv[1]}'"
-pattern = re.compile(r"^#?trusted_hash = .*")
-for path in sys.argv[2:]:
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().splitlines(keepends=True)
-    hits = [i for i, line in enumerate(lines) if pattern.match(line)]
-    new = list(lines)
-    if hits:
-        ending = "\n" if new[hits[0]].endswith("\n") else ""
-        new[hits[0]] = want + ending
-        for i in reversed(hits[1:]):  # one key only: TOML rejects duplicates
-            del new[i]
-    else:
-        try:
-            at = next(i for i, line in enumerate(lines) if line.strip() == "[node]")
-        except StopIteration:
-            sys.exit(f"{path}: no trusted_hash line and no [node] section")
-        new.insert(at + 1, want + "\n")
-    if new == lines:
-        print(f"trusted hash: {path} already set")
-        continue
-    st = os.stat(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".config.toml.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(new))
-        os.chmod(tmp, st.st_mode & 0o7777)
-        os.chown(tmp, st.st_uid, st.st_gid)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    print(f"trusted hash: set in {path}")
-PY
+# Whether the data volume holds the node's chain storage: casper-node keeps it
+# in <storage path>/<chainspec name>/ (older releases in <storage path>/).
+has_chain_storage() {
+  local mp="$ROOT$CFG_MOUNT_POINT"
+  [[ -s $mp/$CFG_CHAINSPEC_NAME/storage.lmdb || -s $mp/storage.lmdb ]]
+}
 
+# A node with empty storage exits in CatchUp without a trusted hash (casper-node
+# catch_up.rs); a node with storage resumes from its own data. The configured
+# hash wins; otherwise one that at least two of the network's known peers
+# report identically is taken.
 apply_trusted_hash() {
   STEP="trusted hash"
-  if [[ -z $CFG_TRUSTED_HASH ]]; then
-    log "trusted hash: none configured, config.toml left as staged"
-    return 0
-  fi
-  local configs=()
+  local configs=() hash=$CFG_TRUSTED_HASH
   mapfile -t configs < <(staged_configs)
   ((${#configs[@]})) || die "no staged config.toml to update"
-  python3 -c "$PY_TRUSTED_HASH" "$CFG_TRUSTED_HASH" "${configs[@]}"
+  if [[ -z $hash ]] && has_chain_storage; then
+    log "trusted hash: the data volume holds chain storage; the node resumes from its own data"
+    return 0
+  fi
+  if [[ -z $hash ]]; then
+    local newest=${configs[-1]}
+    log "trusted hash: none configured and no chain storage; asking the known peers of ${newest#"$ROOT"}"
+    hash=$(python3 "$TOOLS_DIR/casper-trusted-hash.py" --config "$newest" --rest-port "$CFG_REST_PORT" \
+      --chainspec "$CFG_CHAINSPEC_NAME" --min-agree "$CFG_PEERS_MIN_AGREE" --attempts "$CFG_PEERS_ATTEMPTS" \
+      --interval-seconds "$CFG_PEERS_INTERVAL") ||
+      die "no trusted hash: the known peers did not agree on one (see the peers tried above); set trustedHash to a block hash you trust"
+    log "trusted hash: $hash agreed by the known peers"
+  fi
+  python3 "$TOOLS_DIR/casper-node-config.py" trusted-hash "$hash" "${configs[@]}" ||
+    die "cannot write trusted_hash into ${configs[*]}"
 }
 
 # ------------------------------------------------------------ open files ----
@@ -501,7 +594,7 @@ configure_cloudwatch_agent() {
     local url="https://amazoncloudwatch-agent-$CFG_REGION.s3.$CFG_REGION.amazonaws.com/ubuntu/amd64/latest/amazon-cloudwatch-agent.deb"
     local deb="$WORK/amazon-cloudwatch-agent.deb"
     retry 3 curl -fsSL --max-time 300 -o "$deb" "$url" || die "cannot download the agent from $url"
-    retry 5 dpkg -i "$deb" || die "dpkg -i amazon-cloudwatch-agent failed"
+    retry 3 apt_get install -y "$deb" || die "apt-get install amazon-cloudwatch-agent failed"
     log "cloudwatch agent: installed"
   fi
   local stamp="$STATE_DIR/cwagent.config"
@@ -587,9 +680,9 @@ EOF
   start_unit casper-watchdog.timer
 }
 
-# Protocol upgrades: the launcher only upgrades to versions that are staged,
-# and the rerun-safe stage_protocols step above stages once. A timer stages
-# versions the network publishes later, so the node follows upgrades by itself.
+# Protocol upgrades: the launcher only upgrades to versions that are staged.
+# The timer runs the same stage-protocols.sh as the bootstrap every six hours,
+# so the node follows upgrades by itself (settings from install_node_tools).
 install_protocol_stager() {
   STEP="protocol upgrades"
   local unit
@@ -597,9 +690,6 @@ install_protocol_stager() {
     write_if_changed "$ROOT/etc/systemd/system/$unit" 0644 <"$HERE/$unit"
     if ((CHANGED)); then NEED_RELOAD=1; fi
   done
-  write_if_changed "$ROOT/etc/casper-stage-protocols.env" 0644 <<EOF
-NETWORK_CONFIG=$CFG_NETWORK_CONFIG
-EOF
   reload_systemd_if_needed
   start_unit casper-stage-protocols.timer
 }
@@ -619,34 +709,78 @@ print(s["chainspec_name"], s.get("reactor_state"), block.get("height"))
 ' 2>/dev/null)
 }
 
+# signal_cloudformation SUCCESS|FAILURE: answers the group's creation (or
+# update) policy. A replacement instance has nothing waiting for it: the call
+# then fails, which is only logged.
 signal_cloudformation() {
-  local stack logical
+  local status=$1 stack logical
   stack=$(imds_get "tags/instance/aws:cloudformation:stack-name" 2>/dev/null) || stack=""
   logical=$(imds_get "tags/instance/aws:cloudformation:logical-id" 2>/dev/null) || logical=""
   if [[ -z $stack || -z $logical ]]; then
-    log "readiness: no aws:cloudformation tags on this instance, nothing to signal"
+    log "signal: no aws:cloudformation tags on this instance, nothing to signal"
     return 0
   fi
   if aws cloudformation signal-resource --stack-name "$stack" --logical-resource-id "$logical" \
-    --unique-id "$INSTANCE_ID" --status SUCCESS --region "$CFG_REGION"; then
-    log "readiness: signalled SUCCESS for $logical in stack $stack"
+    --unique-id "$INSTANCE_ID" --status "$status" --region "$CFG_REGION"; then
+    log "signal: signalled $status for $logical in stack $stack"
   else
-    # A replacement instance has no creation or update policy waiting for it.
-    log "readiness: signal-resource for $logical in stack $stack failed; continuing"
+    log "signal: signal-resource $status for $logical in stack $stack failed; continuing"
   fi
 }
 
+# Run once on any fatal error (lib.sh's FATAL_HOOK): tell CloudFormation at
+# once instead of letting it wait for the whole bootstrap timeout. The
+# instance id and region come from IMDS when the failure came before they
+# were read.
+signal_failure() {
+  if [[ -z $IMDS_TOKEN ]] && ! imds_token 2>/dev/null; then
+    log "signal: no IMDS token; cannot signal FAILURE"
+    return 0
+  fi
+  if [[ -z $INSTANCE_ID ]]; then INSTANCE_ID=$(imds_get instance-id 2>/dev/null) || return 0; fi
+  if [[ -z ${CFG_REGION:-} ]]; then CFG_REGION=$(imds_get placement/region 2>/dev/null) || return 0; fi
+  signal_cloudformation FAILURE
+}
+
+launcher_active() {
+  systemctl is-active --quiet casper-node-launcher.service
+}
+
+# Ready means: /status answers with the expected chainspec, and keeps
+# answering (launcher still active) for CFG_READY_STABLE seconds and at least
+# two polls. A node that exits soon after its REST server starts (for example
+# in CatchUp without a trusted hash) is therefore never reported ready.
 wait_until_ready() {
   STEP="readiness"
   local url="http://127.0.0.1:$CFG_REST_PORT/status" chainspec state height
-  log "readiness: waiting up to $CFG_READY_WAIT s for $url"
-  poll_until "$CFG_READY_WAIT" node_answers "$url" ||
-    die "the node did not answer $url within $CFG_READY_WAIT s; not signalling CloudFormation"
-  read -r chainspec state height <<<"$STATUS_SUMMARY"
-  [[ $chainspec == "$CFG_CHAINSPEC_NAME" ]] ||
-    die "the node runs chainspec '$chainspec', expected '$CFG_CHAINSPEC_NAME'"
-  log "readiness: node answers (chainspec $chainspec, reactor state $state, height $height)"
-  signal_cloudformation
+  local since=-1 steady=0 n=0 max interval=$POLL_SECONDS
+  if ((interval < 1)); then interval=1; fi
+  max=$(((CFG_READY_WAIT + interval - 1) / interval))
+  log "readiness: waiting up to $CFG_READY_WAIT s for $url to answer steadily for $CFG_READY_STABLE s"
+  local start=$SECONDS
+  while :; do
+    n=$((n + 1))
+    if node_answers "$url" && launcher_active; then
+      read -r chainspec state height <<<"$STATUS_SUMMARY"
+      [[ $chainspec == "$CFG_CHAINSPEC_NAME" ]] ||
+        die "the node runs chainspec '$chainspec', expected '$CFG_CHAINSPEC_NAME'"
+      if ((since < 0)); then
+        since=$SECONDS steady=0
+        log "readiness: node answers (chainspec $chainspec, reactor state $state, height $height); watching that it stays up"
+      fi
+      steady=$((steady + 1))
+      if ((steady >= 2 && SECONDS - since >= CFG_READY_STABLE)); then break; fi
+    elif ((since >= 0)); then
+      log "readiness: the node stopped answering after $((SECONDS - since)) s (it exited or restarted); waiting again"
+      since=-1
+    fi
+    if ((n >= max || SECONDS - start >= CFG_READY_WAIT)); then
+      die "the node did not answer $url steadily for $CFG_READY_STABLE s within $CFG_READY_WAIT s; not signalling success (see /var/log/casper/casper-node.log)"
+    fi
+    sleep "$POLL_SECONDS"
+  done
+  log "readiness: node answered steadily for $((SECONDS - since)) s (chainspec $chainspec, reactor state $state, height $height)"
+  signal_cloudformation SUCCESS
   mkdir -p "$STATE_DIR"
   printf '%(%Y-%m-%dT%H:%M:%S%z)T\n' -1 >"$STATE_DIR/done"
 }
@@ -659,6 +793,7 @@ main() {
     exit 2
   fi
   setup_logging "$LOG_FILE"
+  FATAL_HOOK=signal_failure
   log "casper bootstrap: starting with $1"
   load_config "$1"
   check_assets
@@ -668,7 +803,10 @@ main() {
   install_packages
   prepare_data_volume
   ensure_signing_key
+  install_node_tools
   stage_protocols
+  ensure_openssl11_when_linked
+  configure_sidecar_port
   apply_trusted_hash
   configure_open_files
   configure_cloudwatch_agent

@@ -29,6 +29,8 @@ import urllib.request
 DEFAULT_STATUS_URL = "http://127.0.0.1:8888/status"
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:25888"
 DEFAULT_TIMEOUT_SECONDS = 5.0
+# Written by stage-protocols.sh after each run: {"failed": bool, "message": str, "time": int}.
+DEFAULT_STAGE_RESULT_FILE = "/var/lib/casper-stage-protocols/result.json"
 MAX_BODY_BYTES = 1 << 20
 
 # Metric name and unit, in the order they appear in the document.
@@ -39,6 +41,7 @@ METRICS = (
     ("BlockHeight", "Count"),
     ("EraId", "Count"),
     ("LastBlockAgeSeconds", "Seconds"),
+    ("StageProtocolsFailed", "None"),
 )
 # The reactor states of a node that follows the chain tip.
 SYNCED_STATES = ("KeepUp", "Validate")
@@ -124,13 +127,16 @@ def status_values(status, now):
     return values, props
 
 
-def build_document(status_code, body, now, namespace, node_name, log_group):
+def build_document(status_code, body, now, namespace, node_name, log_group, extra=({}, {})):
     """The EMF document for one answer of the node.
 
     status_code is the HTTP status and body the raw body (bytes), or, when the
     node did not answer, status_code is None and body is the reason (str).
+    extra holds more (values, properties), such as the stager's outcome.
     """
     values, props = node_values(status_code, body, now)
+    values.update(extra[0])
+    props.update(extra[1])
     metrics = [(name, unit) for name, unit in METRICS if name in values]
     doc = {
         "_aws": {
@@ -147,6 +153,21 @@ def build_document(status_code, body, now, namespace, node_name, log_group):
     doc.update((name, values[name]) for name, _ in metrics)
     doc.update(props)
     return doc
+
+
+def stage_values(path):
+    """StageProtocolsFailed (1 or 0) from the stager's result file; nothing before its first run."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            result = json.load(f)
+    except FileNotFoundError:
+        return {}, {}
+    except (OSError, ValueError) as e:
+        return {"StageProtocolsFailed": 1}, {"StageProtocolsError": f"unreadable {path}: {e}"}
+    if not isinstance(result, dict) or not isinstance(result.get("failed"), bool):
+        return {"StageProtocolsFailed": 1}, {"StageProtocolsError": f"unexpected content in {path}"}
+    props = {"StageProtocolsError": str(result.get("message", ""))} if result["failed"] else {}
+    return {"StageProtocolsFailed": 1 if result["failed"] else 0}, props
 
 
 def fetch_status(url, timeout):
@@ -224,6 +245,10 @@ def parse_args(argv):
     p.add_argument("--timeout-seconds", type=positive_float,
                    default=env("CASPER_METRICS_TIMEOUT_SECONDS") or str(DEFAULT_TIMEOUT_SECONDS),
                    help="HTTP and send timeout (CASPER_METRICS_TIMEOUT_SECONDS, default 5)")
+    p.add_argument("--stage-result-file",
+                   default=env("CASPER_METRICS_STAGE_RESULT_FILE") or DEFAULT_STAGE_RESULT_FILE,
+                   help="the protocol stager's result (CASPER_METRICS_STAGE_RESULT_FILE, "
+                   f"default {DEFAULT_STAGE_RESULT_FILE}); StageProtocolsFailed once it exists")
     p.add_argument("--now", type=parse_now, help="the current time, RFC 3339 or epoch seconds (default: the clock)")
     p.add_argument("--print", action="store_true", help="also print the document to stdout")
     args = p.parse_args(argv)
@@ -242,7 +267,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     status_code, body = fetch_status(args.status_url, args.timeout_seconds)
     now = time.time() if args.now is None else args.now
-    doc = build_document(status_code, body, now, args.namespace, args.node_name, args.log_group)
+    doc = build_document(status_code, body, now, args.namespace, args.node_name, args.log_group,
+                         stage_values(args.stage_result_file))
     text = json.dumps(doc, separators=(",", ":"))
     if args.print:
         print(text, flush=True)

@@ -15,13 +15,23 @@ CHANGED=0            # set by write_if_changed
 # shellcheck disable=SC2034 # used by bootstrap.sh
 NEED_RELOAD=0        # a unit file or drop-in changed: daemon-reload before use
 TEMP_PATHS=()        # removed on exit, so no half-written file survives a failure
+FATAL_HOOK=""        # a function run once, in the main shell, on a fatal error
 
 # Log lines go to stderr so that functions returning values on stdout can log;
 # setup_logging sends both streams to the log.
 log() { printf '%s\n' "$*" >&2; }
 
+# Runs FATAL_HOOK once, and only in the main shell: a failing $(...) makes
+# its caller fail next, which then reports.
+run_fatal_hook() {
+  local hook=$FATAL_HOOK
+  FATAL_HOOK=""
+  if [[ -n $hook && $BASHPID == "$$" ]]; then "$hook" || true; fi
+}
+
 die() {
   log "ERROR: $STEP: $*"
+  run_fatal_hook
   exit 1
 }
 
@@ -30,6 +40,7 @@ on_err() {
   # A failing $(...) exits quietly; its caller fails next and reports once.
   if [[ $BASHPID != "$$" ]]; then exit "$rc"; fi
   log "ERROR: $STEP: '$cmd' failed with exit code $rc (line $line)"
+  run_fatal_hook
   exit "$rc"
 }
 

@@ -1,10 +1,12 @@
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
   ARMOURED_KEY, BASE_FSTAB, DEVICE, GIB, IMDS, IMDS_TOKEN, INSTANCE_ID, LIBSSL_URL, LOGICAL_ID, MKFS_UUID,
-  MOUNT_POINT, NODE_ASSETS, REPO_KEY_URL, RunResult, SECRET_ARN, STACK_NAME, STATUS_FIXTURE, STATUS_URL, ShellHarness,
+  MOUNT_POINT, NODE_ASSETS, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, STACK_NAME, STATUS_FIXTURE, STATUS_URL, ShellHarness,
   TRUSTED_HASH, VOLUME_ID, expectCallsInOrder, re, watchdogEnv,
 } from '../../support/shell-harness';
+import { FakePeers } from '../../support/fake-peers';
 
 /**
  * Behaviour of src/assets/node/bootstrap.sh, run by bash against stubbed
@@ -14,8 +16,14 @@ import {
 const FSTAB_LINE = `UUID=${MKFS_UUID} ${MOUNT_POINT} ext4 defaults,nofail 0 2`;
 const KEY_FILES = ['public_key.pem', 'public_key_hex', 'secret_key.pem'];
 const STAGED = ['etc/casper/2_0_0/config.toml', 'etc/casper/2_1_0/config.toml'];
-/** config.toml as the node_util.py stub stages it. */
-const STAGED_CONFIG = "[node]\n# Hash of a recent block.\n#trusted_hash = 'HEX-FORMATTED BLOCK HASH'\nsync_handling = 'ttl'\n\n[network]\npublic_address = '203.0.113.10:35000'\n";
+/** config.toml as the casper-node-util stub stages it: upstream's 2.x layout with the node's Elastic IP. */
+const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'casper');
+const STAGED_CONFIG = fs.readFileSync(path.join(FIXTURES, 'config-2.x.toml'), 'utf8')
+  .split('<IP ADDRESS>').join(PUBLIC_IP)
+  .replace(/^known_addresses = .*$/m, "known_addresses = ['127.0.0.9:35000', '127.0.0.10:35000']");
+/** How the bootstrap (and the timer) call the staging tool. */
+const STAGE_CALL = /^runuser -u casper -- timeout --kill-after=30 1800 \S+\/casper-node-util stage_protocols casper-test\.conf --ip 203\.0\.113\.10$/;
+const APT = 'apt-get -o DPkg::Lock::Timeout=300';
 const STORED_KEY = {
   secret_key_pem: '-----BEGIN PRIVATE KEY-----\nRESTORED-SECRET-KEY\n-----END PRIVATE KEY-----\n',
   public_key_pem: '-----BEGIN PUBLIC KEY-----\nRESTORED-PUBLIC-KEY\n-----END PUBLIC KEY-----\n',
@@ -25,7 +33,7 @@ const STORED_KEY = {
 /** Commands that must never run on an already-bootstrapped machine. */
 const ONE_TIME_ACTIONS: RegExp[] = [
   /^mkfs/, /^casper-client keygen/, /^runuser .* keygen/, /^aws secretsmanager put-secret-value/,
-  /^aws secretsmanager get-secret-value/, /stage_protocols/, /^apt-get install/, /^apt-get update/, /^dpkg -i/,
+  /^aws secretsmanager get-secret-value/, /stage_protocols/, /^apt-get .*install/, /^apt-get .*update/, /^dpkg -i/,
   /^gpg /, /^resize2fs/, /^mount /, /^systemctl daemon-reload/, /^systemctl enable/, /^curl .*repo\.casper\.network/,
 ];
 
@@ -48,10 +56,27 @@ function logLines(h: ShellHarness): string[] {
   return h.bootstrapLog().split('\n').filter((l) => l !== '').map((l) => l.replace(/^\S+ /, ''));
 }
 
+const FAILURE_SIGNAL = `aws cloudformation signal-resource --stack-name ${STACK_NAME} --logical-resource-id ${LOGICAL_ID} `
+  + `--unique-id ${INSTANCE_ID} --status FAILURE --region us-east-1`;
+
+/** A failed bootstrap: exit code, the ERROR line, and FAILURE signalled to CloudFormation at once, exactly once. */
 function expectFailure(h: ShellHarness, r: RunResult, error: string): void {
   expect(r.status).not.toBe(0);
   expect(logLines(h)).toContain(error);
   expect(r.stdout).toContain(error);
+  expect(matching(r.calls, /^aws cloudformation signal-resource/)).toEqual([FAILURE_SIGNAL]);
+  expect(h.exists('var/lib/casper-bootstrap/done')).toBe(false);
+}
+
+/** Calls other than the FAILURE signal. */
+function withoutSignal(calls: string[]): string[] {
+  return calls.filter((c) => c !== FAILURE_SIGNAL);
+}
+
+/** Calls other than the FAILURE signal and the instance-metadata reads it needs. */
+function withoutSignalling(calls: string[]): string[] {
+  return withoutSignal(calls).filter((c) => !c.startsWith(`curl -fsS --max-time 5 -X PUT ${IMDS}/api/token `)
+    && !/^curl -fsS --max-time 5 -H X-aws-ec2-metadata-token: \S+ \S+\/meta-data\/(instance-id|placement\/region|tags\/instance\/aws:cloudformation:(stack-name|logical-id))$/.test(c));
 }
 
 /** No key material, no key staging dir and no scratch files left behind. */
@@ -81,10 +106,9 @@ describe('fresh boot on a blank device', () => {
       imds('tags/instance/casper:data-volume'),
       new RegExp(`^curl -fsSL --max-time \\d+ -o \\S+ ${re(REPO_KEY_URL)}$`),
       /^gpg --batch --yes --dearmor -o \S+ \S+$/,
-      new RegExp(`^curl -fsSL --max-time \\d+ -o \\S+/libssl1\\.1\\.deb ${re(LIBSSL_URL)}$`),
-      /^dpkg -i \S+\/libssl1\.1\.deb$/,
-      /^apt-get update -o DPkg::Lock::Timeout=300$/,
-      /^apt-get install -y -o DPkg::Lock::Timeout=300 casper-node-launcher casper-client casper-sidecar$/,
+      /^apt-get -o DPkg::Lock::Timeout=300 update$/,
+      /^apt-cache depends casper-node-launcher casper-client casper-sidecar$/,
+      /^apt-get -o DPkg::Lock::Timeout=300 install -y casper-node-launcher casper-client casper-sidecar$/,
       /^udevadm settle/,
       new RegExp(`^blkid -o value -s TYPE ${dev}$`),
       new RegExp(`^mkfs\\.ext4 -m 0 -L casper-data ${dev}$`),
@@ -97,7 +121,12 @@ describe('fresh boot on a blank device', () => {
       new RegExp(`^aws secretsmanager get-secret-value --secret-id ${re(SECRET_ARN)} --query SecretString --output text --region us-east-1$`),
       new RegExp(`^runuser -u casper -- casper-client keygen ${re(h.path('etc/casper/.validator_keys.'))}\\w+$`),
       new RegExp(`^aws secretsmanager put-secret-value --secret-id ${re(SECRET_ARN)} --secret-string file://\\S+ --region us-east-1$`),
-      new RegExp(`^runuser -u casper -- ${re(h.path('etc/casper/node_util.py'))} stage_protocols casper-test\\.conf$`),
+      STAGE_CALL,
+      /^casper-node-util stage_protocols casper-test\.conf --ip 203\.0\.113\.10$/,
+      /^ldd \S+\/casper-client$/,
+      /^ldd \S+\/casper-sidecar$/,
+      new RegExp(`^ldd ${re(h.path('var/lib/casper/bin/2_0_0/casper-node'))}$`),
+      new RegExp(`^ldd ${re(h.path('var/lib/casper/bin/2_1_0/casper-node'))}$`),
       /^systemctl daemon-reload$/,
       /^systemctl enable --now casper-node-launcher\.service$/,
       /^systemctl enable --now casper-sidecar\.service$/,
@@ -117,9 +146,14 @@ describe('fresh boot on a blank device', () => {
     expect(count(/^mkfs\.ext4 /)).toBe(1);
     expect(count(/^casper-client keygen /)).toBe(1);
     expect(count(/^aws secretsmanager put-secret-value /)).toBe(1);
-    expect(count(/^node_util\.py stage_protocols /)).toBe(1);
-    expect(count(/^apt-get install /)).toBe(1);
-    expect(count(/^dpkg -i /)).toBe(1);
+    expect(count(/^casper-node-util stage_protocols /)).toBe(1);
+    expect(count(/^node_util\.py/)).toBe(0);
+    expect(count(/^apt-get .*install /)).toBe(1);
+    // Current jammy builds need no libssl1.1: not downloaded, not installed.
+    expect(count(/libssl1\.1/)).toBe(0);
+    expect(count(/^dpkg /)).toBe(0);
+    // Every apt-get call waits for the dpkg lock.
+    for (const c of matching(r.calls, /^apt-get /)) expect(c.startsWith(`${APT} `)).toBe(true);
     expect(count(/^aws cloudformation signal-resource /)).toBe(1);
     expect(count(/^resize2fs/)).toBe(0);
     expect(count(/^amazon-cloudwatch-agent-ctl/)).toBe(0);
@@ -167,7 +201,23 @@ describe('fresh boot on a blank device', () => {
 
   test('sets the trusted hash in every staged config.toml, changing only that line', () => {
     const expected = STAGED_CONFIG.replace("#trusted_hash = 'HEX-FORMATTED BLOCK HASH'", `trusted_hash = '${TRUSTED_HASH}'`);
+    expect(expected).not.toBe(STAGED_CONFIG);
     for (const f of STAGED) expect({ f, text: h.read(f) }).toEqual({ f, text: expected });
+  });
+
+  test('stages with the Elastic IP, so config.toml carries it and no public IP service is asked', () => {
+    for (const f of STAGED) expect(h.read(f)).toContain(`public_address = '${PUBLIC_IP}:0'`);
+    expect(h.read('var/lib/casper-stage-protocols/result.json')).toMatch(/^\{"failed": false, "message": "staged: 2_0_0 2_1_0", "time": \d+\}\n$/);
+    expect(h.mode('var/lib/casper-stage-protocols/result.json')).toBe('644');
+  });
+
+  test('leaves the default ports and the sidecar config as upstream ships them', () => {
+    expect(h.read('etc/casper-sidecar/config.toml'))
+      .toBe(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'casper', 'sidecar-config.toml'), 'utf8'));
+    for (const f of STAGED) {
+      expect(h.read(f)).toContain("bind_address = '0.0.0.0:35000'");
+      expect(h.read(f)).toContain("address = '0.0.0.0:8888'");
+    }
   });
 
   test('raises the open files limit for sessions and for the launcher service', () => {
@@ -185,14 +235,22 @@ describe('fresh boot on a blank device', () => {
     expect(h.read('etc/casper-watchdog.env')).toBe(watchdogEnv(8888, 900, 1500, 'us-east-1'));
   });
 
-  test('installs the protocol stager timer so the node follows network upgrades', () => {
+  test('installs the protocol stager timer so the node follows network upgrades, with the bootstrap\'s own stager', () => {
     for (const unit of ['casper-stage-protocols.service', 'casper-stage-protocols.timer']) {
       expect(h.read(`etc/systemd/system/${unit}`)).toBe(fs.readFileSync(path.join(NODE_ASSETS, unit), 'utf8'));
       expect(h.mode(`etc/systemd/system/${unit}`)).toBe('644');
     }
-    expect(h.read('etc/casper-stage-protocols.env')).toBe('NETWORK_CONFIG=casper-test.conf\n');
-    expect(h.read('etc/systemd/system/casper-stage-protocols.service'))
-      .toContain('ExecStart=/etc/casper/node_util.py stage_protocols ${NETWORK_CONFIG}');
+    expect(h.read('etc/casper-stage-protocols.env')).toBe('NETWORK_CONFIG=casper-test.conf\nPUBLIC_IP=203.0.113.10\n'
+      + 'GOSSIP_PORT=35000\nREST_PORT=8888\nSSE_PORT=9999\nRPC_PORT=\nTIMEOUT_SECONDS=1800\n');
+    const unit = h.read('etc/systemd/system/casper-stage-protocols.service');
+    expect(unit).toContain('ExecStart=/usr/local/lib/casper-node/stage-protocols.sh /etc/casper-stage-protocols.env\n');
+    // The unit's bound is above the script's own (1800 s plus 30 s to stop).
+    expect(unit).toMatch(/^TimeoutStartSec=40min$/m);
+    for (const f of ['lib.sh', 'stage-protocols.sh', 'casper-node-config.py', 'casper-trusted-hash.py']) {
+      expect(h.read(`usr/local/lib/casper-node/${f}`)).toBe(fs.readFileSync(path.join(NODE_ASSETS, f), 'utf8'));
+    }
+    expect(h.mode('usr/local/lib/casper-node/stage-protocols.sh')).toBe('755');
+    expect(h.mode('usr/local/lib/casper-node/lib.sh')).toBe('644');
   });
 
   test('records completion and logs timestamped lines to the log file and stdout', () => {
@@ -372,12 +430,12 @@ describe('instance metadata', () => {
   test('a tag that never appears fails after the bounded wait, before any package or volume work', () => {
     const h = machine();
     h.removeHttp(`${IMDS}/meta-data/tags/instance/casper:data-volume`);
-    h.writeConfig((c) => { c.dataVolume.deviceWaitSeconds = 4; });
+    h.writeConfig((c) => { c.dataVolume.tagWaitSeconds = 4; });
     const r = h.runBootstrap();
     expectFailure(h, r, 'ERROR: instance metadata: tag casper:data-volume did not appear within 4 s '
       + '(it is set by the data-volume lifecycle handler; are instance metadata tags enabled?)');
     expect(matching(r.calls, /meta-data\/tags\/instance\/casper:data-volume$/)).toHaveLength(4);
-    expect(matching(r.calls, /^(apt-get|dpkg|blkid|aws)/)).toEqual([]);
+    expect(matching(withoutSignal(r.calls), /^(apt-get|dpkg|blkid|aws)/)).toEqual([]);
   });
 
   test('a tag that is not a volume id is rejected', () => {
@@ -391,11 +449,11 @@ describe('instance metadata', () => {
 describe('packages', () => {
   test('an apt-get install failure stops the bootstrap before the volume and the key', () => {
     const h = machine();
-    h.rule('apt-get', '^install', { exit: 100, stderr: 'E: Unable to locate package casper-sidecar\n' });
+    h.rule('apt-get', ' install ', { exit: 100, stderr: 'E: Unable to locate package casper-sidecar\n' });
     const r = h.runBootstrap();
     expectFailure(h, r, 'ERROR: packages: apt-get install casper-node-launcher casper-client casper-sidecar failed');
-    expect(matching(r.calls, /^apt-get install/)).toHaveLength(3);
-    expect(matching(r.calls, /^(blkid|mkfs|mount|aws|runuser|systemctl)/)).toEqual([]);
+    expect(matching(r.calls, /^apt-get .*install/)).toHaveLength(3);
+    expect(matching(withoutSignal(r.calls), /^(blkid|mkfs|mount|aws|runuser|systemctl)/)).toEqual([]);
     expect(h.read('etc/fstab')).toBe(BASE_FSTAB);
     expect(h.exists('etc/casper/validator_keys')).toBe(false);
   });
@@ -406,7 +464,7 @@ describe('packages', () => {
     const r = h.runBootstrap();
     expectFailure(h, r, `ERROR: packages: cannot download the Casper repository key from ${REPO_KEY_URL}`);
     expect(matching(r.calls, new RegExp(re(REPO_KEY_URL)))).toHaveLength(3);
-    expect(matching(r.calls, /^(apt-get|dpkg -i|blkid|mkfs|mount|aws|runuser)/)).toEqual([]);
+    expect(matching(withoutSignal(r.calls), /^(apt-get|dpkg -i|blkid|mkfs|mount|aws|runuser)/)).toEqual([]);
     expect(h.exists('etc/apt/sources.list.d/casper.list')).toBe(false);
     expect(h.read('etc/fstab')).toBe(BASE_FSTAB);
     expect(h.exists('etc/casper/validator_keys')).toBe(false);
@@ -414,27 +472,103 @@ describe('packages', () => {
 
   test('a transient apt-get update failure is retried', () => {
     const h = machine();
-    h.rule('apt-get', '^update', { exit: 100, times: 1 });
+    h.rule('apt-get', ' update$', { exit: 100, times: 1 });
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
-    expect(matching(r.calls, /^apt-get update/)).toHaveLength(2);
-    expect(logLines(h)).toContain("packages: 'apt-get' failed (attempt 1 of 3), retrying");
+    expect(matching(r.calls, /^apt-get .*update$/)).toHaveLength(2);
+    expect(logLines(h)).toContain("packages: 'apt_get' failed (attempt 1 of 3), retrying");
   });
 
-  test('a libssl1.1 download failure names the step', () => {
+  test('a staged casper-node linked against OpenSSL 1.1 gets libssl1.1, verified by sha256, through apt-get', () => {
     const h = machine();
+    h.setState('links-openssl11', 'casper-node\n');
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expectCallsInOrder(r.calls, [
+      /^casper-node-util stage_protocols /,
+      new RegExp(`^ldd ${re(h.path('var/lib/casper/bin/2_0_0/casper-node'))}$`),
+      new RegExp(`^curl -fsSL --max-time \\d+ -o \\S+/libssl1\\.1_amd64\\.deb ${re(LIBSSL_URL)}$`),
+      new RegExp(`^${re(APT)} install -y \\S+/libssl1\\.1_amd64\\.deb$`),
+      /^systemctl enable --now casper-node-launcher\.service$/,
+    ]);
+    expect(logLines(h)).toContain('packages: /var/lib/casper/bin/2_0_0/casper-node links against OpenSSL 1.1; installing libssl1.1');
+    expect(matching(r.calls, /^dpkg /)).toEqual([]);
+    expect(h.readState('dpkg/libssl1.1')).toBe('');
+  });
+
+  test('packages that declare a dependency on libssl1.1 get it before they are installed', () => {
+    const h = machine();
+    h.setState('apt-cache-depends', 'casper-client\n  Depends: libc6\n  Depends: libssl1.1\n');
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expectCallsInOrder(r.calls, [
+      /^apt-cache depends casper-node-launcher casper-client casper-sidecar$/,
+      new RegExp(`^${re(APT)} install -y \\S+/libssl1\\.1_amd64\\.deb$`),
+      new RegExp(`^${re(APT)} install -y casper-node-launcher casper-client casper-sidecar$`),
+    ]);
+    expect(matching(r.calls, /libssl1\.1_amd64\.deb/)).toHaveLength(2);
+  });
+
+  test('a libssl1.1 package whose sha256 differs is never installed', () => {
+    const h = machine();
+    h.setState('links-openssl11', 'casper-client\n');
+    h.http(LIBSSL_URL, { body: 'Package: libssl1.1\nVersion: 1.1.1f-1ubuntu2.24\nTAMPERED\n' });
+    const r = h.runBootstrap();
+    expect(r.status).not.toBe(0);
+    const error = logLines(h).find((l) => l.startsWith('ERROR: packages: libssl1.1 from '));
+    expect(error).toMatch(new RegExp(`^ERROR: packages: libssl1\\.1 from ${re(LIBSSL_URL)} has sha256 [0-9a-f]{64}, expected [0-9a-f]{64}; not installing it$`));
+    expect(matching(r.calls, /install -y \S+libssl/)).toEqual([]);
+    expect(h.readState('dpkg/libssl1.1')).toBeUndefined();
+    expect(matching(r.calls, /^systemctl enable --now casper-node-launcher/)).toEqual([]);
+  });
+
+  test('a libssl1.1 download failure names the step and starts nothing', () => {
+    const h = machine();
+    h.setState('links-openssl11', 'casper-node\n');
     h.http(LIBSSL_URL, { exit: 22 });
     const r = h.runBootstrap();
     expectFailure(h, r, `ERROR: packages: cannot download libssl1.1 from ${LIBSSL_URL}`);
-    expect(matching(r.calls, /^apt-get install/)).toEqual([]);
+    expect(matching(r.calls, /^systemctl enable/)).toEqual([]);
   });
 
   test('libssl1.1 is not downloaded when it is installed', () => {
     const h = machine();
+    h.setState('links-openssl11', 'casper-node\n');
     h.preinstall('libssl1.1');
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
-    expect(matching(r.calls, /libssl1\.1\.deb/)).toEqual([]);
+    expect(matching(r.calls, /libssl1\.1/)).toEqual([]);
+  });
+
+  test('every package install waits for the dpkg lock that unattended-upgrades holds at first boot', async () => {
+    const h = machine();
+    h.setState('links-openssl11', 'casper-node\n');
+    h.writeRootFile('var/lib/dpkg/lock-frontend', '');
+    // unattended-upgrades holds the lock for the first 3 seconds of the bootstrap.
+    const holder = spawn('flock', [h.path('var/lib/dpkg/lock-frontend'), 'sleep', '3'], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    const r = h.runBootstrap();
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    await exited;
+    expect(r.status).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(logLines(h).filter((l) => l.includes('Could not get lock'))).toEqual([]);
+    const installs = matching(r.calls, /^apt-get .*(install|update)/);
+    expect(installs.length).toBe(3);
+    for (const c of installs) expect(c.startsWith(`${APT} `)).toBe(true);
+  });
+
+  test('dpkg -i, which does not wait for the lock, would have failed on the same held lock', async () => {
+    const h = machine();
+    h.writeRootFile('var/lib/dpkg/lock-frontend', '');
+    h.writeRootFile('tmp/libssl1.1.deb', 'Package: libssl1.1\n');
+    const holder = spawn('flock', [h.path('var/lib/dpkg/lock-frontend'), 'sleep', '3'], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const r = h.run(path.join(h.shimDir, 'dpkg'), ['-i', h.path('tmp/libssl1.1.deb')]);
+    await new Promise((resolve) => holder.once('exit', resolve));
+    expect(r.status).toBe(100);
+    expect(r.stderr).toContain('E: Could not get lock /var/lib/dpkg/lock-frontend');
   });
 
   test('a binary repository key is stored as it is', () => {
@@ -449,9 +583,11 @@ describe('packages', () => {
   test('without the sidecar (runsSidecar false) casper-sidecar is neither installed nor started', () => {
     const h = machine();
     h.writeConfig((c) => { c.network.runsSidecar = false; });
+    // A 1.x network: the node serves JSON-RPC itself ([rpc_server] in its config).
+    h.setState('config-flavour', '1.5');
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
-    expect(matching(r.calls, /^apt-get install/)).toEqual(['apt-get install -y -o DPkg::Lock::Timeout=300 casper-node-launcher casper-client']);
+    expect(matching(r.calls, /^apt-get .*install/)).toEqual([`${APT} install -y casper-node-launcher casper-client`]);
     expect(matching(r.calls, /casper-sidecar/)).toEqual([]);
     expect(matching(r.calls, /^systemctl enable/)).toEqual([
       'systemctl enable --now casper-node-launcher.service', 'systemctl enable --now casper-watchdog.timer',
@@ -543,55 +679,215 @@ describe('signing key', () => {
 });
 
 describe('protocols and trusted hash', () => {
-  test('with no trusted hash, config.toml stays as staged', () => {
+  const HASH_UPPER = 'AB12'.repeat(16);
+  const peerStatus = (hash: string, chainspec = 'casper-test'): string => {
+    const s = JSON.parse(fs.readFileSync(STATUS_FIXTURE, 'utf8'));
+    s.chainspec_name = chainspec;
+    s.last_added_block_info.hash = hash;
+    return JSON.stringify(s);
+  };
+  /** A fresh machine whose network publishes the fake peers as known addresses, and the node on their REST port. */
+  function peerMachine(peers: FakePeers, hosts: string[]): ShellHarness {
     const h = machine();
-    h.writeConfig((c) => { c.trustedHash = ''; });
-    const r = h.runBootstrap();
-    expect(r.status).toBe(0);
-    for (const f of STAGED) expect({ f, text: h.read(f) }).toEqual({ f, text: STAGED_CONFIG });
-    expect(logLines(h)).toContain('trusted hash: none configured, config.toml left as staged');
+    h.setState('known-addresses', hosts.map((a) => `'${a}:35000'`).join(', '));
+    h.writeConfig((c) => { c.trustedHash = ''; c.network.restPort = peers.port; });
+    h.http(`http://127.0.0.1:${peers.port}/status`, { body: fs.readFileSync(STATUS_FIXTURE, 'utf8') });
+    return h;
+  }
+  let peers: FakePeers | undefined;
+  afterEach(async () => {
+    await peers?.stop();
+    peers = undefined;
   });
 
-  test('already-staged protocols are not staged again, and still get the trusted hash', () => {
+  test('without trustedHash and with empty storage, takes the hash two known peers agree on, lowercase', async () => {
+    peers = await FakePeers.start({
+      '127.0.0.2': { body: peerStatus(HASH_UPPER) },
+      '127.0.0.3': { body: peerStatus(HASH_UPPER.toLowerCase()) },
+      '127.0.0.4': { body: '<html>maintenance</html>', contentType: 'text/html' },
+    });
+    const h = peerMachine(peers, ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    const expected = STAGED_CONFIG.replace(/^known_addresses = .*$/m, "known_addresses = ['127.0.0.2:35000', '127.0.0.3:35000', '127.0.0.4:35000']")
+      .replace("#trusted_hash = 'HEX-FORMATTED BLOCK HASH'", `trusted_hash = '${HASH_UPPER.toLowerCase()}'`)
+      .split("'0.0.0.0:8888'").join(`'0.0.0.0:${peers.port}'`);
+    for (const f of STAGED) expect({ f, text: h.read(f) }).toEqual({ f, text: expected });
+    expect(logLines(h)).toContain(`trusted hash: ${HASH_UPPER.toLowerCase()} agreed by the known peers`);
+    expect(peers.requests().map((l) => l.split(' ')[0]).sort()).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    expect(matching(r.calls, /signal-resource .*--status SUCCESS/)).toHaveLength(1);
+  });
+
+  test('with chain storage on the data volume, writes no hash and asks no peer: the node resumes from its own data', async () => {
+    peers = await FakePeers.start({ '127.0.0.2': { body: peerStatus(HASH_UPPER) }, '127.0.0.3': { body: peerStatus(HASH_UPPER) } });
+    const h = peerMachine(peers, ['127.0.0.2', '127.0.0.3']);
+    h.writeRootFile(`${MOUNT_POINT.slice(1)}/casper-test/storage.lmdb`, 'LMDB');
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    for (const f of STAGED) expect(h.read(f)).toContain("#trusted_hash = 'HEX-FORMATTED BLOCK HASH'\n");
+    expect(peers.requests()).toEqual([]);
+    expect(logLines(h)).toContain('trusted hash: the data volume holds chain storage; the node resumes from its own data');
+  });
+
+  test('when the peers do not agree, fails naming the step and the peers, signals FAILURE and starts nothing', async () => {
+    peers = await FakePeers.start({
+      '127.0.0.2': { body: peerStatus('a1'.repeat(32)) },
+      '127.0.0.3': { body: peerStatus('b2'.repeat(32)) },
+      '127.0.0.4': { body: peerStatus('a1'.repeat(32), 'casper') },
+    });
+    const h = peerMachine(peers, ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    const r = h.runBootstrap();
+    expectFailure(h, r, 'ERROR: trusted hash: no trusted hash: the known peers did not agree on one (see the peers tried above); '
+      + 'set trustedHash to a block hash you trust');
+    const tried = logLines(h).find((l) => l.startsWith('no trusted hash agreed by at least 2 peers after 2 attempts; peers tried: '));
+    expect(tried).toContain('127.0.0.2 (hash ' + 'a1'.repeat(32));
+    expect(tried).toContain('127.0.0.3 (hash ' + 'b2'.repeat(32));
+    expect(tried).toContain("127.0.0.4 (wrong chainspec 'casper')");
+    expect(matching(r.calls, /signal-resource .*SUCCESS/)).toEqual([]);
+    expect(matching(r.calls, /^systemctl enable/)).toEqual([]);
+    for (const f of STAGED) expect(h.read(f)).not.toMatch(/^trusted_hash/m);
+  });
+
+  test('a configured trusted hash wins, written lowercase, and no peer is asked', () => {
+    const h = machine();
+    h.writeConfig((c) => { c.trustedHash = HASH_UPPER; });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    for (const f of STAGED) expect(h.read(f)).toContain(`\ntrusted_hash = '${HASH_UPPER.toLowerCase()}'\n`);
+    expect(logLines(h).filter((l) => l.includes('asking the known peers'))).toEqual([]);
+  });
+
+  test('already-staged protocols are not staged again, and still get the trusted hash and the ports', () => {
     const h = machine();
     h.preinstall('casper-node-launcher', 'casper-client', 'casper-sidecar');
-    h.writeRootFile('etc/casper/1_5_8/config.toml', "[node]\ntrusted_hash = 'old'\n", 0o640);
+    const staged = fs.readFileSync(path.join(FIXTURES, 'config-2.x.toml'), 'utf8');
+    h.writeRootFile('etc/casper/1_5_8/config.toml', staged, 0o640);
+    h.writeRootFile('var/lib/casper/bin/1_5_8/casper-node', '');
+    h.writeRootFile('var/lib/casper-stage-protocols/result.json', '{"failed": false, "message": "staged: 1_5_8", "time": 1}\n');
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
     expect(matching(r.calls, /stage_protocols/)).toEqual([]);
-    expect(h.read('etc/casper/1_5_8/config.toml')).toBe(`[node]\ntrusted_hash = '${TRUSTED_HASH}'\n`);
+    expect(h.read('etc/casper/1_5_8/config.toml'))
+      .toBe(staged.replace("#trusted_hash = 'HEX-FORMATTED BLOCK HASH'", `trusted_hash = '${TRUSTED_HASH}'`));
     expect(h.mode('etc/casper/1_5_8/config.toml')).toBe('640');
+    expect(logLines(h)).toContain('stage protocols: protocols already staged, skipped');
   });
 
-  test('a failing stage_protocols is retried, then fails the bootstrap', () => {
+  test('a failing staging run is retried, then fails the bootstrap with the tool\'s exit code', () => {
     const h = machine();
-    h.rule('node_util.py', '^stage_protocols', { exit: 1 });
+    h.rule('casper-node-util', '^stage_protocols', { exit: 1 });
     const r = h.runBootstrap();
-    expectFailure(h, r, 'ERROR: stage protocols: node_util.py stage_protocols casper-test.conf failed');
-    expect(matching(r.calls, /^node_util\.py stage_protocols/)).toHaveLength(3);
+    expectFailure(h, r, 'ERROR: stage protocols: stage-protocols.sh failed 3 times (see its ERROR lines above)');
+    expect(logLines(h)).toContain('ERROR: stage protocols: casper-node-util stage_protocols casper-test.conf failed with exit code 1');
+    expect(matching(r.calls, /^casper-node-util stage_protocols/)).toHaveLength(3);
     expect(matching(r.calls, /^systemctl enable/)).toEqual([]);
+    expect(JSON.parse(h.read('var/lib/casper-stage-protocols/result.json'))).toMatchObject({
+      failed: true, message: 'casper-node-util stage_protocols casper-test.conf failed with exit code 1',
+    });
+  });
+
+  test('a version staged half-way (config, no binary) is removed and staged again, so the launcher can start', () => {
+    const h = machine();
+    h.setState('stage-fail-before-binary', '2_1_0');
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(logLines(h)).toContain('stage protocols: version 2_1_0 is staged half-way (config.toml: yes, binary: no); '
+      + 'removing it so that it is staged again');
+    expect(matching(r.calls, /^casper-node-util stage_protocols/)).toHaveLength(2);
+    for (const v of ['2_0_0', '2_1_0']) {
+      expect(h.exists(`etc/casper/${v}/config.toml`)).toBe(true);
+      expect(h.exists(`var/lib/casper/bin/${v}/casper-node`)).toBe(true);
+    }
+  });
+
+  test('a staging run that hits its time bound is reported as such', () => {
+    const h = machine();
+    // What timeout(1) returns when it stops the tool.
+    h.rule('casper-node-util', '^stage_protocols', { exit: 124 });
+    const r = h.runBootstrap();
+    expect(r.status).not.toBe(0);
+    expect(logLines(h)).toContain('ERROR: stage protocols: casper-node-util stage_protocols did not finish within 1800 s');
+  });
+
+  test('falls back to /etc/casper/node_util.py where casper-node-util is not installed', () => {
+    const h = machine();
+    h.setState('no-casper-node-util', '');
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /stage_protocols/)).toEqual([
+      `runuser -u casper -- timeout --kill-after=30 1800 ${h.path('etc/casper/node_util.py')} stage_protocols casper-test.conf --ip 203.0.113.10`,
+      'node_util.py stage_protocols casper-test.conf --ip 203.0.113.10',
+    ]);
+  });
+
+  test('custom ports reach the node\'s config.toml (gossip, REST, SSE) and the sidecar\'s config (RPC)', () => {
+    const h = machine();
+    h.writeConfig((c) => { Object.assign(c.network, { gossipPort: 35001, restPort: 18888, ssePort: 19999, rpcPort: 17777 }); });
+    h.http('http://127.0.0.1:18888/status', { body: fs.readFileSync(STATUS_FIXTURE, 'utf8') });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    for (const f of STAGED) {
+      const text = h.read(f);
+      expect(text).toContain("\nbind_address = '0.0.0.0:35001'\n");
+      expect(text).toMatch(/\[rest_server\]\nenable_server = true\n# Listening address for REST HTTP server\.\naddress = '0\.0\.0\.0:18888'\n/);
+      expect(text).toMatch(/\[event_stream_server\]\nenable_server = true\naddress = '0\.0\.0\.0:19999'\n/);
+      expect(text).toContain("address = '0.0.0.0:7779'"); // the binary port stays
+    }
+    expect(h.read('etc/casper-sidecar/config.toml')).toContain("[rpc_server.main_server]\nenable_server = true\nip_address = '0.0.0.0'\nport = 17777\n");
+    expect(h.read('etc/casper-sidecar/config.toml')).toContain("[rpc_server.node_client]\nip_address = '127.0.0.1'\nport = 7779\n");
+    expect(matching(r.calls, /^curl .*127\.0\.0\.1:18888\/status$/).length).toBeGreaterThan(0);
+  });
+
+  test('on a 1.x network the RPC port goes into the node\'s own [rpc_server]', () => {
+    const h = machine();
+    h.setState('config-flavour', '1.5');
+    h.writeConfig((c) => { c.network.runsSidecar = false; c.network.rpcPort = 17777; });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    for (const f of STAGED) expect(h.read(f)).toMatch(/\[rpc_server\]\nenable_server = true\n# Listening address for JSON-RPC HTTP server\.\naddress = '0\.0\.0\.0:17777'\n/);
+    expect(h.exists('etc/casper-sidecar/config.toml')).toBe(false);
   });
 });
 
 describe('readiness and the CloudFormation signal', () => {
-  test('a node that never answers /status fails after readyWaitSeconds without signalling', () => {
+  test('a node that never answers /status fails after readyWaitSeconds and signals FAILURE', () => {
     const h = machine();
     h.removeHttp(STATUS_URL);
     const r = h.runBootstrap();
-    expectFailure(h, r, `ERROR: readiness: the node did not answer ${STATUS_URL} within 4 s; not signalling CloudFormation`);
+    expectFailure(h, r, `ERROR: readiness: the node did not answer ${STATUS_URL} steadily for 0 s within 4 s; `
+      + 'not signalling success (see /var/log/casper/casper-node.log)');
     expect(matching(r.calls, new RegExp(`^curl .*${re(STATUS_URL)}$`))).toHaveLength(4);
-    expect(matching(r.calls, /signal-resource/)).toEqual([]);
-    expect(h.exists('var/lib/casper-bootstrap/done')).toBe(false);
+    expect(matching(r.calls, /signal-resource .*SUCCESS/)).toEqual([]);
   });
 
-  test('a node that answers after a while is signalled once', () => {
+  test('a node that answers after a while, then steadily, is signalled once', () => {
     const h = machine();
-    h.http(STATUS_URL, { body: fs.readFileSync(STATUS_FIXTURE, 'utf8'), failFirst: 2 });
+    h.http(STATUS_URL, { body: fs.readFileSync(STATUS_FIXTURE, 'utf8'), failFirst: 1 });
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
     expect(matching(r.calls, new RegExp(`^curl .*${re(STATUS_URL)}$`))).toHaveLength(3);
-    expect(matching(r.calls, /signal-resource/)).toHaveLength(1);
-    expect(logLines(h)).toContain('readiness: node answers (chainspec casper-test, reactor state KeepUp, height 5102733)');
+    expect(matching(r.calls, /signal-resource/)).toEqual([expect.stringContaining('--status SUCCESS')]);
+    expect(logLines(h)).toContain('readiness: node answers (chainspec casper-test, reactor state KeepUp, height 5102733); watching that it stays up');
+  });
+
+  test('a node that answers once and then exits (CatchUp without a trusted hash) is never reported ready', () => {
+    const h = machine();
+    const status = `^-fsS --max-time 5 ${re(STATUS_URL)}$`;
+    h.rule('curl', status, { exit: 0, stdout: fs.readFileSync(STATUS_FIXTURE, 'utf8').replace('KeepUp', 'CatchUp'), times: 1 });
+    h.rule('curl', status, { exit: 7, stderr: 'curl: (7) Failed to connect\n' });
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: readiness: the node did not answer ${STATUS_URL} steadily for 0 s within 4 s; `
+      + 'not signalling success (see /var/log/casper/casper-node.log)');
+    expect(logLines(h)).toContain('readiness: the node stopped answering after 0 s (it exited or restarted); waiting again');
+    expect(matching(r.calls, /signal-resource .*SUCCESS/)).toEqual([]);
+  });
+
+  test('a node that answers but whose launcher is no longer active does not count', () => {
+    const h = machine();
+    h.rule('systemctl', '^is-active --quiet casper-node-launcher\\.service$', { exit: 3 });
+    const r = h.runBootstrap();
+    expect(r.status).not.toBe(0);
+    expect(matching(r.calls, /signal-resource .*SUCCESS/)).toEqual([]);
   });
 
   test('an answer that is not the status JSON does not count as ready', () => {
@@ -599,7 +895,7 @@ describe('readiness and the CloudFormation signal', () => {
     h.http(STATUS_URL, { body: '<html>starting</html>' });
     const r = h.runBootstrap();
     expect(r.status).not.toBe(0);
-    expect(matching(r.calls, /signal-resource/)).toEqual([]);
+    expect(matching(r.calls, /signal-resource .*SUCCESS/)).toEqual([]);
   });
 
   test('without CloudFormation tags nothing is signalled and the bootstrap succeeds', () => {
@@ -609,7 +905,7 @@ describe('readiness and the CloudFormation signal', () => {
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
     expect(matching(r.calls, /signal-resource/)).toEqual([]);
-    expect(logLines(h)).toContain('readiness: no aws:cloudformation tags on this instance, nothing to signal');
+    expect(logLines(h)).toContain('signal: no aws:cloudformation tags on this instance, nothing to signal');
     expect(h.exists('var/lib/casper-bootstrap/done')).toBe(true);
   });
 
@@ -621,7 +917,7 @@ describe('readiness and the CloudFormation signal', () => {
     });
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
-    expect(logLines(h)).toContain(`readiness: signal-resource for ${LOGICAL_ID} in stack ${STACK_NAME} failed; continuing`);
+    expect(logLines(h)).toContain(`signal: signal-resource SUCCESS for ${LOGICAL_ID} in stack ${STACK_NAME} failed; continuing`);
     expect(h.exists('var/lib/casper-bootstrap/done')).toBe(true);
   });
 
@@ -631,7 +927,22 @@ describe('readiness and the CloudFormation signal', () => {
     h.writeConfig((c) => { c.network.chainspecName = 'casper'; c.network.networkConfigFileName = 'casper.conf'; });
     const r = h.runBootstrap();
     expectFailure(h, r, "ERROR: readiness: the node runs chainspec 'casper-test', expected 'casper'");
-    expect(matching(r.calls, /signal-resource/)).toEqual([]);
+  });
+
+  test('a fatal error before the instance id was read still signals FAILURE (the id and region come from IMDS)', () => {
+    const h = machine();
+    h.imds('tags/instance/casper:data-volume', 'pending');
+    const r = h.runBootstrap();
+    expectFailure(h, r, "ERROR: instance metadata: tag casper:data-volume holds 'pending', not a volume id");
+  });
+
+  test('an invalid config still signals FAILURE, with the region from IMDS', () => {
+    const h = machine();
+    h.writeConfig((c) => { c.trustedHash = 'xyz'; });
+    const r = h.runBootstrap();
+    expect(r.status).not.toBe(0);
+    expect(matching(r.calls, /^aws cloudformation signal-resource/)).toEqual([FAILURE_SIGNAL]);
+    expect(matching(r.calls, /meta-data\/placement\/region$/)).toHaveLength(1);
   });
 });
 
@@ -648,7 +959,7 @@ describe('CloudWatch agent seam', () => {
     expectCallsInOrder(first.calls, [
       /^dpkg-query -W -f=\$\{Status\} amazon-cloudwatch-agent$/,
       new RegExp(`^curl -fsSL --max-time \\d+ -o (\\S+) ${re(AGENT_URL)}$`),
-      /^dpkg -i \S+\/amazon-cloudwatch-agent\.deb$/,
+      new RegExp(`^${re(APT)} install -y \\S+/amazon-cloudwatch-agent\\.deb$`),
       new RegExp(`^amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c ssm:${re(PARAM)}$`),
       /^systemctl enable --now casper-node-launcher\.service$/,
     ]);
@@ -778,7 +1089,7 @@ describe('metrics collector', () => {
       fs.rmSync(path.join(assets, missing));
       const r = h.run(path.join(assets, 'bootstrap.sh'), [h.configPath]);
       expectFailure(h, r, `ERROR: config: ${path.join(assets, missing)} is missing (upload the whole node/ asset folder)`);
-      expect(r.calls).toEqual([]);
+      expect(withoutSignalling(r.calls)).toEqual([]);
     });
 
   test('a namespace without a log group is rejected before anything happens', () => {
@@ -786,7 +1097,7 @@ describe('metrics collector', () => {
     const r = h.runBootstrap();
     expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
     expect(r.stdout).toContain(`${h.configPath}: metrics.namespace is set but metrics.logGroupName is empty`);
-    expect(r.calls).toEqual([]);
+    expect(withoutSignalling(r.calls)).toEqual([]);
   });
 
   test('a namespace that could break the settings file is rejected', () => {
@@ -794,7 +1105,7 @@ describe('metrics collector', () => {
     const r = h.runBootstrap();
     expect(r.status).not.toBe(0);
     expect(r.stdout).toContain(`${h.configPath}: metrics.namespace has an invalid value`);
-    expect(r.calls).toEqual([]);
+    expect(withoutSignalling(r.calls)).toEqual([]);
   });
 });
 
@@ -805,16 +1116,16 @@ describe('config', () => {
     const r = h.runBootstrap();
     expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
     expect(r.stdout).toContain(`${h.configPath}: trustedHash has an invalid value 'not-a-hash'`);
-    expect(r.calls).toEqual([]);
+    expect(withoutSignalling(r.calls)).toEqual([]);
   });
 
   test('an unknown schema version is rejected', () => {
     const h = machine();
-    h.writeConfig((c) => { c.schemaVersion = 2; });
+    h.writeConfig((c) => { (c as { schemaVersion: number }).schemaVersion = 1; });
     const r = h.runBootstrap();
     expect(r.status).not.toBe(0);
-    expect(r.stdout).toContain('unsupported schemaVersion 2 (this bootstrap reads 1)');
-    expect(r.calls).toEqual([]);
+    expect(r.stdout).toContain('unsupported schemaVersion 1 (this bootstrap reads 2)');
+    expect(withoutSignalling(r.calls)).toEqual([]);
   });
 
   test('a missing config file is reported', () => {
