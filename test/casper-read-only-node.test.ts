@@ -1,3 +1,4 @@
+import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../src/private/node-config';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -191,17 +192,42 @@ describe('CasperReadOnlyNode', () => {
     const [config] = assetFiles(stack, 'config.json') as any[];
     expect(config).toMatchObject({
       nodeName: 'reader-1',
-      network: { chainspecName: 'casper-test', networkConfigFileName: 'casper-test.conf', runsSidecar: true, restPort: 8888 },
+      network: {
+        chainspecName: 'casper-test', networkConfigFileName: 'casper-test.conf', runsSidecar: true,
+        restPort: 8888, gossipPort: 35000, ssePort: 9999, rpcPort: 7777,
+      },
       trustedHash: 'ab'.repeat(32),
-      dataVolume: { instanceTagKey: 'casper:data-volume', mountPoint: '/var/lib/casper/casper-node', deviceWaitSeconds: 600 },
-      health: { readyWaitSeconds: 3300, restartAfterSeconds: 1200, unhealthyAfterSeconds: 1800 },
+      // The tag wait covers the lifecycle's worst case (its 900 s launch hook) with a margin.
+      dataVolume: { instanceTagKey: 'casper:data-volume', mountPoint: '/var/lib/casper/casper-node', tagWaitSeconds: 1020, deviceWaitSeconds: 300 },
+      health: { readyWaitSeconds: 1380, readyStableSeconds: 180, restartAfterSeconds: 1200, unhealthyAfterSeconds: 1800 },
     });
     // Deploy-time values are CDK markers filled in by the upload handler.
     expect(config.region).toMatch(/^<<marker:\d+>>$/);
+    // The Elastic IP, passed to casper-node-util as --ip.
+    expect(config.publicIp).toMatch(/^<<marker:\d+>>$/);
     expect(config.signingKeySecretArn).toMatch(/^<<marker:\d+>>$/);
     // The monitoring seam: the agent's SSM parameter and where the collector's EMF goes.
     expect(config.cloudWatchAgent.configParameterName).toMatch(/^<<marker:\d+>>$/);
     expect(config.metrics).toEqual({ namespace: 'casper-casper-test', logGroupName: expect.stringMatching(/^<<marker:\d+>>$/) });
+  });
+
+  test('the lifecycle\'s launch hook timeout is the worst case the bootstrap\'s tag wait is derived from', () => {
+    const { t } = nodeStack({});
+    const group = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    const launch = group.Properties.LifecycleHookSpecificationList
+      .find((h: any) => h.LifecycleTransition === 'autoscaling:EC2_INSTANCE_LAUNCHING');
+    expect(launch.HeartbeatTimeout).toBe(LIFECYCLE_LAUNCH_WORST_CASE_SECONDS);
+    const fn = Object.values(t.findResources('AWS::Lambda::Function'))
+      .find((f: any) => f.Properties.Environment?.Variables?.INSTANCE_TAG_KEY === 'casper:data-volume');
+    expect(fn!.Properties.Timeout).toBeLessThanOrEqual(LIFECYCLE_LAUNCH_WORST_CASE_SECONDS);
+  });
+
+  test('the user data arms the bootstrap deadline at bootstrapTimeout', () => {
+    const { t } = nodeStack({ bootstrapTimeout: Duration.minutes(75) });
+    const lt = Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0];
+    const text = JSON.stringify(lt.Properties.LaunchTemplateData.UserData);
+    expect(text).toContain('timeout_seconds=4500');
+    expect(text).not.toMatch(/__[A-Z_]+__/);
   });
 
   test('with enableVpn, SSH on the node is open only to the VPN server, with a key pair', () => {

@@ -85,6 +85,15 @@ export class CasperNodeMetrics {
     return this.node('LastBlockAgeSeconds', 'Maximum', props);
   }
 
+  /**
+   * 1 when the node's last protocol staging run failed, 0 when it succeeded
+   * (from the stager's result; no data before its first run). A node that
+   * cannot stage the next protocol version halts at its activation point.
+   */
+  public metricStageProtocolsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.node('StageProtocolsFailed', 'Maximum', props);
+  }
+
   /** CPU busy percentage of the whole instance (agent `cpu_usage_active`, all cores). */
   public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.agent('cpu_usage_active', { cpu: 'cpu-total' }, 'Average', props);

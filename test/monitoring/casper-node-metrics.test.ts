@@ -30,6 +30,7 @@ const EXPECTED: Array<[MetricMethod, string, { [k: string]: string }, string]> =
   ['metricBlockHeight', 'BlockHeight', NODE_DIMS, 'Maximum'],
   ['metricEraId', 'EraId', NODE_DIMS, 'Maximum'],
   ['metricLastBlockAge', 'LastBlockAgeSeconds', NODE_DIMS, 'Maximum'],
+  ['metricStageProtocolsFailed', 'StageProtocolsFailed', NODE_DIMS, 'Maximum'],
   ['metricCpuUtilization', 'cpu_usage_active', { cpu: 'cpu-total', NodeName: NODE }, 'Average'],
   ['metricMemoryUsedPercent', 'mem_used_percent', NODE_DIMS, 'Average'],
   ['metricMemoryUsed', 'mem_used', NODE_DIMS, 'Average'],
@@ -104,8 +105,8 @@ describe('CasperNodeMetrics', () => {
 
   test('the collector publishes every node metric the construct reads (they cannot drift apart)', () => {
     const collector = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'assets', 'node', 'casper-metrics.py'), 'utf8');
-    const names = ['NodeUp', 'Synced', 'PeerCount', 'BlockHeight', 'EraId', 'LastBlockAgeSeconds'];
-    expect(EXPECTED.slice(0, 6).map(([, name]) => name)).toEqual(names);
+    const names = ['NodeUp', 'Synced', 'PeerCount', 'BlockHeight', 'EraId', 'LastBlockAgeSeconds', 'StageProtocolsFailed'];
+    expect(EXPECTED.slice(0, 7).map(([, name]) => name)).toEqual(names);
     for (const name of names) expect(collector).toContain(`"${name}"`);
   });
 });

@@ -1,13 +1,15 @@
 import { CasperNetwork } from '../../src';
-import { renderNodeConfig } from '../../src/private/node-config';
+import {
+  DATA_VOLUME_TAG_WAIT_SECONDS, LIBSSL11_DEB, LIFECYCLE_LAUNCH_WORST_CASE_SECONDS, readyWaitSeconds, renderNodeConfig,
+} from '../../src/private/node-config';
 
 describe('renderNodeConfig', () => {
   const base = {
     network: CasperNetwork.TESTNET,
     nodeName: 'reader-1',
     region: 'us-east-1',
+    publicIp: '203.0.113.10',
     signingKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf',
-    dataVolumeWaitSeconds: 900,
     readyWaitSeconds: 3600,
     restartAfterSeconds: 900,
     unhealthyAfterSeconds: 1500,
@@ -21,19 +23,31 @@ describe('renderNodeConfig', () => {
       metricsNamespace: 'Casper/Node',
       metricsLogGroupName: '/casper/reader-1/metrics',
     })).toEqual({
-      schemaVersion: 1,
+      schemaVersion: 2,
       nodeName: 'reader-1',
       region: 'us-east-1',
-      network: { chainspecName: 'casper-test', networkConfigFileName: 'casper-test.conf', runsSidecar: true, restPort: 8888 },
+      publicIp: '203.0.113.10',
+      network: {
+        chainspecName: 'casper-test', networkConfigFileName: 'casper-test.conf', runsSidecar: true,
+        restPort: 8888, gossipPort: 35000, ssePort: 9999, rpcPort: 7777,
+      },
       trustedHash: 'ab'.repeat(32),
+      trustedHashFromPeers: { minAgreeingPeers: 2, attempts: 10, intervalSeconds: 15 },
       signingKeySecretArn: base.signingKeySecretArn,
-      dataVolume: { instanceTagKey: 'casper:data-volume', mountPoint: '/var/lib/casper/casper-node', deviceWaitSeconds: 900, filesystem: 'ext4' },
+      dataVolume: {
+        instanceTagKey: 'casper:data-volume', mountPoint: '/var/lib/casper/casper-node',
+        tagWaitSeconds: 1020, deviceWaitSeconds: 300, filesystem: 'ext4',
+      },
       cloudWatchAgent: { configParameterName: '/casper/agent' },
       metrics: { namespace: 'Casper/Node', logGroupName: '/casper/reader-1/metrics' },
       openFilesLimit: 64000,
       aptRepository: { url: 'https://repo.casper.network/releases', keyUrl: 'https://repo.casper.network/casper-repo-pubkey.gpg', suite: 'jammy' },
-      libssl11DebUrl: expect.stringMatching(/^http:\/\/security\.ubuntu\.com\/ubuntu\/pool\/main\/o\/openssl\/libssl1\.1_.*_amd64\.deb$/),
-      health: { readyWaitSeconds: 3600, restartAfterSeconds: 900, unhealthyAfterSeconds: 1500 },
+      libssl11Deb: {
+        url: 'http://security.ubuntu.com/ubuntu/pool/main/o/openssl/libssl1.1_1.1.1f-1ubuntu2.24_amd64.deb',
+        sha256: '7cf39d70a639017d1dd7c8d36daa2258063608688e449fddf40ffdd46f992a78',
+      },
+      protocolStaging: { timeoutSeconds: 1800 },
+      health: { readyWaitSeconds: 3600, readyStableSeconds: 180, restartAfterSeconds: 900, unhealthyAfterSeconds: 1500 },
     });
   });
 
@@ -44,8 +58,33 @@ describe('renderNodeConfig', () => {
     expect(doc.metrics).toEqual({ namespace: '', logGroupName: '' });
   });
 
-  test('mainnet without the sidecar on a custom network', () => {
-    const doc = renderNodeConfig({ ...base, network: CasperNetwork.custom({ chainspecName: 'old-net', runsSidecar: false, restPort: 18888 }) });
-    expect(doc.network).toEqual({ chainspecName: 'old-net', networkConfigFileName: 'old-net.conf', runsSidecar: false, restPort: 18888 });
+  test('a mixed-case trusted hash is written lowercase (casper-types reads mixed case as checksummed hex)', () => {
+    expect(renderNodeConfig({ ...base, trustedHash: 'AB'.repeat(32) }).trustedHash).toBe('ab'.repeat(32));
+  });
+
+  test('a custom network without the sidecar, with its own ports', () => {
+    const doc = renderNodeConfig({
+      ...base,
+      network: CasperNetwork.custom({ chainspecName: 'old-net', runsSidecar: false, restPort: 18888, gossipPort: 35001, rpcPort: 17777, ssePort: 19999 }),
+    });
+    expect(doc.network).toEqual({
+      chainspecName: 'old-net', networkConfigFileName: 'old-net.conf', runsSidecar: false,
+      restPort: 18888, gossipPort: 35001, ssePort: 19999, rpcPort: 17777,
+    });
+  });
+
+  test('the tag wait is the lifecycle\'s worst case (its launch hook timeout) plus a margin', () => {
+    expect(DATA_VOLUME_TAG_WAIT_SECONDS).toBeGreaterThan(LIFECYCLE_LAUNCH_WORST_CASE_SECONDS);
+    expect(DATA_VOLUME_TAG_WAIT_SECONDS - LIFECYCLE_LAUNCH_WORST_CASE_SECONDS).toBeLessThanOrEqual(300);
+  });
+
+  test('the ready wait is what is left of the bootstrap timeout, at least 5 minutes', () => {
+    expect(readyWaitSeconds(5400)).toBe(5400 - 1020 - 300 - 900 - 1800);
+    expect(readyWaitSeconds(1800)).toBe(300);
+  });
+
+  test('the libssl1.1 package is pinned by URL and sha256', () => {
+    expect(LIBSSL11_DEB.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(LIBSSL11_DEB.url).toMatch(/libssl1\.1_1\.1\.1f-1ubuntu2\.24_amd64\.deb$/);
   });
 });

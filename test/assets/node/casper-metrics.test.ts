@@ -3,6 +3,7 @@ import * as dgram from 'dgram';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
 import { NODE_ASSETS, REPO_ROOT, re } from '../../support/shell-harness';
 
@@ -26,7 +27,9 @@ const STATUS_20 = fs.readFileSync(path.join(FIXTURES, 'status-2.0.json'), 'utf8'
 const NAMESPACE = 'Casper/Node';
 const NODE_NAME = 'reader-1';
 const LOG_GROUP = '/casper/reader-1/metrics';
-const OPTIONS = ['--namespace', NAMESPACE, '--node-name', NODE_NAME, '--log-group', LOG_GROUP];
+/** No stager result unless a test gives one (the default path is the node's). */
+const NO_STAGE_RESULT = path.join(REPO_ROOT, 'test', 'fixtures', 'no-such-stage-result.json');
+const OPTIONS = ['--namespace', NAMESPACE, '--node-name', NODE_NAME, '--log-group', LOG_GROUP, '--stage-result-file', NO_STAGE_RESULT];
 
 /** The properties the 2.0 fixture gives. */
 const PROPS_20 = { ReactorState: 'KeepUp', ChainspecName: 'casper-test', BuildVersion: '2.0.0-8c6ab3f' };
@@ -38,7 +41,7 @@ const BLOCK_20 = Date.parse('2025-06-24T09:41:16.864Z');
 /** The metrics in the order the document lists them, with their units. */
 const METRIC_UNITS: [string, string][] = [
   ['NodeUp', 'None'], ['Synced', 'None'], ['PeerCount', 'Count'], ['BlockHeight', 'Count'], ['EraId', 'Count'],
-  ['LastBlockAgeSeconds', 'Seconds'],
+  ['LastBlockAgeSeconds', 'Seconds'], ['StageProtocolsFailed', 'None'],
 ];
 
 /** The EMF document expected for these metric values and properties. */
@@ -360,6 +363,44 @@ describe('a node that does not answer', () => {
   test('a JSON array instead of the status object', async () => {
     const { doc } = await collect('/array', iso(NOW));
     expect(doc).toEqual(down('unexpected body: JSON array, not an object'));
+  });
+});
+
+describe('the protocol stager\'s outcome (StageProtocolsFailed)', () => {
+  let dir: string;
+  beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'casper-stage-result-')); });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const now = BLOCK_20 + 10_000;
+  const base = { NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 10 };
+
+  async function withResult(content: string): Promise<any> {
+    const file = path.join(dir, `result-${Math.random().toString(36).slice(2)}.json`);
+    fs.writeFileSync(file, content);
+    const { doc } = await collect('/status-2.0', iso(now), ['--stage-result-file', file]);
+    return doc;
+  }
+
+  test('a successful last run: 0', async () => {
+    expect(await withResult('{"failed": false, "message": "staged: 2_0_0 2_1_0", "time": 1}\n'))
+      .toEqual(emf(now, { ...base, StageProtocolsFailed: 0 }, PROPS_20));
+  });
+
+  test('a failed last run: 1, with its message', async () => {
+    const doc = await withResult('{"failed": true, "message": "casper-node-util stage_protocols did not finish within 1800 s", "time": 1}\n');
+    expect(doc).toEqual(emf(now, { ...base, StageProtocolsFailed: 1 },
+      { ...PROPS_20, StageProtocolsError: 'casper-node-util stage_protocols did not finish within 1800 s' }));
+  });
+
+  test('an unreadable result counts as failed', async () => {
+    const doc = await withResult('{"failed": "maybe"}');
+    expect(doc.StageProtocolsFailed).toBe(1);
+    expect(doc.StageProtocolsError).toMatch(/^unexpected content in /);
+  });
+
+  test('before the first run: no StageProtocolsFailed at all', async () => {
+    const { doc } = await collect('/status-2.0', iso(now));
+    expect(doc).toEqual(emf(now, base, PROPS_20));
+    expect(doc).not.toHaveProperty('StageProtocolsFailed');
   });
 });
 

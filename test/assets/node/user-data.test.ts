@@ -1,7 +1,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { NODE_ASSETS, RunResult, ShellHarness } from '../../support/shell-harness';
+import { ASG_NAME, INSTANCE_ID, LOGICAL_ID, NODE_ASSETS, RunResult, STACK_NAME, ShellHarness } from '../../support/shell-harness';
 
 /**
  * Behaviour of src/assets/node/user-data.sh, with its placeholders
@@ -14,8 +14,18 @@ const TEMPLATE = path.join(NODE_ASSETS, 'user-data.sh');
 const BUCKET = 'casper-config-bucket-1a2b3c';
 const PREFIX = 'testnet-reader/node/';
 const REGION = 'eu-west-1';
+const TIMEOUT_SECONDS = 5400;
 const S3_COPY = `aws s3 cp --recursive s3://${BUCKET}/${PREFIX}`;
 const STUB_BOOTSTRAP = '#!/usr/bin/env bash\nprintf \'bootstrap.sh %s\\n\' "$*" >>"$SHIM_STATE/calls.log"\nexit "${STUB_EXIT:-0}"\n';
+
+/** The transient timer the user data arms before anything can fail. */
+const ARM_DEADLINE = `systemd-run --unit=casper-bootstrap-deadline --on-active=${TIMEOUT_SECONDS}s `
+  + '--description=Report the instance unhealthy if the Casper bootstrap has not finished '
+  + '/bin/bash /usr/local/sbin/casper-bootstrap-deadline --deadline';
+const FAILURE_SIGNAL = `aws cloudformation signal-resource --stack-name ${STACK_NAME} --logical-resource-id ${LOGICAL_ID} `
+  + `--unique-id ${INSTANCE_ID} --status FAILURE --region ${REGION}`;
+const UNHEALTHY = `aws autoscaling set-instance-health --instance-id ${INSTANCE_ID} --health-status Unhealthy `
+  + `--no-should-respect-grace-period --region ${REGION}`;
 
 const harnesses: ShellHarness[] = [];
 afterEach(() => {
@@ -23,7 +33,7 @@ afterEach(() => {
 });
 
 function userDataHost(options: { omitShims?: string[] } = {}): ShellHarness {
-  const h = new ShellHarness(options);
+  const h = ShellHarness.freshMachine(options);
   harnesses.push(h);
   h.setState('s3/bootstrap.sh', STUB_BOOTSTRAP);
   h.setState('s3/config.json', '{"schemaVersion": 1}\n');
@@ -34,7 +44,8 @@ function userDataHost(options: { omitShims?: string[] } = {}): ShellHarness {
 function renderedUserData(h: ShellHarness): string {
   const out = path.join(h.base, 'user-data.sh');
   const r = spawnSync('sed', [
-    '-e', `s|__CONFIG_BUCKET__|${BUCKET}|g`, '-e', `s|__CONFIG_PREFIX__|${PREFIX}|g`, '-e', `s|__REGION__|${REGION}|g`, TEMPLATE,
+    '-e', `s|__CONFIG_BUCKET__|${BUCKET}|g`, '-e', `s|__CONFIG_PREFIX__|${PREFIX}|g`, '-e', `s|__REGION__|${REGION}|g`,
+    '-e', `s|__BOOTSTRAP_TIMEOUT_SECONDS__|${TIMEOUT_SECONDS}|g`, TEMPLATE,
   ], { encoding: 'utf8' });
   expect(r.status).toBe(0);
   fs.writeFileSync(out, r.stdout);
@@ -46,12 +57,13 @@ function runUserData(h: ShellHarness, env: Record<string, string> = {}): RunResu
 }
 
 describe('user-data.sh', () => {
-  test('the template holds the three placeholders the construct replaces', () => {
+  test('the template holds the four placeholders the construct replaces', () => {
     const text = fs.readFileSync(TEMPLATE, 'utf8');
     expect(text).toContain('s3://__CONFIG_BUCKET__/__CONFIG_PREFIX__');
-    expect(text).toContain('--region "__REGION__"');
+    expect(text).toContain('region="__REGION__"');
+    expect(text).toContain('timeout_seconds=__BOOTSTRAP_TIMEOUT_SECONDS__');
     expect(text.match(/__[A-Z_]+__/g)?.filter((p, i, all) => all.indexOf(p) === i).sort())
-      .toEqual(['__CONFIG_BUCKET__', '__CONFIG_PREFIX__', '__REGION__']);
+      .toEqual(['__BOOTSTRAP_TIMEOUT_SECONDS__', '__CONFIG_BUCKET__', '__CONFIG_PREFIX__', '__REGION__']);
     expect(renderedUserData(userDataHost())).not.toMatch(/__[A-Z_]+__/);
   });
 
@@ -61,6 +73,7 @@ describe('user-data.sh', () => {
     expect(r.status).toBe(0);
     const dir = h.path('opt/casper-bootstrap');
     expect(r.calls).toEqual([
+      ARM_DEADLINE,
       `${S3_COPY} ${dir}/ --region ${REGION}`,
       `bootstrap.sh ${dir}/config.json`,
     ]);
@@ -79,6 +92,7 @@ describe('user-data.sh', () => {
     expect(r.status).toBe(0);
     const dir = h.path('opt/casper-bootstrap');
     expect(r.calls).toEqual([
+      ARM_DEADLINE,
       'apt-get update',
       'apt-get install -y -o DPkg::Lock::Timeout=300 awscli',
       `${S3_COPY} ${dir}/ --region ${REGION}`,
@@ -115,6 +129,8 @@ describe('user-data.sh', () => {
     expect(r.calls.filter((c) => c.startsWith('bootstrap.sh'))).toEqual([]);
     expect(h.bootstrapLog()).toContain(`ERROR: user data: cannot copy s3://${BUCKET}/${PREFIX}\n`);
     expect(h.bootstrapLog()).toContain('An error occurred (AccessDenied)');
+    // CloudFormation hears of it at once, not after the whole bootstrap timeout.
+    expect(r.calls.filter((c) => c.startsWith('aws cloudformation'))).toEqual([FAILURE_SIGNAL]);
   });
 
   test('end to end with the real bootstrap: the node comes up and every log line is written once', () => {
@@ -129,5 +145,66 @@ describe('user-data.sh', () => {
     const lines = h.bootstrapLog().split('\n').filter((l) => l !== '');
     expect(lines.filter((l) => l.endsWith('casper bootstrap: finished'))).toHaveLength(1);
     expect(lines.filter((l) => l.endsWith(`casper bootstrap: starting with ${h.path('opt/casper-bootstrap/config.json')}`))).toHaveLength(1);
+  });
+
+  describe('the bootstrap deadline', () => {
+    /** The deadline copy the user data installed, run as the timer would. */
+    function runDeadline(h: ShellHarness): RunResult {
+      return h.run(h.path('usr/local/sbin/casper-bootstrap-deadline'), ['--deadline']);
+    }
+
+    test('is armed for bootstrapTimeout with a copy of the rendered user data', () => {
+      const h = userDataHost();
+      expect(runUserData(h).calls[0]).toBe(ARM_DEADLINE);
+      expect(h.read('usr/local/sbin/casper-bootstrap-deadline')).toBe(fs.readFileSync(path.join(h.base, 'user-data.sh'), 'utf8'));
+      expect(h.mode('usr/local/sbin/casper-bootstrap-deadline')).toBe('755');
+    });
+
+    test('a bootstrap that finished: the deadline does nothing', () => {
+      const h = userDataHost();
+      runUserData(h);
+      h.writeRootFile('var/lib/casper-bootstrap/done', '2026-12-01T00:00:00+0000\n');
+      const r = runDeadline(h);
+      expect(r.status).toBe(0);
+      expect(r.calls).toEqual([]);
+      expect(h.bootstrapLog()).toContain('bootstrap deadline: the bootstrap finished in time\n');
+    });
+
+    test('a bootstrap that died or hangs: FAILURE to CloudFormation and Unhealthy to Auto Scaling, past the grace period', () => {
+      const h = userDataHost();
+      runUserData(h, { STUB_EXIT: '1' });
+      const r = runDeadline(h);
+      expect(r.status).toBe(0);
+      expect(r.calls.filter((c) => c.startsWith('aws '))).toEqual([FAILURE_SIGNAL, UNHEALTHY]);
+      expect(h.bootstrapLog()).toContain(`ERROR: bootstrap deadline: the bootstrap has not finished after ${TIMEOUT_SECONDS} s; reporting this instance unhealthy\n`);
+      expect(h.bootstrapLog()).toContain(`bootstrap deadline: reported instance ${INSTANCE_ID} unhealthy to Auto Scaling group ${ASG_NAME}\n`);
+      expect(r.calls.filter((c) => c.includes('poweroff'))).toEqual([]);
+    });
+
+    test('on a replacement instance (nothing waits for a signal) it still reports Unhealthy', () => {
+      const h = userDataHost();
+      runUserData(h, { STUB_EXIT: '1' });
+      h.rule('aws', '^cloudformation signal-resource', { exit: 254, stderr: 'ValidationError: Resource is in CREATE_COMPLETE state and cannot be signaled\n' });
+      const r = runDeadline(h);
+      expect(r.calls.filter((c) => c.startsWith('aws '))).toEqual([FAILURE_SIGNAL, UNHEALTHY]);
+      expect(h.bootstrapLog()).toContain(`reported instance ${INSTANCE_ID} unhealthy`);
+    });
+
+    test('when Auto Scaling cannot be told, it powers off: a stopped instance fails the group\'s EC2 health check', () => {
+      const h = userDataHost();
+      runUserData(h, { STUB_EXIT: '1' });
+      h.rule('aws', '^autoscaling set-instance-health', { exit: 254, stderr: 'AccessDenied\n' });
+      const r = runDeadline(h);
+      expect(r.calls.filter((c) => c.startsWith('aws autoscaling'))).toHaveLength(5);
+      expect(r.calls[r.calls.length - 1]).toBe('systemctl poweroff');
+      expect(h.bootstrapLog()).toContain('ERROR: bootstrap deadline: cannot report to Auto Scaling');
+    });
+
+    test('is not armed again when the bootstrap already finished (user data rerun)', () => {
+      const h = userDataHost();
+      h.writeRootFile('var/lib/casper-bootstrap/done', 'x\n');
+      const r = runUserData(h);
+      expect(r.calls.filter((c) => c.startsWith('systemd-run'))).toEqual([]);
+    });
   });
 });
