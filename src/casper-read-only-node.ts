@@ -82,10 +82,15 @@ export interface CasperReadOnlyNodeProps {
   readonly rootVolumeSizeGiB?: number;
 
   /**
-   * A recent block hash (64 hex characters) to sync from instead of genesis.
-   * Take it from a trusted node: `curl -s http://<node>:8888/status | jq -r .last_added_block_info.hash`.
+   * A recent block hash (64 hex characters) the node trusts when it starts with
+   * empty storage: it syncs from that block. Take it from a node you trust:
+   * `curl -s http://<node>:8888/status | jq -r .last_added_block_info.hash`.
+   * Written lowercase. Ignored once the data volume holds chain storage (the
+   * node resumes from its own data).
    *
-   * @default - none: the node uses the network's default sync handling
+   * @default - with empty storage, the bootstrap takes the newest block hash that
+   * at least two of the network's known peers (from the staged config.toml) report
+   * identically, and fails if they never agree
    */
   readonly trustedHash?: string;
 
@@ -177,8 +182,10 @@ export interface CasperReadOnlyNodeProps {
 
   /**
    * How long a new instance may take from launch until `/status` answers
-   * (data volume, install, staging protocols, node start). Also the Auto
-   * Scaling health check grace period. From 30 minutes to 12 hours.
+   * steadily (data volume, install, staging protocols, node start). Also the
+   * Auto Scaling health check grace period, the creation policy's timeout, and
+   * the bootstrap deadline after which an instance that has not finished is
+   * reported unhealthy. From 30 minutes to 12 hours.
    *
    * @default Duration.minutes(90)
    */

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # EC2 user data for a Casper node: arm the bootstrap deadline, copy the
-# bootstrap from the config bucket and hand over to it. The construct replaces
-# __CONFIG_BUCKET__, __CONFIG_PREFIX__ (ends in /), __REGION__ and
-# __BOOTSTRAP_TIMEOUT_SECONDS__ before use.
+# bootstrap from the config bucket and hand over to it. The construct fills in
+# its placeholders (config bucket, key prefix ending in /, region, bootstrap
+# timeout in seconds) before use.
 #
 #   user-data.sh              at first boot (cloud-init)
 #   user-data.sh --deadline   run by the deadline timer it arms

@@ -449,7 +449,7 @@ describe('rotateSnapshots against moto', () => {
     expect(await allSnapshotIds(moto.endpoint)).toEqual([...recent, ...summary.created].sort());
     // 1,006 then 1,007 snapshots at 1,000 a page: two pages before and two after creating.
     expect(summary.apiCalls).toEqual({ DescribeVolumes: 1, DescribeSnapshots: 4, CreateSnapshot: 1, DeleteSnapshot: 1000 });
-  });
+  }, 300_000); // 1,007 snapshots through moto: about a minute alone, several on a busy machine
 
   /**
    * A node whose data moved to a new volume: three rotation snapshots of the
