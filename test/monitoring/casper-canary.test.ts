@@ -282,13 +282,13 @@ describe('CasperCanary', () => {
     // Synthetics API model, Canary.EngineConfigs: "syn-nodejs-puppeteer-11.0 and above [...] use
     // engineConfigs only. You can no longer use engineArn in these versions." (checked against the
     // model in test/aws-api-calls.test.ts).
-    test.each([
+    test.each(([
       [synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_13_0, 'Canary.EngineConfigs.0.EngineArn'],
       [synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_12_0, 'Canary.EngineConfigs.0.EngineArn'],
       [synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_11_0, 'Canary.EngineConfigs.0.EngineArn'],
       [synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_10_0, 'Canary.EngineArn'],
       [synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_9_1, 'Canary.EngineArn'],
-    ].map(([r, p]) => [(r as synthetics.Runtime).name, r, p] as const))('runtime %s: the function is read from %s', (_name, runtime, enginePath) => {
+    ] as Array<[synthetics.Runtime, string]>).map(([r, p]) => [r.name, p, r] as const))('runtime %s: the function is read from %s', (_name, enginePath, runtime) => {
       const { t, canary, stack } = setup({ statusUrl: URL, runtime });
       const [engineId, engine] = Object.entries(awsCalls(t)).find(([, c]) => c.create.action === 'getCanary')!;
       expect(engine.create.outputPaths).toEqual([enginePath]);
