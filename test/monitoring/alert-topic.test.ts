@@ -26,8 +26,10 @@ describe('AlertTopic', () => {
       expect(keys).toHaveLength(1);
       return keys[0].Properties.KeyPolicy.Statement as any[];
     };
-    const slr = (partition: unknown, account: unknown) => ({ 'Fn::Join': ['', ['arn:', partition, ':iam::', account,
-      ':role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling']] });
+    const slr = (partition: unknown, account: unknown) => ({
+      'Fn::Join': ['', ['arn:', partition, ':iam::', account,
+        ':role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling']],
+    });
 
     test('the account (CDK default), CloudWatch alarms, and Auto Scaling notifications through SNS: nothing else', () => {
       const statements = keyPolicy();
