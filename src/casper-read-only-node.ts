@@ -123,7 +123,8 @@ export interface CasperReadOnlyNodeProps {
   readonly ssePeers?: ec2.IPeer[];
 
   /**
-   * Whether the REST status port (8888) is open to the internet.
+   * Whether the REST status port (8888) is open to the internet. `false` needs
+   * `enableCanary: false`: the canary checks the port from the internet.
    *
    * @default true
    */
@@ -691,6 +692,12 @@ function validateProps(props: CasperReadOnlyNodeProps): ValidatedProps {
     validateOpenVpnOptions(props.vpnOptions ?? {}, props.vpc ? knownVpcCidr(props.vpc) : DEFAULT_VPC_CIDR);
   } else if (props.vpnOptions) {
     fail('vpnOptions', 'set', 'only applies with enableVpn: true');
+  }
+  // The canary checks the status port from the internet: with the port closed it could never pass.
+  if (props.publicStatusPort === false && (props.enableCanary ?? true)) {
+    fail('publicStatusPort', false, 'with the canary on (enableCanary, default true), which checks '
+      + 'http://<node IP>:8888/status from the internet and could never pass with the port closed: '
+      + 'set enableCanary: false, or leave publicStatusPort true');
   }
   const sshOpen = sshPeers.length > 0 || vpn;
   return {

@@ -364,6 +364,33 @@ describe('CasperReadOnlyNode', () => {
       expectRejected(stack, () => new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, ...props } as CasperReadOnlyNodeProps), message);
     });
 
+    test('a closed status port with the canary on (the default, or enableCanary: true)', () => {
+      const message = 'CasperReadOnlyNode: invalid publicStatusPort false: with the canary on (enableCanary, default true), '
+        + 'which checks http://<node IP>:8888/status from the internet and could never pass with the port closed: '
+        + 'set enableCanary: false, or leave publicStatusPort true';
+      for (const props of [{ publicStatusPort: false }, { publicStatusPort: false, enableCanary: true }]) {
+        const stack = agnosticStack();
+        expectRejected(stack, () => new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, ...props }), message);
+      }
+    });
+
+    test('a closed status port without the canary is accepted: 8888 open to the VPC only, no canary', () => {
+      const stack = agnosticStack();
+      const node = new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, publicStatusPort: false, enableCanary: false });
+      expect(node.canary).toBeUndefined();
+      const t = Template.fromStack(stack);
+      t.resourceCountIs('AWS::Synthetics::Canary', 0);
+      const ingress8888 = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'))
+        .map((r) => r.Properties)
+        .concat(Object.values(t.findResources('AWS::EC2::SecurityGroup')).flatMap((r) => r.Properties.SecurityGroupIngress ?? []))
+        .filter((i: any) => i.FromPort === 8888);
+      expect(ingress8888.length).toBeGreaterThan(0);
+      for (const i of ingress8888) {
+        expect(i.CidrIp).not.toBe('0.0.0.0/0');
+        expect(i.CidrIpv6).not.toBe('::/0');
+      }
+    });
+
     test('alert emails and an alert topic together', () => {
       const stack = agnosticStack();
       const topic = new sns.Topic(stack, 'T');

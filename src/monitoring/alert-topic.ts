@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -27,8 +27,10 @@ export interface AlertTopicProps {
 }
 
 /**
- * The SNS topic alarms notify: encrypted with its own KMS key (whose policy
- * lets CloudWatch alarms publish), TLS-only, with email subscriptions.
+ * The SNS topic alarms notify: encrypted with its own KMS key, TLS-only, with
+ * email subscriptions. The key policy lets the publishers the library wires to
+ * the topic use the key through SNS: CloudWatch alarms and the Auto Scaling
+ * group's notifications (sent by the account's Auto Scaling service-linked role).
  */
 export class AlertTopic extends Construct {
   /** The topic. */
@@ -55,11 +57,34 @@ export class AlertTopic extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // CloudWatch alarms publish to an encrypted topic only if they may use its key.
+    // A publisher reaches an encrypted topic only if it may use the key: SNS asks KMS for
+    // a data key on the publisher's behalf.
+    // CloudWatch alarms publish as the CloudWatch service principal (the key policy AWS
+    // documents for alarms on an encrypted topic; no account-scoping condition is documented
+    // for it, and kms:CallerAccount is known to break it).
     key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublish',
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
       actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       resources: ['*'],
+    }));
+    // Auto Scaling sends the group's notifications as its service-linked role in this
+    // account. The role is named by condition, not as the principal: KMS refuses a key
+    // policy naming a role that does not exist yet, and Auto Scaling creates this one
+    // only with the account's first group. Only through SNS, only from this account.
+    const stack = Stack.of(this);
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AutoScalingNotificationsPublish',
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: {
+        ArnEquals: { 'aws:PrincipalArn': autoScalingServiceLinkedRoleArn(stack) },
+        StringEquals: {
+          'kms:CallerAccount': stack.account,
+          'kms:ViaService': `sns.${stack.region}.amazonaws.com`,
+        },
+      },
     }));
     this.key = key;
 
@@ -73,4 +98,9 @@ export class AlertTopic extends Construct {
     }
     this.topic = topic;
   }
+}
+
+/** The account's default Auto Scaling service-linked role, which sends group notifications. */
+function autoScalingServiceLinkedRoleArn(stack: Stack): string {
+  return `arn:${stack.partition}:iam::${stack.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
 }

@@ -70,7 +70,7 @@ export interface CasperCanaryProps {
   readonly interval?: Duration;
 
   /**
-   * The Synthetics runtime (a Node.js puppeteer runtime).
+   * The Synthetics runtime: a Node.js Puppeteer runtime (`syn-nodejs-puppeteer-<major>.<minor>`).
    *
    * @default synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_13_0 (Node.js 22)
    */
@@ -160,7 +160,7 @@ export class CasperCanary extends Construct {
     if (props.network) environmentVariables.CASPER_EXPECTED_CHAINSPEC = props.network.chainspecName;
 
     this.canary = new synthetics.Canary(this, 'Canary', {
-      runtime: props.runtime ?? synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_13_0,
+      runtime: v.runtime,
       test: synthetics.Test.custom({
         code: synthetics.Code.fromAsset(CANARY_CODE_DIR),
         handler: 'casper-canary.handler',
@@ -176,6 +176,8 @@ export class CasperCanary extends Construct {
     // The canary's Lambda function (and so its log group) is named by
     // Synthetics with an id known only after creation: read it, then create
     // the log group with a retention before the first run logs into it.
+    // Where GetCanary reports the function depends on the runtime (see engineArnPath).
+    const enginePath = engineArnPath(v.runtime);
     const stack = Stack.of(this);
     const canaryArn = stack.formatArn({ service: 'synthetics', resource: 'canary', resourceName: this.canary.canaryName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const getCanary = new cr.AwsCustomResource(this, 'CanaryEngine', {
@@ -184,14 +186,14 @@ export class CasperCanary extends Construct {
         action: 'getCanary',
         parameters: { Name: this.canary.canaryName },
         physicalResourceId: cr.PhysicalResourceId.of(this.canary.canaryName),
-        outputPaths: ['Canary.EngineArn'],
+        outputPaths: [enginePath],
       },
       policy: cr.AwsCustomResourcePolicy.fromStatements([
         new iam.PolicyStatement({ actions: ['synthetics:GetCanary'], resources: [canaryArn] }),
       ]),
       installLatestAwsSdk: false,
     });
-    const functionName = Fn.select(6, Fn.split(':', getCanary.getResponseField('Canary.EngineArn')));
+    const functionName = Fn.select(6, Fn.split(':', getCanary.getResponseField(enginePath)));
     this.logGroupName = `/aws/lambda/${functionName}`;
     const logGroupArn = stack.formatArn({
       service: 'logs',
@@ -278,7 +280,23 @@ export class CasperCanary extends Construct {
   }
 }
 
+/** Runtimes the canary script is written for: `syn-nodejs-puppeteer-<major>.<minor>`. */
+const PUPPETEER_RUNTIME = /^syn-nodejs-puppeteer-(\d+)\.(\d+)$/;
+
+/**
+ * Where `synthetics:GetCanary` reports the canary's Lambda function (its "engine"):
+ * the Synthetics API model (botocore `synthetics/2017-10-11`, `Canary.EngineConfigs`) documents
+ * that `syn-nodejs-puppeteer-11.0` and later use `EngineConfigs` only (one entry per browser;
+ * the canary sets no browser, so one: Chrome) and no longer return `EngineArn`, which older
+ * runtimes keep returning.
+ */
+function engineArnPath(runtime: synthetics.Runtime): string {
+  const major = Number(PUPPETEER_RUNTIME.exec(runtime.name)![1]);
+  return major >= 11 ? 'Canary.EngineConfigs.0.EngineArn' : 'Canary.EngineArn';
+}
+
 interface Validated {
+  readonly runtime: synthetics.Runtime;
   readonly interval: Duration;
   readonly maxBlockAgeSeconds: number;
   readonly requestTimeoutMs: number;
@@ -294,6 +312,11 @@ function validate(props: CasperCanaryProps): Validated {
   }
   if (props.statusUrl !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(props.statusUrl)) {
     fail('statusUrl', props.statusUrl, 'must be an http:// or https:// URL such as "http://203.0.113.10:8888/status"');
+  }
+  const runtime = props.runtime ?? synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_13_0;
+  if (!PUPPETEER_RUNTIME.test(runtime.name)) {
+    fail('runtime', runtime.name, 'must be a Node.js Puppeteer runtime such as "syn-nodejs-puppeteer-13.0" '
+      + '(synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_*): the canary script is written for it');
   }
   const interval = props.interval ?? Duration.minutes(5);
   const minutes = interval.toSeconds({ integral: false }) / 60;
@@ -315,5 +338,5 @@ function validate(props: CasperCanaryProps): Validated {
   if (!Number.isInteger(days) || days < 1) {
     fail('artifactsExpiration', describeDuration(artifactsExpiration), 'must be whole days, at least 1');
   }
-  return { interval, maxBlockAgeSeconds, requestTimeoutMs: timeoutMs, artifactsExpiration };
+  return { runtime, interval, maxBlockAgeSeconds, requestTimeoutMs: timeoutMs, artifactsExpiration };
 }

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules } from '../private/nag';
@@ -146,6 +147,11 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
     if (!props.vpc) throw new CasperValidationError('OpenVpnServer', 'vpc', props.vpc, 'is required');
     const v = validateOpenVpnOptions(props, knownVpcCidr(props.vpc));
     super(scope, id);
+    // requireImdsv2 gives the instance a launch template named `InstanceLaunchTemplate` in
+    // every stack, so a second VPN server in the account fails to deploy, unless the app sets
+    // this flag. Set it for this server's constructs only: the template gets the name the flag
+    // gives (unique per construct path), so apps that set the flag see no change.
+    this.node.setContext(cxapi.EC2_UNIQUE_IMDSV2_LAUNCH_TEMPLATE_NAME, true);
     this.port = v.port;
     this.clientNames = v.clientNames;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;

@@ -1,7 +1,8 @@
+import { CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AlertTopic } from '../../src';
+import { AlertTopic, CasperNetwork, CasperReadOnlyNode } from '../../src';
 import { nagFindings } from '../support/checks';
-import { agnosticStack, expectRejected } from '../support/stacks';
+import { agnosticStack, concreteStack, expectRejected } from '../support/stacks';
 
 describe('AlertTopic', () => {
   test('KMS-encrypted, TLS-only topic with email subscriptions', () => {
@@ -14,16 +15,80 @@ describe('AlertTopic', () => {
     t.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
-    t.hasResourceProperties('AWS::KMS::Key', {
-      EnableKeyRotation: true,
-      KeyPolicy: {
-        Statement: Match.arrayWith([Match.objectLike({
+    t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  describe('key policy: every publisher the library wires to the topic may use the key', () => {
+    const keyPolicy = (stack = agnosticStack()) => {
+      new AlertTopic(stack, 'Alerts');
+      const keys = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'));
+      expect(keys).toHaveLength(1);
+      return keys[0].Properties.KeyPolicy.Statement as any[];
+    };
+    const slr = (partition: unknown, account: unknown) => ({
+      'Fn::Join': ['', ['arn:', partition, ':iam::', account,
+        ':role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling']],
+    });
+
+    test('the account (CDK default), CloudWatch alarms, and Auto Scaling notifications through SNS: nothing else', () => {
+      const statements = keyPolicy();
+      expect(statements).toHaveLength(3);
+      expect(statements[0]).toMatchObject({ Action: 'kms:*', Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } } });
+      expect(statements.slice(1)).toEqual([
+        {
+          Sid: 'CloudWatchAlarmsPublish',
+          Effect: 'Allow',
           Principal: { Service: 'cloudwatch.amazonaws.com' },
           Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        })]),
-      },
+          Resource: '*',
+        },
+        {
+          Sid: 'AutoScalingNotificationsPublish',
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Resource: '*',
+          Condition: {
+            ArnEquals: { 'aws:PrincipalArn': slr({ Ref: 'AWS::Partition' }, { Ref: 'AWS::AccountId' }) },
+            StringEquals: {
+              'kms:CallerAccount': { Ref: 'AWS::AccountId' },
+              'kms:ViaService': { 'Fn::Join': ['', ['sns.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+            },
+          },
+        },
+      ]);
     });
-    expect(nagFindings(stack)).toEqual([]);
+
+    test('in a concrete environment the conditions name its account and region', () => {
+      const stack = concreteStack();
+      const asg = keyPolicy(stack).find((s) => s.Sid === 'AutoScalingNotificationsPublish');
+      expect(asg.Condition).toEqual({
+        ArnEquals: {
+          'aws:PrincipalArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling']] },
+        },
+        StringEquals: { 'kms:CallerAccount': '123456789012', 'kms:ViaService': 'sns.us-east-1.amazonaws.com' },
+      });
+    });
+
+    test('the publishers wired in the node: alarm actions and group notifications, both to this topic', () => {
+      const stack = concreteStack();
+      const node = new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, alertEmails: ['ops@example.com'] });
+      const t = Template.fromStack(stack);
+      const topicRef = { Ref: stack.getLogicalId(node.alertTopic!.node.defaultChild as CfnResource) };
+      // Who publishes to a topic: alarm actions, Auto Scaling notifications, EventBridge targets, code granted sns:Publish.
+      const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms.length).toBeGreaterThan(0);
+      for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([topicRef]);
+      t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        NotificationConfigurations: [Match.objectLike({ TopicARN: topicRef })],
+      });
+      expect(t.findResources('AWS::Events::Rule', { Properties: { Targets: Match.arrayWith([Match.objectLike({ Arn: topicRef })]) } })).toEqual({});
+      const publishGrants = Object.values(t.findResources('AWS::IAM::Policy'))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((st: any) => [].concat(st.Action).some((a: string) => a.startsWith('sns:')));
+      expect(publishGrants).toEqual([]);
+    });
   });
 
   test.each(['not-an-email', 'a@b', 'a b@example.com', 'ops@example..com', ''])('rejects email %p', (email) => {

@@ -241,6 +241,7 @@ describe('CasperCanary', () => {
 
   describe('canary log group', () => {
     test('reads the engine ARN, creates /aws/lambda/<function> and sets its retention, in that order', () => {
+      // The default runtime (13.0) reports its function in EngineConfigs only.
       const { t, canary, stack } = setup();
       const canaryId = logicalId(canary.canary);
       const calls = awsCalls(t);
@@ -249,7 +250,7 @@ describe('CasperCanary', () => {
       const [groupId] = Object.entries(calls).find(([, c]) => c.create.action === 'createLogGroup')!;
       const [retentionId] = Object.entries(calls).find(([, c]) => c.create.action === 'putRetentionPolicy')!;
       // The function name is the 7th field of the engine ARN arn:aws:lambda:<region>:<account>:function:<name>:<version>.
-      const groupName = `/aws/lambda/select(6, split(:, \${${engineId}.Canary.EngineArn}))`;
+      const groupName = `/aws/lambda/select(6, split(:, \${${engineId}.Canary.EngineConfigs.0.EngineArn}))`;
       expect(render(stack.resolve(canary.logGroupName))).toBe(groupName);
 
       expect(calls[engineId].create).toEqual({
@@ -257,7 +258,7 @@ describe('CasperCanary', () => {
         action: 'getCanary',
         parameters: { Name: `\${${canaryId}}` },
         physicalResourceId: { id: `\${${canaryId}}` },
-        outputPaths: ['Canary.EngineArn'],
+        outputPaths: ['Canary.EngineConfigs.0.EngineArn'],
       });
       expect(calls[groupId].create).toEqual({
         service: 'CloudWatchLogs',
@@ -276,6 +277,26 @@ describe('CasperCanary', () => {
       for (const c of Object.values(calls)) expect(c.update).toEqual(c.create);
       expect(calls[retentionId].dependsOn).toContain(groupId);
       t.hasResourceProperties('Custom::AWS', { InstallLatestAwsSdk: false });
+    });
+
+    // Synthetics API model, Canary.EngineConfigs: "syn-nodejs-puppeteer-11.0 and above [...] use
+    // engineConfigs only. You can no longer use engineArn in these versions." (checked against the
+    // model in test/aws-api-calls.test.ts).
+    test.each(([
+      [synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_13_0, 'Canary.EngineConfigs.0.EngineArn'],
+      [synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_12_0, 'Canary.EngineConfigs.0.EngineArn'],
+      [synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_11_0, 'Canary.EngineConfigs.0.EngineArn'],
+      [synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_10_0, 'Canary.EngineArn'],
+      [synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_9_1, 'Canary.EngineArn'],
+    ] as Array<[synthetics.Runtime, string]>).map(([r, p]) => [r.name, p, r] as const))('runtime %s: the function is read from %s', (_name, enginePath, runtime) => {
+      const { t, canary, stack } = setup({ statusUrl: URL, runtime });
+      const [engineId, engine] = Object.entries(awsCalls(t)).find(([, c]) => c.create.action === 'getCanary')!;
+      expect(engine.create.outputPaths).toEqual([enginePath]);
+      expect(engine.update.outputPaths).toEqual([enginePath]);
+      expect(render(stack.resolve(canary.logGroupName))).toBe(`/aws/lambda/select(6, split(:, \${${engineId}.${enginePath}}))`);
+      // Nothing else in the template reads a field the call does not return.
+      const reads = JSON.stringify(t.toJSON()).match(new RegExp(`"${engineId}","[^"]+"`, 'g'));
+      expect(new Set(reads)).toEqual(new Set([`"${engineId}","${enginePath}"`]));
     });
 
     test('the logRetention prop', () => {
@@ -416,6 +437,15 @@ describe('CasperCanary', () => {
       ['86400500 milliseconds', Duration.millis(86400500)],
     ])('artifactsExpiration %s', (human, artifactsExpiration) => {
       reject({ statusUrl: URL, artifactsExpiration }, `CasperCanary: invalid artifactsExpiration "${human}": must be whole days, at least 1`);
+    });
+
+    test.each([
+      synthetics.Runtime.SYNTHETICS_NODEJS_PLAYWRIGHT_2_0,
+      synthetics.Runtime.SYNTHETICS_PYTHON_SELENIUM_5_1,
+      new synthetics.Runtime('syn-nodejs-puppeteer-latest', synthetics.RuntimeFamily.NODEJS),
+    ].map((r) => [r.name, r] as const))('runtime %s', (_name, runtime) => {
+      reject({ statusUrl: URL, runtime }, `CasperCanary: invalid runtime "${runtime.name}": must be a Node.js Puppeteer runtime `
+        + 'such as "syn-nodejs-puppeteer-13.0" (synthetics.Runtime.SYNTHETICS_NODEJS_PUPPETEER_*): the canary script is written for it');
     });
 
     test('the limits themselves are accepted', () => {

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CasperVpc, OpenVpnServer, OpenVpnServerProps } from '../../src';
@@ -130,6 +130,58 @@ describe('OpenVpnServer with defaults', () => {
     const lint = cfnLint(stack);
     expect(lint.errors).toEqual([]);
     expect(unexplainedWarnings(lint)).toEqual([]);
+  });
+});
+
+describe('launch template name (IMDSv2)', () => {
+  const FLAG = '@aws-cdk/aws-ec2:uniqueImdsv2TemplateName';
+
+  /** Launch template name of each server, by stack and construct id; and what each instance uses. */
+  function launchTemplateNames(app: App, stacks: { [stack: string]: string[] }): { [where: string]: string } {
+    const names: { [where: string]: string } = {};
+    const built = Object.entries(stacks).map(([stackId, ids]) => {
+      const stack = new Stack(app, stackId);
+      const vpc = vpcIn(stack);
+      return { stackId, stack, servers: ids.map((id) => new OpenVpnServer(stack, id, { vpc })) };
+    });
+    for (const { stackId, stack, servers } of built) {
+      const t = Template.fromStack(stack).toJSON();
+      for (const vpn of servers) {
+        const cfn = vpn.instance.node.findChild('LaunchTemplate') as ec2.CfnLaunchTemplate;
+        const name = t.Resources[stack.resolve(cfn.logicalId)].Properties.LaunchTemplateName;
+        const instance = t.Resources[stack.resolve((vpn.instance.node.defaultChild as ec2.CfnInstance).logicalId)];
+        expect(instance.Properties.LaunchTemplate.LaunchTemplateName).toBe(name);
+        names[`${stackId}/${vpn.node.id}`] = name;
+      }
+    }
+    return names;
+  }
+
+  test('two servers in one stack and in two stacks get distinct names, with no feature flag set', () => {
+    const app = new App();
+    expect(app.node.tryGetContext(FLAG)).toBeUndefined();
+    const names = launchTemplateNames(app, { One: ['Vpn', 'Vpn2'], Two: ['Vpn'] });
+    expect(Object.keys(names)).toHaveLength(3);
+    expect(new Set(Object.values(names)).size).toBe(3);
+    // Never the fixed name CDK gives without the flag.
+    for (const name of Object.values(names)) expect(name).not.toBe('InstanceLaunchTemplate');
+    expect(names).toEqual({
+      'One/Vpn': expect.stringMatching(/^OneVpnInstanceLaunchTemplate[0-9A-F]{8}$/),
+      'One/Vpn2': expect.stringMatching(/^OneVpn2InstanceLaunchTemplate[0-9A-F]{8}$/),
+      'Two/Vpn': expect.stringMatching(/^TwoVpnInstanceLaunchTemplate[0-9A-F]{8}$/),
+    });
+  });
+
+  test('the name is the one the app-level flag gives: apps that set it see no change', () => {
+    const layout = { One: ['Vpn'], Two: ['Vpn'] };
+    const withFlag = launchTemplateNames(new App({ context: { [FLAG]: true } }), layout);
+    expect(launchTemplateNames(new App(), layout)).toEqual(withFlag);
+  });
+
+  test('the flag is set for the server only, not for the rest of the app', () => {
+    const { stack, vpn } = build();
+    expect(vpn.node.tryGetContext(FLAG)).toBe(true);
+    expect(stack.node.tryGetContext(FLAG)).toBeUndefined();
   });
 });
 
