@@ -1,4 +1,3 @@
-import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../src/private/node-config';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -7,6 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { CasperNetwork, CasperReadOnlyNode, CasperReadOnlyNodeProps, SshAccess } from '../src';
 import { cfnLint, nagFindings, unexplainedWarnings } from './support/checks';
 import { agnosticStack, assetFiles, expectRejected } from './support/stacks';
+import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../src/private/node-config';
 
 function nodeStack(props: Partial<CasperReadOnlyNodeProps> = {}): { stack: Stack; node: CasperReadOnlyNode; t: Template } {
   const stack = agnosticStack();
@@ -193,8 +193,13 @@ describe('CasperReadOnlyNode', () => {
     expect(config).toMatchObject({
       nodeName: 'reader-1',
       network: {
-        chainspecName: 'casper-test', networkConfigFileName: 'casper-test.conf', runsSidecar: true,
-        restPort: 8888, gossipPort: 35000, ssePort: 9999, rpcPort: 7777,
+        chainspecName: 'casper-test',
+        networkConfigFileName: 'casper-test.conf',
+        runsSidecar: true,
+        restPort: 8888,
+        gossipPort: 35000,
+        ssePort: 9999,
+        rpcPort: 7777,
       },
       trustedHash: 'ab'.repeat(32),
       // The tag wait covers the lifecycle's worst case (its 900 s launch hook) with a margin.

@@ -11,8 +11,8 @@ import { Construct } from 'constructs';
 import { DataVolumeLifecycleFunction } from './data-volume-lifecycle-function';
 import { noReservedConcurrency, plainEnvironment, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
-import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
 import { DATA_VOLUME_INSTANCE_TAG, LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
+import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
 
 /**
  * Properties of a `DataVolumeLifecycle`.

@@ -28,15 +28,23 @@ describe('renderNodeConfig', () => {
       region: 'us-east-1',
       publicIp: '203.0.113.10',
       network: {
-        chainspecName: 'casper-test', networkConfigFileName: 'casper-test.conf', runsSidecar: true,
-        restPort: 8888, gossipPort: 35000, ssePort: 9999, rpcPort: 7777,
+        chainspecName: 'casper-test',
+        networkConfigFileName: 'casper-test.conf',
+        runsSidecar: true,
+        restPort: 8888,
+        gossipPort: 35000,
+        ssePort: 9999,
+        rpcPort: 7777,
       },
       trustedHash: 'ab'.repeat(32),
       trustedHashFromPeers: { minAgreeingPeers: 2, attempts: 10, intervalSeconds: 15 },
       signingKeySecretArn: base.signingKeySecretArn,
       dataVolume: {
-        instanceTagKey: 'casper:data-volume', mountPoint: '/var/lib/casper/casper-node',
-        tagWaitSeconds: 1020, deviceWaitSeconds: 300, filesystem: 'ext4',
+        instanceTagKey: 'casper:data-volume',
+        mountPoint: '/var/lib/casper/casper-node',
+        tagWaitSeconds: 1020,
+        deviceWaitSeconds: 300,
+        filesystem: 'ext4',
       },
       cloudWatchAgent: { configParameterName: '/casper/agent' },
       metrics: { namespace: 'Casper/Node', logGroupName: '/casper/reader-1/metrics' },
@@ -68,8 +76,13 @@ describe('renderNodeConfig', () => {
       network: CasperNetwork.custom({ chainspecName: 'old-net', runsSidecar: false, restPort: 18888, gossipPort: 35001, rpcPort: 17777, ssePort: 19999 }),
     });
     expect(doc.network).toEqual({
-      chainspecName: 'old-net', networkConfigFileName: 'old-net.conf', runsSidecar: false,
-      restPort: 18888, gossipPort: 35001, ssePort: 19999, rpcPort: 17777,
+      chainspecName: 'old-net',
+      networkConfigFileName: 'old-net.conf',
+      runsSidecar: false,
+      restPort: 18888,
+      gossipPort: 35001,
+      ssePort: 19999,
+      rpcPort: 17777,
     });
   });
 

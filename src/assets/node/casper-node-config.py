@@ -61,17 +61,23 @@ def ending(line):
     return "\n" if line.endswith("\n") else ""
 
 
-def set_value(lines, section, key, value, path):
-    """Sets `key = value` (value already TOML-rendered) inside [section]."""
+def find_key(lines, section, key, path):
+    """(index, current TOML value) of `key = ...` inside [section]."""
     header, inside = section_lines(lines, section)
     if header is None:
         raise ConfigError(f"{path}: no [{section}] section")
     pattern = key_pattern(key)
-    hits = [i for i in inside if pattern.match(lines[i])]
-    if not hits:
-        raise ConfigError(f"{path}: [{section}] has no {key}")
-    i = hits[0]
-    if pattern.match(lines[i]).group(1) == value:
+    for i in inside:
+        m = pattern.match(lines[i])
+        if m:
+            return i, m.group(1)
+    raise ConfigError(f"{path}: [{section}] has no {key}")
+
+
+def set_value(lines, section, key, value, path):
+    """Sets `key = value` (value already TOML-rendered) inside [section]."""
+    i, current = find_key(lines, section, key, path)
+    if current == value:
         return lines
     new = list(lines)
     new[i] = f"{key} = {value}{ending(lines[i])}"
@@ -80,14 +86,7 @@ def set_value(lines, section, key, value, path):
 
 def set_port(lines, section, key, port, path):
     """Changes only the port of an 'host:port' address value."""
-    header, inside = section_lines(lines, section)
-    if header is None:
-        raise ConfigError(f"{path}: no [{section}] section")
-    pattern = key_pattern(key)
-    hits = [i for i in inside if pattern.match(lines[i])]
-    if not hits:
-        raise ConfigError(f"{path}: [{section}] has no {key}")
-    current = pattern.match(lines[hits[0]]).group(1)
+    _, current = find_key(lines, section, key, path)
     m = ADDRESS.match(current)
     if m is None:
         raise ConfigError(f"{path}: [{section}] {key} = {current} is not a 'host:port' string")

@@ -1,12 +1,12 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { FakePeers } from '../../support/fake-peers';
 import {
   ARMOURED_KEY, BASE_FSTAB, DEVICE, GIB, IMDS, IMDS_TOKEN, INSTANCE_ID, LIBSSL_URL, LOGICAL_ID, MKFS_UUID,
   MOUNT_POINT, NODE_ASSETS, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, STACK_NAME, STATUS_FIXTURE, STATUS_URL, ShellHarness,
   TRUSTED_HASH, VOLUME_ID, expectCallsInOrder, re, watchdogEnv,
 } from '../../support/shell-harness';
-import { FakePeers } from '../../support/fake-peers';
 
 /**
  * Behaviour of src/assets/node/bootstrap.sh, run by bash against stubbed

@@ -2,7 +2,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { NODE_ASSETS, REPO_ROOT } from '../../support/shell-harness';
+import { CASPER_FIXTURES as FIXTURES, PYTHON } from '../../support/node-python';
+import { NODE_ASSETS } from '../../support/shell-harness';
 
 /**
  * src/assets/node/casper-node-config.py against config files with the
@@ -10,8 +11,6 @@ import { NODE_ASSETS, REPO_ROOT } from '../../support/shell-harness';
  */
 
 const SCRIPT = path.join(NODE_ASSETS, 'casper-node-config.py');
-const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'casper');
-const PYTHON = ['/usr/bin/python3', '/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3';
 const HASH = '9f'.repeat(32);
 
 let dir: string;
@@ -45,7 +44,7 @@ describe.each(['config-2.x.toml', 'config-1.5.toml'])('%s', (fixture) => {
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`casper-node-config: ${p}: updated\n`);
     expect(changedLines(before, fs.readFileSync(p, 'utf8'))).toEqual([["#trusted_hash = 'HEX-FORMATTED BLOCK HASH'", `trusted_hash = '${HASH}'`]]);
-    expect(fs.statSync(p).mode & 0o777).toBe(0o640);
+    expect((fs.statSync(p).mode % 0o1000).toString(8)).toBe('640');
   });
 
   test('trusted-hash a second time changes nothing (same inode)', () => {

@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { NODE_ASSETS, REPO_ROOT } from '../../support/shell-harness';
+import { PYTHON, STATUS_15, STATUS_20 } from '../../support/node-python';
+import { NODE_ASSETS } from '../../support/shell-harness';
 
 /**
  * Behaviour of src/assets/node/casper-trusted-hash.py: the real script, run by
@@ -15,14 +16,6 @@ import { NODE_ASSETS, REPO_ROOT } from '../../support/shell-harness';
  */
 
 const SCRIPT = path.join(NODE_ASSETS, 'casper-trusted-hash.py');
-/**
- * The system python3 first: the node runs Ubuntu's /usr/bin/python3.
- * CASPER_TEST_PYTHON picks another one, e.g. a Python 3.10 to match Ubuntu 22.04.
- */
-const PYTHON = process.env.CASPER_TEST_PYTHON ?? ['/usr/bin/python3', '/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3';
-const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'casper');
-const STATUS_15 = fs.readFileSync(path.join(FIXTURES, 'status-1.5.json'), 'utf8');
-const STATUS_20 = fs.readFileSync(path.join(FIXTURES, 'status-2.0.json'), 'utf8');
 
 /** The 2.0 (casper-test) fixture's block, and the 1.5 (casper, mainnet) one's. */
 const HASH_20 = 'e2a9c7b5d3f1a8e6c4b2d0f9a7e5c3b1d8f6a4e2c0b9d7f5a3e1c8b6d4f2a0e9';

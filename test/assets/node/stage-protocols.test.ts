@@ -24,7 +24,13 @@ function bootstrappedNode(settings: Record<string, string> = {}): ShellHarness {
   h.preinstall('casper-node-launcher');
   h.setState('protocols', '2_0_0');
   const all = {
-    NETWORK_CONFIG: 'casper-test.conf', PUBLIC_IP, GOSSIP_PORT: '35000', REST_PORT: '8888', SSE_PORT: '9999', RPC_PORT: '', TIMEOUT_SECONDS: '1800',
+    NETWORK_CONFIG: 'casper-test.conf',
+    PUBLIC_IP,
+    GOSSIP_PORT: '35000',
+    REST_PORT: '8888',
+    SSE_PORT: '9999',
+    RPC_PORT: '',
+    TIMEOUT_SECONDS: '1800',
     ...settings,
   };
   h.writeRootFile(SETTINGS, Object.entries(all).map(([k, v]) => `${k}=${v}\n`).join(''));
