@@ -146,6 +146,14 @@ project.addTask('test:bindings', {
   exec: 'bash test/bindings/run-bindings.sh',
 });
 
+// The floor is what the lockfile pins; users get the newest. This runs synth,
+// cdk-nag, cfn-lint, checkov and the three-language comparison against the newest
+// aws-cdk-lib and constructs on npm, PyPI and the Go proxy, in a scratch copy.
+project.addTask('test:newest-cdk', {
+  description: 'Synth, cdk-nag, cfn-lint, checkov and the TypeScript/Python/Go comparison on the newest aws-cdk-lib (scratch copy in .work/newest-cdk)',
+  exec: 'bash scripts/newest-cdk.sh',
+});
+
 // examples/ and scripts/ are type-checked like the tests; eslint's project
 // service needs a tsconfig.json next to them to find that configuration.
 for (const dir of ['examples', 'scripts', 'integ']) {
