@@ -8,8 +8,9 @@
 # three serve (so the languages are compared on the same aws-cdk-lib), installs
 # it into a scratch copy of the project (.work/newest-cdk; the lockfile and
 # package.json of the project stay on the floor), and runs there:
-#   1. the example synth with its cdk-nag summary (npm run synth),
-#   2. every cdk-nag and cfn-lint test (jest -t 'cdk-nag|cfn-lint'),
+#   1+2. synth, cdk-nag and cfn-lint of the example node, a node with the VPN, the
+#      monitoring constructs alone and the network layer (scripts/compliance-check.ts,
+#      the unit tests' verdicts in one process),
 #   3. checkov over the synthesized templates,
 #   4. the TypeScript/Python/Go smoke apps and their template comparison
 #      (test/bindings/run-bindings.sh; the README examples run on the floor only),
@@ -18,7 +19,8 @@
 #
 # Needs: lib/ and the packages built (npx projen compile, package:python, package:go),
 # .venv from npm test; network access to npm, PyPI and the Go module proxy.
-# Env: NEWEST_CDK_VERSION / NEWEST_CONSTRUCTS_VERSION pin the "newest" (e.g. to rerun one).
+# Env: NEWEST_CDK_VERSION / NEWEST_CONSTRUCTS_VERSION pin the "newest" (e.g. to rerun one);
+# NEWEST_FLOOR_OUT: a cdk.out of test/bindings/app.ts on the floor, to reuse.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -103,12 +105,8 @@ got=$(node -p "require('aws-cdk-lib/package.json').version + ' ' + require('cons
 [ "$got" = "$cdk $constructs" ] || fail "the scratch copy resolved aws-cdk-lib/constructs $got, expected $cdk $constructs"
 echo "scratch copy on aws-cdk-lib $cdk, constructs $constructs, cloud-assembly-schema $(node -p "require('@aws-cdk/cloud-assembly-schema/package.json').version") ($(( $(date +%s) - t0 ))s)"
 
-step "synth + cdk-nag (npm run synth)"
-npm run --silent synth
-
-step "cdk-nag and cfn-lint tests (jest -t 'cdk-nag|cfn-lint')"
-mapfile -t suites < <(grep -rlE "nagFindings\(|cfnLint\(" test --include='*.test.ts' | sort)
-npx jest --ci --silent --reporters=default --testTimeout=300000 -t 'cdk-nag|cfn-lint' "${suites[@]}"
+step "synth + cdk-nag + cfn-lint (example node, node with VPN, monitoring alone, network layer)"
+npx ts-node --project test/tsconfig.json scripts/compliance-check.ts
 
 step "checkov"
 bash scripts/checkov.sh
@@ -118,8 +116,13 @@ CDK_VERSION="$cdk" CONSTRUCTS_VERSION="$constructs" BINDINGS_README=skip bash te
 
 step "floor ($floor_cdk) against newest ($cdk)"
 cd "$root"
-floor_out="$scratch/floor-ts"
-CDK_OUTDIR="$floor_out" npx ts-node --project test/tsconfig.json test/bindings/app.ts
+# The floor's smoke templates: those test:bindings just made (NEWEST_FLOOR_OUT,
+# set by .ci/run), or synthesized here.
+floor_out="${NEWEST_FLOOR_OUT:-}"
+if [ -z "$floor_out" ] || [ ! -f "$floor_out/manifest.json" ]; then
+  floor_out="$scratch/floor-ts"
+  CDK_OUTDIR="$floor_out" npx ts-node --project test/tsconfig.json test/bindings/app.ts
+fi
 npx ts-node --project test/tsconfig.json test/bindings/compare-cdk-versions.ts \
   "$floor_cdk" "$floor_out" "$cdk" "$scratch/test/bindings/.work/ts/cdk.out"
 

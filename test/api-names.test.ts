@@ -1,7 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { toPascalCase, toSnakeCase } from 'codemaker';
 import { ROOT } from './support/python-tools';
+
+// The case conversion jsii-pacmak itself uses (its own codemaker, not a copy of ours).
+const pacmakDir = path.dirname(require.resolve('jsii-pacmak/package.json'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { toPascalCase, toSnakeCase } = require(require.resolve('codemaker', { paths: [pacmakDir] })) as {
+  toPascalCase: (name: string) => string;
+  toSnakeCase: (name: string) => string;
+};
 
 /*
  * Public names as Python and Go users see them. jsii-pacmak derives Python's

@@ -32,7 +32,7 @@ const property = (diff: string, name: string) => new RegExp(`^Resources\\.[^.]+\
 
 export const RULES: Rule[] = [
   {
-    why: "aws-cdk-lib's own handlers follow its default Node.js runtime (Runtime of BucketDeployment, auto-delete-objects, log-retention, custom-resource providers)",
+    why: "aws-cdk-lib's own handlers follow its default Node.js runtime (AwsCustomResource, the VPC default-security-group restrictor, auto-delete-objects, log-retention: nodejs22.x -> nodejs24.x)",
     matches: (diff, id) => cdkOwned(id) && property(diff, 'Runtime'),
   },
   {
@@ -40,7 +40,7 @@ export const RULES: Rule[] = [
     matches: (diff, id) => cdkOwned(id) && property(diff, 'Architectures'),
   },
   {
-    why: "aws-cdk-lib's own handlers: their code asset, layers, memory, timeout, environment and logging configuration as aws-cdk-lib defines them",
+    why: "aws-cdk-lib's own handlers: memory size and the rest of their configuration as aws-cdk-lib defines it (newer aws-cdk-lib gives the BucketDeployment handler 1024 MB)",
     matches: (diff, id) => cdkOwned(id) && /^Resources\.[^.]+\.(Properties\.(Code|Layers|MemorySize|Timeout|Environment|LoggingConfig|Handler)|DependsOn)/.test(diff),
   },
 ];
