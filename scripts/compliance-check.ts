@@ -15,7 +15,8 @@ import { buildCheckovApp } from './checkov-app';
 import { CasperElasticIp, CasperNetwork, CasperNodeSecurityGroup, CasperVpc, SshAccess } from '../src';
 import { cfnLint, nagFindings, unexplainedWarnings } from '../test/support/checks';
 
-const app = buildCheckovApp(new App({ outdir: path.join(os.tmpdir(), `compliance-${process.pid}`) }));
+// Usage: compliance-check.ts [outdir]: the templates stay there (for checkov).
+const app = buildCheckovApp(new App({ outdir: path.resolve(process.argv[2] ?? path.join(os.tmpdir(), `compliance-${process.pid}`)) }));
 const network = new Stack(app, 'CasperNetworkLayer');
 const net = new CasperVpc(network, 'Net');
 new CasperNodeSecurityGroup(network, 'NodeSg', {
@@ -39,4 +40,5 @@ for (const stack of app.node.children.filter((c): c is Stack => c instanceof Sta
   for (const f of nag) console.log(`  cdk-nag ${f.rule} at ${f.path}`);
   for (const m of [...lint.errors, ...warnings]) console.log(`  cfn-lint ${JSON.stringify(m)}`);
 }
+app.synth();
 process.exitCode = failed ? 1 : 0;

@@ -106,10 +106,10 @@ got=$(node -p "require('aws-cdk-lib/package.json').version + ' ' + require('cons
 echo "scratch copy on aws-cdk-lib $cdk, constructs $constructs, cloud-assembly-schema $(node -p "require('@aws-cdk/cloud-assembly-schema/package.json').version") ($(( $(date +%s) - t0 ))s)"
 
 step "synth + cdk-nag + cfn-lint (example node, node with VPN, monitoring alone, network layer)"
-npx ts-node --project test/tsconfig.json scripts/compliance-check.ts
+npx ts-node --project test/tsconfig.json scripts/compliance-check.ts "$scratch/compliance.out"
 
-step "checkov"
-bash scripts/checkov.sh
+step "checkov (the same templates)"
+CHECKOV_TEMPLATES_FROM="$scratch/compliance.out" bash scripts/checkov.sh
 
 step "TypeScript, Python and Go on aws-cdk-lib $cdk"
 CDK_VERSION="$cdk" CONSTRUCTS_VERSION="$constructs" BINDINGS_README=skip bash test/bindings/run-bindings.sh
