@@ -71,12 +71,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testTimeout: 120_000,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       testPathIgnorePatterns: ['/node_modules/', '/test/bindings/.work/'],
+      // Scratch copies of the project (test:newest-cdk) hold another package.json of the same name.
+      modulePathIgnorePatterns: ['<rootDir>/.work/', '<rootDir>/test/bindings/.work/'],
     },
   },
   gitignore: ['/.venv/', '/.venv-checkov/', '/cdk.out/', '.work/', '/.ci/logs/', '/integ/**/cdk-integ.out.*'],
 });
 
-for (const pattern of ['/examples/', '/scripts/', '/integ/', '/.ci/', '/cdk.out/', '/.venv/', '/.venv-checkov/']) {
+for (const pattern of ['/examples/', '/scripts/', '/integ/', '/.ci/', '/cdk.out/', '/.venv/', '/.venv-checkov/', '/.work/']) {
   project.addPackageIgnore(pattern);
 }
 
