@@ -37,11 +37,12 @@ step() {
 for tool in npm python3 go git; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (Debian: apt-get install -y nodejs npm python3 python3-venv golang git)"
 done
-[ -f .jsii ] && [ -f lib/index.js ] || fail "lib/ is not built; run: npx projen compile"
+if [ ! -f .jsii ] || [ ! -f lib/index.js ]; then fail "lib/ is not built; run: npx projen compile"; fi
 shopt -s nullglob
 wheels=(dist/python/*.whl)
-[ "${#wheels[@]}" -eq 1 ] && [ -f dist/go/cdkcaspernode/go.mod ] \
-  || fail "the Python wheel and the Go module are not built; run: npx projen package:python && npx projen package:go"
+if [ "${#wheels[@]}" -ne 1 ] || [ ! -f dist/go/cdkcaspernode/go.mod ]; then
+  fail "the Python wheel and the Go module are not built; run: npx projen package:python && npx projen package:go"
+fi
 
 floor_cdk=$(node -p "require('./package.json').devDependencies['aws-cdk-lib']")
 floor_constructs=$(node -p "require('./package.json').devDependencies['constructs']")
@@ -73,8 +74,9 @@ for pkg in aws-cdk-lib constructs; do
 done
 cdk="${NEWEST_CDK_VERSION:-${newest[aws-cdk-lib]}}"
 constructs="${NEWEST_CONSTRUCTS_VERSION:-${newest[constructs]}}"
-npm view "aws-cdk-lib@$cdk" version >/dev/null && npm view "constructs@$constructs" version >/dev/null \
-  || fail "npm does not serve aws-cdk-lib $cdk / constructs $constructs"
+if ! npm view "aws-cdk-lib@$cdk" version >/dev/null || ! npm view "constructs@$constructs" version >/dev/null; then
+  fail "npm does not serve aws-cdk-lib $cdk / constructs $constructs"
+fi
 echo "testing aws-cdk-lib $cdk and constructs $constructs (floor: $floor_cdk and $floor_constructs)"
 [ "$cdk" != "$floor_cdk" ] || echo "note: the newest aws-cdk-lib is the floor; the run repeats the floor's checks"
 
