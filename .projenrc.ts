@@ -71,12 +71,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testTimeout: 120_000,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       testPathIgnorePatterns: ['/node_modules/', '/test/bindings/.work/'],
+      // Scratch copies of the project (test:newest-cdk) hold another package.json of the same name.
+      modulePathIgnorePatterns: ['<rootDir>/.work/', '<rootDir>/test/bindings/.work/'],
     },
   },
   gitignore: ['/.venv/', '/.venv-checkov/', '/cdk.out/', '.work/', '/.ci/logs/', '/integ/**/cdk-integ.out.*'],
 });
 
-for (const pattern of ['/examples/', '/scripts/', '/integ/', '/.ci/', '/cdk.out/', '/.venv/', '/.venv-checkov/']) {
+for (const pattern of ['/examples/', '/scripts/', '/integ/', '/.ci/', '/cdk.out/', '/.venv/', '/.venv-checkov/', '/.work/']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -149,6 +151,14 @@ project.addTask('test:bindings', {
   exec: 'bash test/bindings/run-bindings.sh',
 });
 
+// The floor is what the lockfile pins; users get the newest. This runs synth,
+// cdk-nag, cfn-lint, checkov and the three-language comparison against the newest
+// aws-cdk-lib and constructs on npm, PyPI and the Go proxy, in a scratch copy.
+project.addTask('test:newest-cdk', {
+  description: 'Synth, cdk-nag, cfn-lint, checkov and the TypeScript/Python/Go comparison on the newest aws-cdk-lib (scratch copy in .work/newest-cdk)',
+  exec: 'bash scripts/newest-cdk.sh',
+});
+
 // examples/ and scripts/ are type-checked like the tests; eslint's project
 // service needs a tsconfig.json next to them to find that configuration.
 for (const dir of ['examples', 'scripts', 'integ']) {
@@ -162,8 +172,27 @@ for (const dir of ['examples', 'scripts', 'integ']) {
 project.eslint?.allowDevDeps('src/**/*.lambda.ts');
 project.eslint?.allowDevDeps('src/**/handlers/**');
 
-// jsii prints a banner on every call under Node.js 20 (end of life since
-// 2026-10-30). The build works on 20; the README recommends 22 or later.
+// jsii prints a banner on every call under Node.js 20 (end of life). The build
+// works on 20; the README recommends 22 or later. @jsii/check-node reads
+// JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION (a list of major versions) once
+// a release is past its end of life, and ..._DEPRECATED_NODE_VERSION before that;
+// set both. The variables reach the jsii runtime the Python and Go apps of
+// test:bindings start (test/jsii-banner.test.ts checks the names).
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION', '1');
+
+// No package without its assets. `compile` alone does not bundle the Lambda
+// handlers and the canary (pre-compile does), and jsii-pacmak packs whatever is
+// on disk: a wheel or Go module without assets/ would fail at synth in every
+// user's app. So each package:* task bundles them itself, checks the files
+// before jsii-pacmak, and checks them again inside the package it built.
+for (const target of ['js', 'python', 'go']) {
+  const pack = project.tasks.tryFind(`package:${target}`);
+  if (!pack) throw new Error(`projen no longer defines package:${target}`);
+  pack.prependExec('node scripts/check-package-assets.js', { name: 'assets are built' });
+  pack.prependSpawn(copyAssets);
+  pack.prependSpawn(project.preCompileTask);
+  pack.exec(`node scripts/check-package-assets.js ${target}`, { name: `the ${target} package carries the assets` });
+}
 
 project.synth();

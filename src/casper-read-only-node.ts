@@ -15,7 +15,7 @@ import { skipCheckov } from './private/checkov';
 import { checkInstanceType } from './private/instance-type';
 import { acknowledgeNagRules, nagFindingName } from './private/nag';
 import { readyWaitSeconds, renderNodeConfig } from './private/node-config';
-import { resolveSshPeers } from './private/ssh';
+import { describeSshAccess, resolveSshPeers } from './private/ssh';
 import { CasperValidationError, NODE_NAME_PATTERN, isValidEmail, isValidMetricsNamespace } from './private/validation';
 import { knownVpcCidr, validateOpenVpnOptions } from './private/vpn-options';
 import { ConfigBucket, DataVolumeLifecycle, SnapshotRotation } from './storage';
@@ -72,7 +72,7 @@ export interface CasperReadOnlyNodeProps {
    *
    * @default 125 (gp3 baseline, no extra charge)
    */
-  readonly dataVolumeThroughputMiBps?: number;
+  readonly dataVolumeThroughputMibps?: number;
 
   /**
    * Size of the encrypted gp3 root volume (OS, packages, logs).
@@ -249,7 +249,7 @@ export interface DataVolumeSpec {
   /** Provisioned IOPS. */
   readonly iops: number;
   /** Throughput in MiB/s. */
-  readonly throughputMiBps: number;
+  readonly throughputMibps: number;
   /** Tags that identify the node's volumes and snapshots. */
   readonly tags: { [key: string]: string };
 }
@@ -364,7 +364,7 @@ export class CasperReadOnlyNode extends Construct {
     this.dataVolume = {
       sizeGiB: v.dataVolumeSizeGiB,
       iops: v.dataVolumeIops,
-      throughputMiBps: v.dataVolumeThroughputMiBps,
+      throughputMibps: v.dataVolumeThroughputMibps,
       tags: { 'casper:node': v.nodeName, 'casper:role': 'data' },
     };
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -487,7 +487,7 @@ export class CasperReadOnlyNode extends Construct {
       elasticIpAllocationId: this.elasticIp.allocationId,
       volumeSizeGiB: v.dataVolumeSizeGiB,
       volumeIops: v.dataVolumeIops,
-      volumeThroughputMiBps: v.dataVolumeThroughputMiBps,
+      volumeThroughputMibps: v.dataVolumeThroughputMibps,
       metricsNamespace: v.metricsNamespace,
     });
 
@@ -611,7 +611,7 @@ interface ValidatedProps {
   readonly instanceType: ec2.InstanceType;
   readonly dataVolumeSizeGiB: number;
   readonly dataVolumeIops: number;
-  readonly dataVolumeThroughputMiBps: number;
+  readonly dataVolumeThroughputMibps: number;
   readonly rootVolumeSizeGiB: number;
   readonly bootstrapTimeout: Duration;
   readonly unresponsiveThreshold: Duration;
@@ -659,9 +659,9 @@ function validateProps(props: CasperReadOnlyNodeProps): ValidatedProps {
 
   const dataVolumeSizeGiB = integerInRange('dataVolumeSizeGiB', props.dataVolumeSizeGiB ?? 500, 100, 16384, 'GiB');
   const dataVolumeIops = integerInRange('dataVolumeIops', props.dataVolumeIops ?? 3000, 3000, 16000, 'IOPS');
-  const dataVolumeThroughputMiBps = integerInRange('dataVolumeThroughputMiBps', props.dataVolumeThroughputMiBps ?? 125, 125, 1000, 'MiB/s');
-  if (dataVolumeThroughputMiBps > dataVolumeIops / 4) {
-    fail('dataVolumeThroughputMiBps', dataVolumeThroughputMiBps,
+  const dataVolumeThroughputMibps = integerInRange('dataVolumeThroughputMibps', props.dataVolumeThroughputMibps ?? 125, 125, 1000, 'MiB/s');
+  if (dataVolumeThroughputMibps > dataVolumeIops / 4) {
+    fail('dataVolumeThroughputMibps', dataVolumeThroughputMibps,
       `gp3 allows at most 0.25 MiB/s per provisioned IOPS: ${Math.floor(dataVolumeIops / 4)} for ${dataVolumeIops} IOPS`);
   }
   const rootVolumeSizeGiB = integerInRange('rootVolumeSizeGiB', props.rootVolumeSizeGiB ?? 30, 20, 1024, 'GiB');
@@ -686,12 +686,12 @@ function validateProps(props: CasperReadOnlyNodeProps): ValidatedProps {
   const vpn = props.enableVpn ?? false;
   if (vpn) {
     if (sshPeers.length > 0) {
-      fail('sshAccess', props.sshAccess!.kind, 'with enableVpn, SSH is open only to the VPN server; leave sshAccess unset');
+      fail('sshAccess', describeSshAccess(props.sshAccess!), 'with enableVpn, SSH is open only to the VPN server; leave sshAccess unset');
     }
     // Checked here too, so bad VPN options fail before the VPC exists.
     validateOpenVpnOptions(props.vpnOptions ?? {}, props.vpc ? knownVpcCidr(props.vpc) : DEFAULT_VPC_CIDR);
   } else if (props.vpnOptions) {
-    fail('vpnOptions', 'set', 'only applies with enableVpn: true');
+    fail('vpnOptions', props.vpnOptions, 'only applies with enableVpn: true');
   }
   // The canary checks the status port from the internet: with the port closed it could never pass.
   if (props.publicStatusPort === false && (props.enableCanary ?? true)) {
@@ -706,7 +706,7 @@ function validateProps(props: CasperReadOnlyNodeProps): ValidatedProps {
     instanceType,
     dataVolumeSizeGiB,
     dataVolumeIops,
-    dataVolumeThroughputMiBps,
+    dataVolumeThroughputMibps,
     rootVolumeSizeGiB,
     bootstrapTimeout,
     unresponsiveThreshold,

@@ -170,7 +170,7 @@ describe('CasperReadOnlyNode', () => {
       expect(node.dataVolume).toEqual({
         sizeGiB: 500,
         iops: 3000,
-        throughputMiBps: 125,
+        throughputMibps: 125,
         tags: { 'casper:node': 'casper-test-node', 'casper:role': 'data' },
       });
       expect(node.features).toEqual({ backups: true, canary: true, dashboard: true, vpn: false });
@@ -304,7 +304,7 @@ describe('CasperReadOnlyNode', () => {
       instanceType: ec2.InstanceType.of(ec2.InstanceClass.R6I, ec2.InstanceSize.XLARGE),
       dataVolumeSizeGiB: 1000,
       dataVolumeIops: 6000,
-      dataVolumeThroughputMiBps: 500,
+      dataVolumeThroughputMibps: 500,
       bootstrapTimeout: Duration.hours(2),
       unresponsiveThreshold: Duration.minutes(30),
     });
@@ -334,10 +334,10 @@ describe('CasperReadOnlyNode', () => {
       ['fractional data volume size', { dataVolumeSizeGiB: 500.5 }, /invalid dataVolumeSizeGiB 500.5/],
       ['IOPS below gp3 minimum', { dataVolumeIops: 2999 }, 'CasperReadOnlyNode: invalid dataVolumeIops 2999: must be a whole number of IOPS from 3000 to 16000'],
       ['IOPS above gp3 maximum', { dataVolumeIops: 16001 }, /invalid dataVolumeIops 16001/],
-      ['throughput below gp3 minimum', { dataVolumeThroughputMiBps: 124 }, 'CasperReadOnlyNode: invalid dataVolumeThroughputMiBps 124: must be a whole number of MiB/s from 125 to 1000'],
-      ['throughput above gp3 maximum', { dataVolumeThroughputMiBps: 1001 }, /invalid dataVolumeThroughputMiBps 1001/],
-      ['throughput above 0.25 MiB/s per IOPS', { dataVolumeIops: 3000, dataVolumeThroughputMiBps: 1000 },
-        'CasperReadOnlyNode: invalid dataVolumeThroughputMiBps 1000: gp3 allows at most 0.25 MiB/s per provisioned IOPS: 750 for 3000 IOPS'],
+      ['throughput below gp3 minimum', { dataVolumeThroughputMibps: 124 }, 'CasperReadOnlyNode: invalid dataVolumeThroughputMibps 124: must be a whole number of MiB/s from 125 to 1000'],
+      ['throughput above gp3 maximum', { dataVolumeThroughputMibps: 1001 }, /invalid dataVolumeThroughputMibps 1001/],
+      ['throughput above 0.25 MiB/s per IOPS', { dataVolumeIops: 3000, dataVolumeThroughputMibps: 1000 },
+        'CasperReadOnlyNode: invalid dataVolumeThroughputMibps 1000: gp3 allows at most 0.25 MiB/s per provisioned IOPS: 750 for 3000 IOPS'],
       ['root volume too small', { rootVolumeSizeGiB: 8 }, 'CasperReadOnlyNode: invalid rootVolumeSizeGiB 8: must be a whole number of GiB from 20 to 1024'],
       ['trusted hash of 63 characters', { trustedHash: 'a'.repeat(63) },
         `CasperReadOnlyNode: invalid trustedHash "${'a'.repeat(63)}": must be a block hash of exactly 64 hexadecimal characters`],
@@ -355,8 +355,8 @@ describe('CasperReadOnlyNode', () => {
       ['SSH from anywhere without the opt-in', { sshAccess: SshAccess.fromCidrs(['0.0.0.0/0']) },
         /CasperReadOnlyNode: invalid sshAccess "0.0.0.0\/0": SSH from the whole internet is refused/],
       ['the VPN together with sshAccess', { enableVpn: true, sshAccess: SshAccess.fromCidrs(['203.0.113.0/24']) },
-        /CasperReadOnlyNode: invalid sshAccess "CIDRS": with enableVpn, SSH is open only to the VPN server; leave sshAccess unset/],
-      ['vpnOptions without the VPN', { vpnOptions: { clientCount: 3 } }, /CasperReadOnlyNode: invalid vpnOptions "set": only applies with enableVpn: true/],
+        /CasperReadOnlyNode: invalid sshAccess SshAccess\.fromCidrs\(\["203\.0\.113\.0\/24"\]\): with enableVpn, SSH is open only to the VPN server; leave sshAccess unset/],
+      ['vpnOptions without the VPN', { vpnOptions: { clientCount: 3 } }, /CasperReadOnlyNode: invalid vpnOptions \{"clientCount":3\}: only applies with enableVpn: true/],
       ['51 VPN clients', { enableVpn: true, vpnOptions: { clientCount: 51 } }, /OpenVpnServer: invalid clientCount 51: must be a whole number from 1 to 50/],
       ['a VPN tunnel inside the default VPC', { enableVpn: true, vpnOptions: { tunnelCidr: '10.0.8.0/24' } },
         /OpenVpnServer: invalid tunnelCidr "10.0.8.0\/24": must not overlap the VPC \(10.0.0.0\/16\)/],

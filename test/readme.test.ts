@@ -20,7 +20,7 @@ const LIB_ENTRY = path.join(ROOT, 'src', 'index.ts');
 const VIRTUAL_DIR = path.join(ROOT, 'test', '.readme-blocks');
 
 /** Blocks the README holds today; update when examples are added or removed on purpose. */
-const EXPECTED_BLOCKS = { ts: 4, python: 3, go: 1 };
+const EXPECTED_BLOCKS = { ts: 5, python: 5, go: 2 };
 
 /** Unused variables and imports: ignored in fragments, whose wrapper imports every name. */
 const UNUSED_CODES = new Set([6133, 6196]);
@@ -74,6 +74,26 @@ function extractBlocks(markdown: string): Block[] {
     i = j;
   }
   return blocks;
+}
+
+/** The topic of a block: its heading without a leading language name ("Python: a complete node" -> "a complete node"). */
+function topic(heading: string): string {
+  return heading.replace(/^(TypeScript|Python|Go):\s*/, '');
+}
+
+/** Languages with at least one block, by topic. */
+function topicsOf(all: Block[]): Map<string, Set<Lang>> {
+  const topics = new Map<string, Set<Lang>>();
+  for (const b of all) topics.set(topic(b.heading), (topics.get(topic(b.heading)) ?? new Set()).add(b.lang));
+  return topics;
+}
+
+/** Topics whose TypeScript blocks outnumber their Python blocks (every TypeScript example has a Python twin). */
+function missingTwins(all: Block[]): string[] {
+  const count = (t: string, lang: Lang) => all.filter((b) => b.lang === lang && topic(b.heading) === t).length;
+  return [...topicsOf(all).keys()]
+    .filter((t) => count(t, 'ts') > count(t, 'python'))
+    .map((t) => `"${t}": ${count(t, 'ts')} TypeScript block(s), ${count(t, 'python')} Python block(s)`);
 }
 
 /** A complete program brings its own imports; anything else is a fragment (e.g. using `this`). */
@@ -275,6 +295,11 @@ describe('README examples', () => {
     expect(counts).toEqual(EXPECTED_BLOCKS);
   });
 
+  test('every TypeScript example has a Python twin, and the complete node a Go one', () => {
+    expect(missingTwins(blocks)).toEqual([]);
+    expect(topicsOf(blocks).get('a complete node')).toEqual(new Set(['ts', 'python', 'go']));
+  });
+
   test('the fragment wrapper imports the library\'s exports', () => {
     expect(lib.values).toEqual(Object.keys(casper).sort());
     expect(lib.values).toEqual(expect.arrayContaining(['CasperReadOnlyNode', 'CasperVpc', 'CasperCanary']));
@@ -311,6 +336,12 @@ describe('README examples', () => {
       expect(diagnostics.get('broken synthOnly')).toEqual([]);
       const source = toSource('broken synthOnly', path.join(VIRTUAL_DIR, 'broken-synth.ts'), BROKEN.synthOnly, 1, lib);
       expect(() => synthesize(source, outdirs)).toThrow(/CasperVpc: invalid cidr "10\.0\.0\.0\/8"/);
+    });
+
+    test('a TypeScript example without its Python twin', () => {
+      const found = extractBlocks(['## TypeScript: a thing', '```ts', 'x', '```', '## Python: a thing', '```python', 'x', '```',
+        '## Other', '```ts', 'y', '```', '```ts', 'z', '```', '```python', 'z', '```'].join('\n'));
+      expect(missingTwins(found)).toEqual(['"Other": 2 TypeScript block(s), 1 Python block(s)']);
     });
 
     test('the extractor reads indented fences, headings and languages', () => {

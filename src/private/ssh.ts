@@ -1,5 +1,5 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { CasperValidationError, parseCidr } from './validation';
+import { CasperValidationError, ShownAs, parseCidr } from './validation';
 import { SshAccess, SshAccessKind } from '../network/ssh-access';
 
 /**
@@ -32,6 +32,23 @@ export function resolveSshPeers(owner: string, access: SshAccess, allowAnywhere:
       });
     }
     default:
-      throw new CasperValidationError(owner, 'sshAccess', access.kind, 'unknown SSH access kind');
+      throw new CasperValidationError(owner, 'sshAccess', describeSshAccess(access), 'unknown SSH access kind');
+  }
+}
+
+/**
+ * An `SshAccess` as the user wrote it, for error messages:
+ * `SshAccess.fromCidrs(["203.0.113.0/24"])`, `SshAccess.fromSecurityGroup(<construct path>)`, `SshAccess.none()`.
+ */
+export function describeSshAccess(access: SshAccess): ShownAs {
+  switch (access.kind) {
+    case SshAccessKind.NONE:
+      return new ShownAs('SshAccess.none()');
+    case SshAccessKind.CIDRS:
+      return new ShownAs(`SshAccess.fromCidrs(${JSON.stringify(access.cidrs)})`);
+    case SshAccessKind.SECURITY_GROUP:
+      return new ShownAs(`SshAccess.fromSecurityGroup(${access.securityGroup?.node.path ?? 'undefined'})`);
+    default:
+      return new ShownAs(`SshAccess of kind ${JSON.stringify(access.kind)}`);
   }
 }

@@ -6,10 +6,31 @@
  * input never leaves a half-built template behind.
  */
 
+/**
+ * A value shown in an error message as it is written here, not JSON-quoted:
+ * for values that are not plain data, such as an `SshAccess`, shown the way
+ * the user wrote it (`SshAccess.fromCidrs(["203.0.113.0/24"])`).
+ */
+export class ShownAs {
+  constructor(public readonly text: string) {}
+}
+
+/** A value as an error message shows it: JSON for plain data, the keys of anything JSON cannot show. */
+export function showValue(value: unknown): string {
+  if (value instanceof ShownAs) return value.text;
+  try {
+    const json = JSON.stringify(value);
+    if (json !== undefined) return json;
+  } catch {
+    // A construct or another cyclic object: name its keys instead.
+  }
+  return value !== null && typeof value === 'object' ? `{ ${Object.keys(value).join(', ')} }` : String(value);
+}
+
 /** Thrown for invalid construct props. */
 export class CasperValidationError extends Error {
   constructor(owner: string, prop: string, value: unknown, allowed: string) {
-    super(`${owner}: invalid ${prop} ${JSON.stringify(value)}: ${allowed}`);
+    super(`${owner}: invalid ${prop} ${showValue(value)}: ${allowed}`);
     this.name = 'CasperValidationError';
   }
 }

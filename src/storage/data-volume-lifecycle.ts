@@ -50,7 +50,7 @@ export interface DataVolumeLifecycleProps {
    *
    * @default 125
    */
-  readonly volumeThroughputMiBps?: number;
+  readonly volumeThroughputMibps?: number;
 
   /**
    * KMS key for new data volumes (they are always encrypted).
@@ -245,7 +245,7 @@ export class DataVolumeLifecycle extends Construct {
         NODE_NAME: props.nodeName,
         VOLUME_SIZE_GIB: String(props.volumeSizeGiB ?? 500),
         VOLUME_IOPS: String(props.volumeIops ?? 3000),
-        VOLUME_THROUGHPUT_MIBPS: String(props.volumeThroughputMiBps ?? 125),
+        VOLUME_THROUGHPUT_MIBPS: String(props.volumeThroughputMibps ?? 125),
         VOLUME_KMS_KEY_ID: props.encryptionKey?.keyArn ?? '',
         DEVICE_NAME: '/dev/sdf',
         INSTANCE_TAG_KEY,

@@ -39,4 +39,7 @@ new CasperReadOnlyNode(nodeStack, 'Node', {
   alertEmails: ['ops@example.com'],
   sshAccess: SshAccess.fromCidrs(['203.0.113.0/24']),
 });
+
+// The default node: only the required prop, as a new user writes it first.
+new CasperReadOnlyNode(new Stack(app, 'CasperDefaultNode'), 'Node', { network: CasperNetwork.TESTNET });
 app.synth();

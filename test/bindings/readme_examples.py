@@ -6,8 +6,9 @@ Usage: readme_examples.py README.md PY_DIR GO_DIR
 - Python block N goes to PY_DIR/block-N.py. A block with its own imports is a
   complete program and is written as it is (it must call app.synth()). Any other
   block is a fragment using `self`: it is indented into the constructor of
-  `class Example(cdk.Stack)`, after the usual imports and
-  `from cdk_casper_node import *`, and a main synthesizes that stack.
+  `class Example(cdk.Stack)`, after the imports the TypeScript wrapper of
+  test/readme.test.ts gives (aws_cdk core names, cloudwatch, ec2, iam, logs, s3,
+  sns) and `from cdk_casper_node import *`, and a main synthesizes that stack.
 - Go block N goes to GO_DIR/blockN/main.go (a package of its own inside the
   module that contains GO_DIR), with `package main` prepended when it lacks a
   package clause.
@@ -27,8 +28,13 @@ FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
 
 PY_PRELUDE = """\
 import aws_cdk as cdk
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 from cdk_casper_node import *  # noqa: F401,F403
 

@@ -7,7 +7,8 @@
 #
 # Needs: `npx projen package:python` and `npx projen package:go` run first,
 # python3 with venv, go, and network access to PyPI and the Go module proxy.
-# Env: CDK_VERSION, CONSTRUCTS_VERSION (set by the projen task test:bindings).
+# Env: CDK_VERSION, CONSTRUCTS_VERSION (set by the projen task test:bindings);
+# BINDINGS_README=skip leaves out the README examples (test:newest-cdk).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -30,6 +31,7 @@ command -v python3 >/dev/null || fail "python3 is not installed (Debian: apt-get
 
 rm -rf "$work"
 mkdir -p "$work/ts" "$work/py" "$work/go"
+declare -a timings=()
 
 step "shipped assets inside the packages"
 mapfile -t expected_assets < <(cd "$root/src/assets" && find . -type f ! -name '*.ts' | sed 's#^\./#package/lib/assets/#' | sort)
@@ -64,11 +66,22 @@ done
 step "TypeScript synth"
 CDK_OUTDIR="$work/ts/cdk.out" npx ts-node --project "$root/test/tsconfig.json" "$here/app.ts"
 
-step "Python synth (wheel $(basename "$wheel"), aws-cdk-lib==$CDK_VERSION)"
+step "Python synth (wheel $(basename "$wheel"), aws-cdk-lib==$CDK_VERSION, constructs==$CONSTRUCTS_VERSION)"
+t0=$(date +%s)
 python3 -m venv "$work/py/venv"
 "$work/py/venv/bin/pip" install --quiet --disable-pip-version-check \
   "$wheel" "aws-cdk-lib==$CDK_VERSION" "constructs==$CONSTRUCTS_VERSION"
-CDK_OUTDIR="$work/py/cdk.out" "$work/py/venv/bin/python" "$here/python/app.py"
+timings+=("$(( $(date +%s) - t0 ))s  fresh venv + pip install of the wheel, aws-cdk-lib and constructs")
+"$work/py/venv/bin/python" -c 'import importlib.metadata as m; print("python packages:", *(f"{p}=={m.version(p)}" for p in ("cdk-casper-node", "aws-cdk-lib", "constructs")))'
+CDK_OUTDIR="$work/py/cdk.out" "$work/py/venv/bin/python" "$here/python/app.py" 2> "$work/py/stderr.txt" \
+  || { cat "$work/py/stderr.txt" >&2; fail "the Python smoke app failed"; }
+cat "$work/py/stderr.txt" >&2
+# jsii's Node.js version banner (printed by the jsii runtime the app starts) must
+# be silenced by the JSII_SILENCE_WARNING_* variables the projen tasks set.
+if grep -qiE "end-of-life|no longer be supported|not been tested with node|known compatibility issues" "$work/py/stderr.txt"; then
+  fail "the Python app printed jsii's Node.js version banner; the JSII_SILENCE_WARNING_* variables do not reach jsii (JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=${JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION:-unset})"
+fi
+echo "ok: no jsii banner on stderr"
 
 step "Go synth (module $gomod)"
 cp "$here/go/main.go" "$work/go/main.go"
@@ -81,15 +94,28 @@ require github.com/cdk-casper-node/cdk-casper-node-go/cdkcaspernode v0.0.0
 
 replace github.com/cdk-casper-node/cdk-casper-node-go/cdkcaspernode => $gomod
 GOMOD
-(cd "$work/go" && go mod tidy && go vet . && CDK_OUTDIR="$work/go/cdk.out" go run .)
+t0=$(date +%s)
+(cd "$work/go" \
+  && go get "github.com/aws/aws-cdk-go/awscdk/v2@v$CDK_VERSION" "github.com/aws/constructs-go/constructs/v10@v$CONSTRUCTS_VERSION" \
+  && go mod tidy && go vet . && go build -o smoke .) || fail "the Go smoke app does not build"
+timings+=("$(( $(date +%s) - t0 ))s  go get + go build of the Go smoke app (GOCACHE $(go env GOCACHE))")
+(cd "$work/go" && grep -E "aws-cdk-go/awscdk/v2 |constructs-go/constructs/v10 " go.mod | sed 's/^/go module: /')
+(cd "$work/go" && CDK_OUTDIR="$work/go/cdk.out" ./smoke) || fail "the Go smoke app failed"
 
-for stack in CasperSmoke CasperSmokeNode; do
+for stack in CasperSmoke CasperSmokeNode CasperDefaultNode; do
   step "compare $stack with the TypeScript synth"
   npx ts-node --project "$root/test/tsconfig.json" "$here/compare.ts" \
     "$work/ts/cdk.out/$stack.template.json" \
     "$work/py/cdk.out/$stack.template.json" \
     "$work/go/cdk.out/$stack.template.json"
 done
+
+if [ "${BINDINGS_README:-run}" = skip ]; then
+  echo
+  printf '%s\n' "${timings[@]}"
+  echo "test:bindings: Python and Go smoke tests passed (aws-cdk-lib $CDK_VERSION, constructs $CONSTRUCTS_VERSION; README examples skipped: BINDINGS_README=skip)"
+  exit 0
+fi
 
 step "README examples"
 # Every ```python and ```go block of README.md, run against the same wheel and
@@ -129,4 +155,5 @@ done
 echo "ok: ${readme_count[python]} Python and ${readme_count[go]} Go README block(s)"
 
 echo
-echo "test:bindings: Python and Go smoke tests and README examples passed"
+printf '%s\n' "${timings[@]}"
+echo "test:bindings: Python and Go smoke tests and README examples passed (aws-cdk-lib $CDK_VERSION, constructs $CONSTRUCTS_VERSION)"

@@ -1,3 +1,4 @@
+import { explainVersionDifferences } from './cdk-version-differences';
 import { compareTemplates, Json, maskAssetHashes, normalizeTemplate, resourceTypeCounts } from './template-compare';
 
 const HASH_A = 'a'.repeat(64);
@@ -46,5 +47,37 @@ describe('template comparison', () => {
 
   test('resource counts by type', () => {
     expect(resourceTypeCounts(template())).toEqual({ 'AWS::EC2::VPC': 1, 'AWS::Lambda::Function': 1 });
+  });
+});
+
+describe('differences between aws-cdk-lib versions', () => {
+  const BUCKET_DEPLOYMENT = 'CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C81C01536';
+  const withFunction = (id: string, runtime: string, extra: Record<string, Json> = {}): Json => ({
+    Resources: { [id]: { Type: 'AWS::Lambda::Function', Properties: { Runtime: runtime, ...extra } } },
+  });
+
+  test("aws-cdk-lib's own handler changing runtime and architecture is explained", () => {
+    const floor = withFunction(BUCKET_DEPLOYMENT, 'nodejs22.x');
+    const newest = withFunction(BUCKET_DEPLOYMENT, 'nodejs24.x', { Architectures: ['arm64'] });
+    const { explained, unexplained } = explainVersionDifferences(floor, newest, compareTemplates(floor, newest));
+    expect(unexplained).toEqual([]);
+    expect(explained.map((e) => e.why)).toEqual([
+      expect.stringMatching(/CPU architecture/),
+      expect.stringMatching(/default Node.js runtime/),
+    ]);
+  });
+
+  test("the library's own function changing runtime is not", () => {
+    const floor = withFunction('NodeDataVolumeLifecycleHandler1234ABCD', 'nodejs22.x');
+    const newest = withFunction('NodeDataVolumeLifecycleHandler1234ABCD', 'nodejs24.x');
+    expect(explainVersionDifferences(floor, newest, compareTemplates(floor, newest)).unexplained).toEqual([
+      'Resources.NodeDataVolumeLifecycleHandler1234ABCD.Properties.Runtime: "nodejs22.x" != "nodejs24.x"',
+    ]);
+  });
+
+  test('a new resource is not explained', () => {
+    const floor = template();
+    const newest = template({ Extra: { Type: 'AWS::SQS::Queue', Properties: {} } });
+    expect(explainVersionDifferences(floor, newest, compareTemplates(floor, newest)).unexplained).toHaveLength(2);
   });
 });

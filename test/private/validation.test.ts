@@ -1,4 +1,8 @@
-import { parseCidr, parseIpv4Cidr, parseIpv6Cidr } from '../../src/private/validation';
+import { Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { SshAccess } from '../../src';
+import { describeSshAccess } from '../../src/private/ssh';
+import { CasperValidationError, parseCidr, parseIpv4Cidr, parseIpv6Cidr, showValue } from '../../src/private/validation';
 
 describe('CIDR parsing', () => {
   test.each([
@@ -28,5 +32,29 @@ describe('CIDR parsing', () => {
     expect(parseCidr('10.1.0.0/16')?.version).toBe(4);
     expect(parseCidr('2001:db8::/48')?.version).toBe(6);
     expect(parseCidr('nope')).toBeUndefined();
+  });
+});
+
+describe('error messages show the value the user passed', () => {
+  test('plain data as JSON', () => {
+    expect(showValue('10.0.0.0/8')).toBe('"10.0.0.0/8"');
+    expect(showValue(70000)).toBe('70000');
+    expect(showValue({ clientCount: 3 })).toBe('{"clientCount":3}');
+    expect(new CasperValidationError('X', 'cidr', '10.0.0.0/8', 'no').message).toBe('X: invalid cidr "10.0.0.0/8": no');
+  });
+
+  test('an object JSON cannot show, by its keys', () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    expect(showValue(cyclic)).toBe('{ a, self }');
+  });
+
+  test('an SshAccess as it is written, never its kind', () => {
+    const stack = new Stack();
+    const sg = new ec2.SecurityGroup(stack, 'Vpn', { vpc: new ec2.Vpc(stack, 'Vpc', { natGateways: 0 }) });
+    expect(showValue(describeSshAccess(SshAccess.fromCidrs(['203.0.113.0/24', '2001:db8::/48']))))
+      .toBe('SshAccess.fromCidrs(["203.0.113.0/24","2001:db8::/48"])');
+    expect(showValue(describeSshAccess(SshAccess.fromSecurityGroup(sg)))).toBe('SshAccess.fromSecurityGroup(Default/Vpn)');
+    expect(showValue(describeSshAccess(SshAccess.none()))).toBe('SshAccess.none()');
   });
 });

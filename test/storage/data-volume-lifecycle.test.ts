@@ -70,7 +70,7 @@ describe('DataVolumeLifecycle', () => {
   });
 
   test('handler: Node.js 22, 15 minutes, configuration in the environment', () => {
-    const { t } = setup({ volumeSizeGiB: 800, volumeIops: 4000, volumeThroughputMiBps: 250, keepOldVolume: true, metricsNamespace: 'casper-casper-test' });
+    const { t } = setup({ volumeSizeGiB: 800, volumeIops: 4000, volumeThroughputMibps: 250, keepOldVolume: true, metricsNamespace: 'casper-casper-test' });
     t.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Timeout: 900,

@@ -60,6 +60,10 @@ func main() {
 		AlertEmails: jsii.Strings("ops@example.com"),
 		SshAccess:   casper.SshAccess_FromCidrs(jsii.Strings("203.0.113.0/24")),
 	})
+
+	// The default node: only the required prop, as a new user writes it first.
+	casper.NewCasperReadOnlyNode(awscdk.NewStack(app, jsii.String("CasperDefaultNode"), nil), jsii.String("Node"),
+		&casper.CasperReadOnlyNodeProps{Network: casper.CasperNetwork_TESTNET()})
 	app.Synth(nil)
-	fmt.Println("go smoke app: synthesized CasperSmoke and CasperSmokeNode")
+	fmt.Println("go smoke app: synthesized CasperSmoke, CasperSmokeNode and CasperDefaultNode")
 }

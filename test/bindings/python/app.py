@@ -46,5 +46,8 @@ CasperReadOnlyNode(
     alert_emails=["ops@example.com"],
     ssh_access=SshAccess.from_cidrs(["203.0.113.0/24"]),
 )
+
+# The default node: only the required prop, as a new user writes it first.
+CasperReadOnlyNode(cdk.Stack(app, "CasperDefaultNode"), "Node", network=CasperNetwork.TESTNET)
 app.synth()
-print("python smoke app: synthesized CasperSmoke and CasperSmokeNode")
+print("python smoke app: synthesized CasperSmoke, CasperSmokeNode and CasperDefaultNode")
