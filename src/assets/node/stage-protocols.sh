@@ -79,10 +79,22 @@ config_versions() {
   shopt -u nullglob
 }
 
-# A version is staged when its config.toml and its binary are both present.
+# Protocol versions that have a binary directory.
+bin_versions() {
+  local d
+  shopt -s nullglob
+  for d in "$BIN_DIR"/[0-9]*_[0-9]*_[0-9]*/; do
+    d=${d%/}
+    printf '%s\n' "${d##*/}"
+  done
+  shopt -u nullglob
+}
+
+# A version is staged when its config.toml and its binary are both present;
+# casper-node-launcher refuses to start when the versions of the two differ.
 remove_half_staged() {
   local v removed=0
-  for v in $(config_versions); do
+  for v in $( { config_versions; bin_versions; } | sort -u); do
     if [[ -f $CASPER_ETC/$v/config.toml && -f $BIN_DIR/$v/casper-node ]]; then continue; fi
     log "$STEP: version $v is staged half-way (config.toml: $([[ -f $CASPER_ETC/$v/config.toml ]] && echo yes || echo no), binary: $([[ -f $BIN_DIR/$v/casper-node ]] && echo yes || echo no)); removing it so that it is staged again"
     rm -rf -- "${CASPER_ETC:?}/$v" "${BIN_DIR:?}/$v"

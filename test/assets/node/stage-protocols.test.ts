@@ -102,6 +102,15 @@ test('a half-staged version left by an earlier crash is removed before staging (
   expect(h.read('etc/casper/2_1_0/config.toml')).toContain('[network]');
 });
 
+test('a binary without its config (the other half-staged form) is removed too, before the launcher sees it', () => {
+  const h = bootstrappedNode();
+  h.writeRootFile('var/lib/casper/bin/2_1_0/casper-node', '');
+  const r = stage(h);
+  expect(r.status).toBe(0);
+  expect(r.stderr).toContain('stage protocols: version 2_1_0 is staged half-way (config.toml: no, binary: yes); removing it so that it is staged again');
+  expect(h.exists('var/lib/casper/bin/2_1_0')).toBe(false);
+});
+
 test('a run cut off by its time bound is recorded as failed', () => {
   const h = bootstrappedNode({ TIMEOUT_SECONDS: '60' });
   h.rule('casper-node-util', '^stage_protocols', { exit: 124 });
