@@ -283,21 +283,22 @@ export class CasperAlarms extends Construct {
   public readonly rpcSlow?: cloudwatch.Alarm;
 
   /**
-   * Two consecutive canary periods failed while the node was neither
-   * bootstrapping nor catching up:
-   * `IF(BootstrapComplete < 1 OR CatchingUp >= 1, 100, SuccessPercent)` below
-   * 100 (no collector data counts as neither: the canary is then the outside
-   * witness). Only with `canary`. Bootstrap and initial sync: quiet (the
-   * canary fails on a stale block by design). After sync: fires.
+   * Two consecutive canary periods failed while the collector saw the node
+   * synced at least once in each: `IF(max Synced < 1, 100, SuccessPercent)`
+   * below 100 (no collector data counts as synced: the canary is then the
+   * outside witness). Only with `canary`. Bootstrap and initial sync: quiet
+   * (Synced is 0; the canary fails on them by design). After sync: fires when
+   * the node is synced but unreachable from outside (a node that stops
+   * answering is node-down's).
    */
   public readonly canaryFailing?: cloudwatch.Alarm;
 
   /**
    * No successful snapshot rotation within `backupMaxAge`, counting only days
-   * on which the node was synced or not catching up:
-   * `IF(max Synced < 1 AND max CatchingUp >= 1, 1, Succeeded)` below 1 every
-   * day (no data counts). Only with `snapshotRotation`. Bootstrap and initial
-   * sync: quiet (the rotation only snapshots a synced node). After sync: fires.
+   * on which the node was synced at some point:
+   * `IF(max Synced < 1, 1, Succeeded)` below 1 every day (no rotation data
+   * counts). Only with `snapshotRotation`. Bootstrap and initial sync: quiet
+   * (the rotation only snapshots a synced node). After sync: fires.
    */
   public readonly backupsStale?: cloudwatch.Alarm;
 
@@ -525,17 +526,17 @@ export class CasperAlarms extends Construct {
     if (props.canary) {
       const period = props.canary.schedulePeriod;
       this.canaryFailing = add('CanaryFailing', 'canary-failing',
-        `two consecutive external checks of ${props.canary.targetDescription} failed while the node was neither bootstrapping nor catching up (see the canary's runs in CloudWatch Synthetics).`, {
+        `two consecutive external checks of ${props.canary.targetDescription} failed while the node reported itself synced: it is unreachable from outside (security group, Elastic IP, network). See the canary's runs in CloudWatch Synthetics.`, {
           metric: new cloudwatch.MathExpression({
-            // The canary fails by design on a node that bootstraps or catches up (no answer, stale block).
-            // Without collector data neither holds, and the canary is the outside witness.
-            expression: 'IF(FILL(complete, 1) < 1 OR FILL(catchingUp, 0) >= 1, 100, success)',
+            // The canary fails by design on a node that bootstraps or catches up (no answer, stale block):
+            // only periods in which the collector saw the node synced count. Without collector data,
+            // the canary is the outside witness.
+            expression: 'IF(FILL(synced, 1) < 1, 100, success)',
             usingMetrics: {
               success: props.canary.metricSuccessPercent({ statistic: 'Average', period }),
-              complete: m.metricBootstrapComplete({ statistic: 'Maximum', period }),
-              catchingUp: m.metricCatchingUp({ statistic: 'Maximum', period }),
+              synced: m.metricSynced({ statistic: 'Maximum', period }),
             },
-            label: 'canary success once bootstrapped and synced',
+            label: 'canary success while synced',
             period,
           }),
           threshold: 100,
@@ -550,14 +551,14 @@ export class CasperAlarms extends Construct {
       this.backupsStale = add('BackupsStale', 'backups-stale',
         `no successful snapshot rotation for ${v.backupDays} day(s): the node was not synced at rotation time, or the rotation failed (see its log group).`, {
           metric: new cloudwatch.MathExpression({
-            // The rotation only snapshots a synced node: a day spent catching up, never synced, is excused.
-            expression: 'IF(FILL(synced, 0) < 1 AND FILL(catchingUp, 0) >= 1, 1, FILL(succeeded, 0))',
+            // The rotation only snapshots a synced node: a day on which it never was synced
+            // (bootstrap, initial sync) is excused; node-down covers a node that reports nothing.
+            expression: 'IF(FILL(synced, 0) < 1, 1, FILL(succeeded, 0))',
             usingMetrics: {
               succeeded: props.snapshotRotation.metricSucceeded({ statistic: 'Sum', period: Duration.days(1) }),
               synced: m.metricSynced({ statistic: 'Maximum', period: Duration.days(1) }),
-              catchingUp: m.metricCatchingUp({ statistic: 'Maximum', period: Duration.days(1) }),
             },
-            label: 'successful rotations, days of initial sync excused',
+            label: 'successful rotations, days never synced excused',
             period: Duration.days(1),
           }),
           threshold: 1,

@@ -109,13 +109,11 @@ describe('CasperAlarms with every input', () => {
     ['sync-not-progressing', 'IF(FILL(catchingUp, 0) == 1, heightMax - heightMin, 1)', {
       catchingUp: [NS, 'CatchingUp', 'Minimum', 900], heightMax: [NS, 'BlockHeight', 'Maximum', 900], heightMin: [NS, 'BlockHeight', 'Minimum', 900],
     }, 0, 'LessThanOrEqualToThreshold', 4, 'notBreaching'],
-    ['canary-failing', 'IF(FILL(complete, 1) < 1 OR FILL(catchingUp, 0) >= 1, 100, success)', {
-      success: ['CloudWatchSynthetics', 'SuccessPercent', 'Average', 300], complete: [NS, 'BootstrapComplete', 'Maximum', 300],
-      catchingUp: [NS, 'CatchingUp', 'Maximum', 300],
+    ['canary-failing', 'IF(FILL(synced, 1) < 1, 100, success)', {
+      success: ['CloudWatchSynthetics', 'SuccessPercent', 'Average', 300], synced: [NS, 'Synced', 'Maximum', 300],
     }, 100, 'LessThanThreshold', 2, 'notBreaching'],
-    ['backups-stale', 'IF(FILL(synced, 0) < 1 AND FILL(catchingUp, 0) >= 1, 1, FILL(succeeded, 0))', {
+    ['backups-stale', 'IF(FILL(synced, 0) < 1, 1, FILL(succeeded, 0))', {
       succeeded: [NS, 'SnapshotRotationSucceeded', 'Sum', 86400], synced: [NS, 'Synced', 'Maximum', 86400],
-      catchingUp: [NS, 'CatchingUp', 'Maximum', 86400],
     }, 1, 'LessThanThreshold', 2, 'breaching'],
   ];
   test.each(math)('%s: metric math %s', (name, expression, stats, threshold, operator, evaluationPeriods, missing) => {

@@ -117,7 +117,7 @@ describe('CasperDashboard', () => {
     test('an alarm widget lists every alarm of the CasperAlarms, in order', () => {
       const widgets = (body.widgets as any[]).filter((w) => w.type === 'alarm');
       expect(widgets).toHaveLength(1);
-      expect(built.alarms.alarms).toHaveLength(10);
+      expect(built.alarms.alarms).toHaveLength(15);
       expect(widgets[0].properties.alarms).toEqual(built.alarms.alarms.map((a) => tokenOf(stack, a.alarmArn)));
       expect(widgets[0].properties.alarms).toContain(`\${${logicalId(built.alarms.chainStalled)}.Arn}`);
     });
