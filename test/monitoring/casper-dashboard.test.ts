@@ -236,7 +236,8 @@ describe('CasperDashboard', () => {
     });
 
     test('still every node, CPU, memory and disk metric', () => {
-      for (const name of ['NodeUp', 'Synced', 'BlockHeight', 'LastBlockAgeSeconds', 'EraId', 'PeerCount', 'mem_used_percent']) {
+      for (const name of ['NodeUp', 'Synced', 'BlockHeight', 'LastBlockAgeSeconds', 'EraId', 'PeerCount', 'mem_used_percent',
+        'BootstrapComplete', 'CatchingUp', 'WrongChainspec', 'UpgradeStaged', 'StageProtocolsFailed', 'RpcUp', 'RpcLatencyMilliseconds']) {
         expect(metrics.some((m) => m.metricName === name)).toBe(true);
       }
       expect(has(metrics, NS, 'cpu_usage_active', { NodeName: NODE, cpu: 'cpu-total' })).toBe(true);
