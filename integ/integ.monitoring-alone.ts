@@ -3,7 +3,7 @@
  *
  * Deploys (stack `IntegMonitoringAlone`, no instance): `CasperNodeMetrics` for node
  * `integ-monitoring-alone` in namespace `casper-casper-test`, a `CasperCanary` on the
- * status URL below, `CasperAlarms` (8: the seven node alarms and the canary alarm) that
+ * status URL below, `CasperAlarms` (13: the twelve node alarms and the canary alarm) that
  * notify an `AlertTopic` (KMS-encrypted SNS topic, no subscriptions), and a
  * `CasperDashboard` named `integ-monitoring-alone`.
  *
@@ -22,7 +22,8 @@
  *  2. every alarm exists (`describeAlarms`, one per name);
  *  3. the dashboard exists (`getDashboard`).
  * None of the alarms' metrics exist for this node name, so the node alarms sit in
- * INSUFFICIENT_DATA (node-down in ALARM, as missing data breaches): that is expected.
+ * INSUFFICIENT_DATA (node-down and bootstrap-overdue in ALARM, as missing data breaches):
+ * that is expected.
  *
  * Time: deploy about 5 min, assertions 5-15 min, destroy about 5 min: about 15-25 min.
  * Cost per run (us-east-1, 2025 list prices): canary runs 0.0012 USD each, about 5 runs;

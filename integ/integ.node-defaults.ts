@@ -4,12 +4,13 @@
  * Deploys (stack `IntegNodeDefaults`): the full default node — a new CasperVpc (public
  * subnets, flow logs), an m6a.2xlarge Auto Scaling group of one with a 500 GiB gp3 data
  * volume (created by the lifecycle handler), Elastic IP, signing-key secret, config
- * bucket, CloudWatch agent config and log groups, 11 alarms, a Synthetics canary every
+ * bucket, CloudWatch agent config and log groups, 18 alarms and their alert topic, a Synthetics canary every
  * 5 minutes, the daily snapshot rotation and a dashboard. Only three props differ from
  * the defaults: `nodeName: 'integ-node-defaults'` (so the test can never pick up or
  * clean up the volume of a real `casper-test-node` in the same account),
  * `removalPolicy: DESTROY` (so the run leaves no Elastic IP, secret, bucket or log
- * groups behind) and no `alertEmails` (nobody to confirm a subscription).
+ * groups behind) and no `alertEmails` (nobody to confirm a subscription; the node's own
+ * alert topic still receives every alarm).
  *
  * Asserts (stack `IntegNodeDefaultsAssertions`, deployed after the node signalled ready):
  *  1. every alarm of the node exists (`describeAlarms`, one per name);

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Annotations, ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,6 +16,7 @@ import { skipCheckov } from './private/checkov';
 import { checkInstanceType } from './private/instance-type';
 import { acknowledgeNagRules, nagFindingName } from './private/nag';
 import { readyWaitSeconds, renderNodeConfig } from './private/node-config';
+import { slackChannel, validateSlack } from './private/slack';
 import { describeSshAccess, resolveSshPeers } from './private/ssh';
 import { CasperValidationError, NODE_NAME_PATTERN, isValidEmail, isValidMetricsNamespace } from './private/validation';
 import { knownVpcCidr, validateOpenVpnOptions } from './private/vpn-options';
@@ -134,16 +136,43 @@ export interface CasperReadOnlyNodeProps {
    * Email addresses that receive alerts and Auto Scaling events. Each must
    * confirm the subscription email from AWS.
    *
-   * @default - no alert topic
+   * @default - no email subscriptions (subscribe to the `AlertTopicArn` output)
    */
   readonly alertEmails?: string[];
 
   /**
-   * An existing topic for alerts and Auto Scaling events, instead of `alertEmails`.
+   * An existing topic for alerts and Auto Scaling events, instead of the
+   * `AlertTopic` the node creates. Its KMS key, if any, must let CloudWatch
+   * and Auto Scaling publish.
    *
-   * @default - an `AlertTopic` when `alertEmails` is given, else none
+   * @default - an `AlertTopic` (KMS-encrypted, TLS-only), with `alertEmails` subscribed
    */
   readonly alertTopic?: sns.ITopic;
+
+  /**
+   * ID of the Slack workspace (such as `T0123ABCDEF`) whose `alertSlackChannelId`
+   * receives the alerts through AWS Chatbot (notifications only). Authorize the
+   * workspace once in the AWS Chatbot console first. Give both or neither.
+   *
+   * @default - no Slack channel
+   */
+  readonly alertSlackWorkspaceId?: string;
+
+  /**
+   * ID of the Slack channel (such as `C0123ABCDEF`) that receives the alerts.
+   *
+   * @default - no Slack channel
+   */
+  readonly alertSlackChannelId?: string;
+
+  /**
+   * One page instead of many: a composite "node unhealthy" alarm over the
+   * critical alarms notifies, and they no longer notify by themselves (see
+   * `CasperAlarmsProps.nodeUnhealthyAlarm`).
+   *
+   * @default false
+   */
+  readonly nodeUnhealthyAlarm?: boolean;
 
   /**
    * CloudWatch namespace of the node's metrics.
@@ -324,8 +353,11 @@ export class CasperReadOnlyNode extends Construct {
   /** The data volume the lifecycle handler manages. */
   public readonly dataVolume: DataVolumeSpec;
 
-  /** Where alerts go, when configured. */
-  public readonly alertTopic?: sns.ITopic;
+  /** Where every alarm and the group's notifications go: the given topic, or one the node created. */
+  public readonly alertTopic: sns.ITopic;
+
+  /** The AWS Chatbot Slack channel, with `alertSlackWorkspaceId` and `alertSlackChannelId`. */
+  public readonly alertSlackChannel?: chatbot.SlackChannelConfiguration;
 
   /** The handler that attaches the data volume to each new instance and snapshots it on termination. */
   public readonly dataVolumeLifecycle: DataVolumeLifecycle;
@@ -395,10 +427,21 @@ export class CasperReadOnlyNode extends Construct {
     this.elasticIp = new CasperElasticIp(this, 'ElasticIp', { nodeName: v.nodeName, removalPolicy });
     this.keys = new CasperNodeKeys(this, 'Keys', { createSshKeyPair: v.sshOpen, removalPolicy });
 
+    // Every alarm reaches someone: a topic always exists.
     if (props.alertTopic) {
       this.alertTopic = props.alertTopic;
-    } else if (props.alertEmails && props.alertEmails.length > 0) {
-      this.alertTopic = new AlertTopic(this, 'Alerts', { emails: props.alertEmails, removalPolicy }).topic;
+      if (props.alertSlackWorkspaceId && props.alertSlackChannelId) {
+        this.alertSlackChannel = slackChannel(this, 'AlertSlack', props.alertTopic, props.alertSlackWorkspaceId, props.alertSlackChannelId);
+      }
+    } else {
+      const alerts = new AlertTopic(this, 'Alerts', {
+        emails: props.alertEmails,
+        removalPolicy,
+        slackWorkspaceId: props.alertSlackWorkspaceId,
+        slackChannelId: props.alertSlackChannelId,
+      });
+      this.alertTopic = alerts.topic;
+      this.alertSlackChannel = alerts.slackChannel;
     }
 
     // What the CloudWatch agent collects and ships; the bootstrap loads it
@@ -474,7 +517,7 @@ export class CasperReadOnlyNode extends Construct {
       // The bootstrap signals once /status answers; CDK grants the role
       // cloudformation:SignalResource on this stack for it.
       signals: autoscaling.Signals.waitForMinCapacity({ timeout: v.bootstrapTimeout }),
-      notifications: this.alertTopic ? [{ topic: this.alertTopic }] : undefined,
+      notifications: [{ topic: this.alertTopic }],
     });
     // Boot only once the scripts and config are in the bucket.
     this.autoScalingGroup.node.addDependency(this.configBucket.deployment);
@@ -527,9 +570,10 @@ export class CasperReadOnlyNode extends Construct {
     if (this.keys.keyPair) {
       new CfnOutput(this, 'SshPrivateKeyParameter', { value: `/ec2/keypair/${this.keys.keyPair.keyPairId}` });
     }
-    if (this.alertTopic) {
-      new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topicArn });
-    }
+    new CfnOutput(this, 'AlertTopicArn', {
+      value: this.alertTopic.topicArn,
+      description: `Alerts of Casper node ${v.nodeName}: subscribe email, SMS or chat (see the README)`,
+    });
 
     this.metrics = new CasperNodeMetrics({
       namespace: v.metricsNamespace,
@@ -553,10 +597,17 @@ export class CasperReadOnlyNode extends Construct {
       canary: this.canary,
       snapshotRotation: this.snapshotRotation,
       dataVolumeLifecycle: this.dataVolumeLifecycle,
+      bootstrapTimeout: v.bootstrapTimeout,
+      // The collector checks the sidecar's JSON-RPC where it runs (2.x networks).
+      monitorRpc: props.network.runsSidecar,
+      nodeUnhealthyAlarm: props.nodeUnhealthyAlarm,
     });
-    if (!this.alertTopic) {
-      Annotations.of(this).addWarningV2('cdk-casper-node:noAlertTopic',
-        `${OWNER}: no alertEmails or alertTopic: the ${this.alarms.alarms.length} alarms change state but notify no one`);
+    // On the first deploy the alarms come after the group, whose creation waits for the
+    // bootstrap's success signal: the instance's first minutes, before its collector
+    // reports, never count as node-down.
+    for (const alarm of this.alarms.alarms) {
+      // (status-check-failed already depends on it through the group name.)
+      if (alarm !== this.alarms.statusCheckFailed) alarm.node.addDependency(this.autoScalingGroup);
     }
     if (v.features.dashboard) {
       this.dashboard = new CasperDashboard(this, 'Dashboard', {
@@ -594,9 +645,6 @@ export class CasperReadOnlyNode extends Construct {
   }
 
   private acknowledgeNagFindings(): void {
-    acknowledgeNagRules(this.autoScalingGroup, [
-      { id: 'AwsSolutions-AS3', reason: 'Scaling-event notifications go to the alert topic when one is configured (alertEmails or alertTopic).' },
-    ]);
     skipCheckov(this.launchTemplate.node.defaultChild!, [{
       id: 'CKV_AWS_88',
       comment: 'A Casper node must be reachable by its peers (gossip) and runs in a public subnet without NAT (CasperVpc has none), '
@@ -677,6 +725,7 @@ function validateProps(props: CasperReadOnlyNodeProps): ValidatedProps {
   if (props.alertEmails && props.alertEmails.length > 0 && props.alertTopic) {
     fail('alertEmails', props.alertEmails, 'give either alertEmails or alertTopic, not both (subscribe the addresses to your topic)');
   }
+  validateSlack(OWNER, props.alertSlackWorkspaceId, props.alertSlackChannelId);
 
   const bootstrapTimeout = durationInRange('bootstrapTimeout', props.bootstrapTimeout ?? Duration.minutes(90), Duration.minutes(30), Duration.hours(12));
   const unresponsiveThreshold = durationInRange('unresponsiveThreshold', props.unresponsiveThreshold ?? Duration.minutes(15), Duration.minutes(5), Duration.hours(6));

@@ -111,12 +111,14 @@ describe('CasperReadOnlyNode', () => {
       expect(ssmResources[0]).toContain(stack.getLogicalId(node.agentConfig.parameter.node.defaultChild as any));
     });
 
-    test('monitoring on by default: agent config, 11 alarms, canary, dashboard', () => {
+    test('monitoring on by default: agent config, 18 alarms (RPC ones: testnet runs the sidecar), canary, dashboard', () => {
       t.resourceCountIs('AWS::SSM::Parameter', 1);
-      t.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+      t.resourceCountIs('AWS::CloudWatch::Alarm', 18);
+      t.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
       t.resourceCountIs('AWS::Synthetics::Canary', 1);
       t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-      expect(node.alarms.alarms).toHaveLength(11);
+      expect(node.alarms.alarms).toHaveLength(18);
+      expect(node.alarms.rpcDown).toBeDefined();
       expect(node.canary).toBeDefined();
       expect(node.dashboard).toBeDefined();
       expect(node.metrics.autoScalingGroupName).toBe(node.autoScalingGroup.autoScalingGroupName);
@@ -128,12 +130,28 @@ describe('CasperReadOnlyNode', () => {
       expect(Object.keys(t.toJSON().Outputs).some((k) => k.startsWith('NodeDashboardUrl'))).toBe(true);
     });
 
-    test('without an alert topic the alarms have no actions, and synth says so', () => {
+    test('without alert props an alert topic still exists: every alarm and the group notify it; its ARN is an output', () => {
+      const topicRef = { Ref: stack.getLogicalId(node.alertTopic.node.defaultChild as any) };
       for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
-        expect(a.Properties.AlarmActions).toBeUndefined();
+        expect(a.Properties.AlarmActions).toEqual([topicRef]);
+        expect(a.Properties.OKActions).toEqual([topicRef]);
       }
-      Annotations.fromStack(stack).hasWarning('/Test/Node',
-        Match.stringLikeRegexp('no alertEmails or alertTopic: the 11 alarms change state but notify no one'));
+      t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { NotificationConfigurations: [Match.objectLike({ TopicARN: topicRef })] });
+      const outputs = Object.entries(t.toJSON().Outputs as Record<string, any>).filter(([k]) => k.startsWith('NodeAlertTopicArn'));
+      expect(outputs.map(([, o]) => o.Value)).toEqual([topicRef]);
+      // KMS-encrypted and TLS-only, with no subscription yet.
+      t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      t.hasResourceProperties('AWS::SNS::TopicPolicy', Match.objectLike({
+        PolicyDocument: Match.objectLike({ Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) }),
+      }));
+      t.resourceCountIs('AWS::SNS::Subscription', 0);
+      Annotations.fromStack(stack).hasNoWarning('/Test/Node', Match.stringLikeRegexp('notify no one'));
+    });
+
+    test('the alarms come after the group (its creation waits for the bootstrap), so a first boot never counts as node-down', () => {
+      const asgId = stack.getLogicalId(node.autoScalingGroup.node.defaultChild as any);
+      const nodeDown = t.toJSON().Resources[stack.getLogicalId(node.alarms.nodeDown.node.defaultChild as any)];
+      expect(nodeDown.DependsOn).toContain(asgId);
     });
 
     test('backups snapshot only when the collector reported the node synced', () => {
@@ -143,13 +161,14 @@ describe('CasperReadOnlyNode', () => {
       expect(fn!.Properties.Environment.Variables.MISSING_SYNC_METRIC).toBe('skip');
     });
 
-    test('stateful parts are retained; no SSH key pair; no alert topic', () => {
+    test('stateful parts are retained; no SSH key pair; one alert topic, no Slack channel', () => {
       t.hasResource('AWS::EC2::EIP', { DeletionPolicy: 'Retain' });
       t.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' });
       t.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
       t.resourceCountIs('AWS::EC2::KeyPair', 0);
-      t.resourceCountIs('AWS::SNS::Topic', 0);
-      expect(node.alertTopic).toBeUndefined();
+      t.resourceCountIs('AWS::SNS::Topic', 1);
+      t.resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 0);
+      expect(node.alertSlackChannel).toBeUndefined();
     });
 
     test('security group: no SSH', () => {
@@ -259,7 +278,7 @@ describe('CasperReadOnlyNode', () => {
     const { node, t } = nodeStack({ alertEmails: ['ops@example.com'], enableCanary: false, enableDashboard: false });
     t.resourceCountIs('AWS::Synthetics::Canary', 0);
     t.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 17);
     expect(node.canary).toBeUndefined();
     expect(node.alarms.canaryFailing).toBeUndefined();
     for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
@@ -290,6 +309,51 @@ describe('CasperReadOnlyNode', () => {
     t.resourceCountIs('AWS::SNS::Topic', 1);
     t.hasResourceProperties('AWS::SNS::Subscription', { Endpoint: 'ops@example.com' });
     t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { NotificationConfigurations: [Match.objectLike({ TopicARN: Match.anyValue() })] });
+  });
+
+  test('a Slack channel: AWS Chatbot posts the alert topic, notifications only; cdk-nag clean', () => {
+    const { stack, node, t } = nodeStack({ alertSlackWorkspaceId: 'T0123ABCDEF', alertSlackChannelId: 'C0123ABCDEF', nodeUnhealthyAlarm: true });
+    const topicRef = { Ref: stack.getLogicalId(node.alertTopic.node.defaultChild as any) };
+    const slack = Object.values(t.findResources('AWS::Chatbot::SlackChannelConfiguration'));
+    expect(slack).toHaveLength(1);
+    const p = slack[0].Properties;
+    expect(p).toMatchObject({ SlackWorkspaceId: 'T0123ABCDEF', SlackChannelId: 'C0123ABCDEF', SnsTopicArns: [topicRef], UserRoleRequired: false });
+    // The guardrail denies every action: no AWS commands from Slack.
+    const guardrail = t.toJSON().Resources[(p.GuardrailPolicies[0] as any).Ref];
+    expect(guardrail.Properties.PolicyDocument.Statement).toEqual([{ Sid: 'NotificationsOnly', Effect: 'Deny', Action: '*', Resource: '*' }]);
+    // Its role has no permissions.
+    const roleId = (p.IamRoleArn as any)['Fn::GetAtt'][0];
+    const role = t.toJSON().Resources[roleId];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+    expect(Object.values(t.findResources('AWS::IAM::Policy')).filter((x) => JSON.stringify(x.Properties.Roles).includes(roleId))).toEqual([]);
+    // One page: the composite alarm notifies.
+    t.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmName: 'casper-casper-test-node-node-unhealthy', AlarmActions: [topicRef] });
+    expect(node.alertSlackChannel).toBeDefined();
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('a Slack channel on a topic of your own', () => {
+    const stack = agnosticStack();
+    const topic = new sns.Topic(stack, 'MyTopic');
+    new CasperReadOnlyNode(stack, 'Node', {
+      network: CasperNetwork.TESTNET, alertTopic: topic, alertSlackWorkspaceId: 'T0123ABCDEF', alertSlackChannelId: 'C0123ABCDEF',
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
+      SnsTopicArns: [{ Ref: stack.getLogicalId(topic.node.defaultChild as any) }],
+    });
+  });
+
+  test.each([
+    ['a workspace without a channel', { alertSlackWorkspaceId: 'T0123ABCDEF' },
+      'CasperReadOnlyNode: invalid slackChannelId undefined: is required with the other Slack prop: give slackWorkspaceId and slackChannelId together'],
+    ['a channel name instead of its ID', { alertSlackWorkspaceId: 'T0123ABCDEF', alertSlackChannelId: '#alerts' },
+      'CasperReadOnlyNode: invalid slackChannelId "#alerts": must be a Slack channel ID such as "C0123ABCDEF" (letters and digits), not its name'],
+    ['a lowercase workspace ID', { alertSlackWorkspaceId: 't0123', alertSlackChannelId: 'C0123ABCDEF' },
+      'CasperReadOnlyNode: invalid slackWorkspaceId "t0123": must be a Slack workspace ID such as "T0123ABCDEF" (capital letters and digits)'],
+  ])('rejects %s', (_name, extra, message) => {
+    const stack = agnosticStack();
+    expectRejected(stack, () => new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, ...extra }), message);
   });
 
   test('an existing VPC, topic and DESTROY removal policy', () => {

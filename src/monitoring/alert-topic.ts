@@ -1,9 +1,11 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { slackChannel, validateSlack } from '../private/slack';
 import { CasperValidationError, isValidEmail } from '../private/validation';
 
 /**
@@ -24,6 +26,23 @@ export interface AlertTopicProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * ID of the Slack workspace (such as `T0123ABCDEF`) that receives the alerts
+   * in `slackChannelId`, through AWS Chatbot. Authorize the workspace once in
+   * the AWS Chatbot console first. Give both Slack props or neither.
+   *
+   * @default - no Slack channel
+   */
+  readonly slackWorkspaceId?: string;
+
+  /**
+   * ID of the Slack channel (such as `C0123ABCDEF`) that receives the alerts;
+   * invite the AWS Chatbot app (`/invite @aws`) to a private channel.
+   *
+   * @default - no Slack channel
+   */
+  readonly slackChannelId?: string;
 }
 
 /**
@@ -39,7 +58,11 @@ export class AlertTopic extends Construct {
   /** The topic's encryption key. */
   public readonly key: kms.IKey;
 
+  /** The AWS Chatbot Slack channel, with `slackWorkspaceId` and `slackChannelId`. */
+  public readonly slackChannel?: chatbot.SlackChannelConfiguration;
+
   constructor(scope: Construct, id: string, props: AlertTopicProps = {}) {
+    validateSlack('AlertTopic', props.slackWorkspaceId, props.slackChannelId);
     super(scope, id);
     const emails = props.emails ?? [];
     for (const email of emails) {
@@ -97,6 +120,9 @@ export class AlertTopic extends Construct {
       topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
     this.topic = topic;
+    if (props.slackWorkspaceId && props.slackChannelId) {
+      this.slackChannel = slackChannel(this, 'Slack', topic, props.slackWorkspaceId, props.slackChannelId);
+    }
   }
 }
 

@@ -125,6 +125,22 @@ export class CasperDashboard extends Construct {
       graph('Era and peers', [m.metricEraId({ label: 'Era', period })], {}, [], [m.metricPeerCount({ label: 'Peers', period })]),
     );
 
+    // What the sync-aware, upgrade and RPC alarms read (no data where it does not apply).
+    this.dashboard.addWidgets(
+      graph('Bootstrap and sync phase', [
+        m.metricBootstrapComplete({ label: 'Bootstrap complete', period }),
+        m.metricCatchingUp({ label: 'Catching up', period }),
+        m.metricSynced({ label: 'Synced', period }),
+      ], { min: 0, max: 1 }, [], [], 8),
+      graph('Network and upgrades', [
+        m.metricWrongChainspec({ label: 'Wrong chainspec', period }),
+        m.metricUpgradeStaged({ label: 'Announced upgrade staged', period }),
+        m.metricStageProtocolsFailed({ label: 'Staging failed', period }),
+      ], { min: 0, max: 1 }, [], [], 8),
+      graph('JSON-RPC (sidecar)', [m.metricRpcUp({ label: 'RPC up', period })], { min: 0, max: 1 }, [],
+        [m.metricRpcLatency({ label: 'p90 latency (ms)', period })], 8),
+    );
+
     this.dashboard.addWidgets(
       graph('CPU (%)', [m.metricCpuUtilization({ label: 'CPU busy', period })], { min: 0, max: 100 }),
       graph('Memory (%)', [m.metricMemoryUsedPercent({ label: 'Memory used', period })], { min: 0, max: 100 }),

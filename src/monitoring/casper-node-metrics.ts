@@ -94,6 +94,51 @@ export class CasperNodeMetrics {
     return this.node('StageProtocolsFailed', 'Maximum', props);
   }
 
+  /**
+   * 1 once the node's bootstrap has finished (its done stamp exists), 0
+   * while it runs. The collector starts early in the bootstrap, so this is 0
+   * for the whole bootstrap; the stamp survives reboots.
+   */
+  public metricBootstrapComplete(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.node('BootstrapComplete', 'Maximum', props);
+  }
+
+  /**
+   * 1 while the node's reactor state is Initialize or CatchUp (still getting
+   * to the chain tip: its last block lags by hours), 0 in any other state;
+   * absent while the node does not answer.
+   */
+  public metricCatchingUp(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.node('CatchingUp', 'Maximum', props);
+  }
+
+  /** 1 when the node runs another chainspec than the configured network's, else 0. */
+  public metricWrongChainspec(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.node('WrongChainspec', 'Maximum', props);
+  }
+
+  /**
+   * While an upgrade is announced (`next_upgrade` in /status): 1 when its
+   * protocol version is staged on the node (config and binary), else 0. No
+   * data while no upgrade is announced.
+   */
+  public metricUpgradeStaged(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.node('UpgradeStaged', 'Minimum', props);
+  }
+
+  /**
+   * 1 when the sidecar's JSON-RPC answered `info_get_status` with a result,
+   * else 0. Only on networks with the sidecar, once the bootstrap is complete.
+   */
+  public metricRpcUp(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.node('RpcUp', 'Minimum', props);
+  }
+
+  /** Milliseconds the sidecar took to answer `info_get_status` (when it answered). */
+  public metricRpcLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.node('RpcLatencyMilliseconds', 'p90', props);
+  }
+
   /** CPU busy percentage of the whole instance (agent `cpu_usage_active`, all cores). */
   public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.agent('cpu_usage_active', { cpu: 'cpu-total' }, 'Average', props);

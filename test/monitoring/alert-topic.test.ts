@@ -1,7 +1,7 @@
 import { CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AlertTopic, CasperNetwork, CasperReadOnlyNode } from '../../src';
-import { nagFindings } from '../support/checks';
+import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
 import { agnosticStack, concreteStack, expectRejected } from '../support/stacks';
 
 describe('AlertTopic', () => {
@@ -101,5 +101,46 @@ describe('AlertTopic', () => {
     const stack = agnosticStack();
     expectRejected(stack, () => new AlertTopic(stack, 'Alerts', { emails: ['a@example.com', 'A@example.com'] }),
       /AlertTopic: invalid emails .*: must not list an address twice/);
+  });
+});
+
+describe('AlertTopic with a Slack channel', () => {
+  test('AWS Chatbot posts the topic to the channel; notifications only; cdk-nag and cfn-lint clean', () => {
+    const stack = agnosticStack();
+    const alerts = new AlertTopic(stack, 'Alerts', { slackWorkspaceId: 'T0123ABCDEF', slackChannelId: 'C0123ABCDEF' });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
+      SlackWorkspaceId: 'T0123ABCDEF',
+      SlackChannelId: 'C0123ABCDEF',
+      SnsTopicArns: [{ Ref: stack.getLogicalId(alerts.topic.node.defaultChild as CfnResource) }],
+      GuardrailPolicies: [Match.anyValue()],
+      UserRoleRequired: false,
+    });
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: { Statement: [{ Sid: 'NotificationsOnly', Effect: 'Deny', Action: '*', Resource: '*' }] },
+    });
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'chatbot.amazonaws.com' } })] },
+    });
+    t.resourceCountIs('AWS::IAM::Policy', 0);
+    expect(alerts.slackChannel).toBeDefined();
+    expect(nagFindings(stack)).toEqual([]);
+    const lint = cfnLint(stack);
+    expect(lint.errors).toEqual([]);
+    expect(unexplainedWarnings(lint)).toEqual([]);
+  });
+
+  test('no Slack props: no channel', () => {
+    const stack = agnosticStack();
+    expect(new AlertTopic(stack, 'Alerts').slackChannel).toBeUndefined();
+    Template.fromStack(stack).resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 0);
+  });
+
+  test.each([
+    [{ slackChannelId: 'C0123ABCDEF' }, 'AlertTopic: invalid slackWorkspaceId undefined: is required with the other Slack prop: give slackWorkspaceId and slackChannelId together'],
+    [{ slackWorkspaceId: 'T0123ABCDEF', slackChannelId: 'alerts channel' }, 'AlertTopic: invalid slackChannelId "alerts channel": must be a Slack channel ID such as "C0123ABCDEF" (letters and digits), not its name'],
+  ])('rejects %j', (props, message) => {
+    const stack = agnosticStack();
+    expectRejected(stack, () => new AlertTopic(stack, 'Alerts', props), message);
   });
 });

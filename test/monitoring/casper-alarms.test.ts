@@ -5,6 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CasperAlarms, CasperCanary, CasperNodeMetrics, DataVolumeLifecycle, SnapshotRotation } from '../../src';
 import { worstCaseDetectionSeconds } from '../../src/private/detection';
+import { alarmPeriod } from '../support/alarm-sim';
 import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
 import { agnosticStack, expectRejected, plainVpc } from '../support/stacks';
 
@@ -40,21 +41,24 @@ describe('CasperAlarms with every input', () => {
     canary,
     snapshotRotation: rotation,
     dataVolumeLifecycle: lifecycle(stack),
+    monitorRpc: true,
   });
   const t = Template.fromStack(stack);
 
   // Each row: alarm name, namespace, metric, dimensions, statistic, period, threshold,
   // operator, evaluation periods, datapoints to alarm, missing data.
   const rows: Array<[string, string, string, Record<string, string>, string, number, number, string, number, number, string]> = [
-    ['node-down', NS, 'NodeUp', { NodeName: NODE }, 'Maximum', 30, 1, 'LessThanThreshold', 3, 3, 'breaching'],
-    ['chain-stalled', NS, 'LastBlockAgeSeconds', { NodeName: NODE }, 'Maximum', 30, 600, 'GreaterThanThreshold', 1, 1, 'notBreaching'],
+    ['bootstrap-overdue', NS, 'BootstrapComplete', { NodeName: NODE }, 'Maximum', 300, 1, 'LessThanThreshold', 21, 21, 'breaching'],
+    ['wrong-chainspec', NS, 'WrongChainspec', { NodeName: NODE }, 'Maximum', 60, 1, 'GreaterThanOrEqualToThreshold', 2, 2, 'notBreaching'],
+    ['upgrade-not-staged', NS, 'UpgradeStaged', { NodeName: NODE }, 'Maximum', 900, 1, 'LessThanThreshold', 32, 32, 'notBreaching'],
+    ['stage-protocols-failed', NS, 'StageProtocolsFailed', { NodeName: NODE }, 'Maximum', 300, 1, 'GreaterThanOrEqualToThreshold', 1, 1, 'notBreaching'],
+    ['rpc-down', NS, 'RpcUp', { NodeName: NODE }, 'Maximum', 60, 1, 'LessThanThreshold', 3, 3, 'notBreaching'],
     ['low-peers', NS, 'PeerCount', { NodeName: NODE }, 'Maximum', 60, 3, 'LessThanThreshold', 5, 5, 'notBreaching'],
     ['high-cpu', NS, 'cpu_usage_active', { NodeName: NODE, cpu: 'cpu-total' }, 'Average', 60, 70, 'GreaterThanThreshold', 5, 5, 'notBreaching'],
     ['high-memory', NS, 'mem_used_percent', { NodeName: NODE }, 'Average', 60, 80, 'GreaterThanThreshold', 5, 5, 'notBreaching'],
     ['data-disk-full', NS, 'disk_used_percent', { NodeName: NODE, path: '/var/lib/casper/casper-node', fstype: 'ext4' }, 'Maximum', 60, 90, 'GreaterThanThreshold', 2, 2, 'notBreaching'],
     ['root-disk-full', NS, 'disk_used_percent', { NodeName: NODE, path: '/', fstype: 'ext4' }, 'Maximum', 60, 90, 'GreaterThanThreshold', 2, 2, 'notBreaching'],
     ['status-check-failed', 'AWS/EC2', 'StatusCheckFailed', { AutoScalingGroupName: ASG }, 'Maximum', 60, 1, 'GreaterThanOrEqualToThreshold', 1, 1, 'notBreaching'],
-    ['backups-stale', NS, 'SnapshotRotationSucceeded', { NodeName: NODE }, 'Sum', 86400, 1, 'LessThanThreshold', 2, 2, 'breaching'],
     ['lifecycle-failures', NS, 'LifecycleFailures', { NodeName: NODE }, 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold', 1, 1, 'notBreaching'],
   ];
 
@@ -78,32 +82,71 @@ describe('CasperAlarms with every input', () => {
     expect(p.AlarmDescription).toMatch(new RegExp(`^Casper node ${NODE}: `));
   });
 
-  test('canary-failing: two failed runs of the canary in a row', () => {
-    const p = alarm(t, `casper-${NODE}-canary-failing`);
+  test('rpc-slow: the 90th percentile latency above 1 s for 5 minutes', () => {
+    const p = alarm(t, `casper-${NODE}-rpc-slow`);
     expect(p).toMatchObject({
-      Namespace: 'CloudWatchSynthetics',
-      MetricName: 'SuccessPercent',
-      Statistic: 'Average',
-      Period: 300,
-      Threshold: 100,
-      ComparisonOperator: 'LessThanThreshold',
-      EvaluationPeriods: 2,
-      DatapointsToAlarm: 2,
-      TreatMissingData: 'notBreaching',
-      AlarmActions: TOPIC,
-      OKActions: TOPIC,
+      Namespace: NS, MetricName: 'RpcLatencyMilliseconds', ExtendedStatistic: 'p90', Period: 60, Threshold: 1000,
+      ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 5, DatapointsToAlarm: 5, TreatMissingData: 'notBreaching',
+      AlarmActions: TOPIC, OKActions: TOPIC,
     });
-    expect(p.Dimensions).toEqual([{ Name: 'CanaryName', Value: stack.resolve(canary.canary.canaryName) }]);
   });
 
-  test('exposes every alarm as a property and in `alarms`', () => {
-    expect(alarms.alarms).toHaveLength(11);
+  /** The metric queries of a metric math alarm, by id: [namespace, metric, statistic, period]. */
+  const queries = (name: string) => {
+    const p = alarm(t, `casper-${NODE}-${name}`);
+    const stats = Object.fromEntries((p.Metrics as any[]).filter((q) => q.MetricStat).map((q) => [q.Id, [
+      q.MetricStat.Metric.Namespace, q.MetricStat.Metric.MetricName, q.MetricStat.Stat, q.MetricStat.Period,
+    ]]));
+    const expression = (p.Metrics as any[]).find((q) => q.Expression);
+    return { p, stats, expression: expression?.Expression };
+  };
+
+  const math: Array<[string, string, Record<string, [string, string, string, number]>, number, string, number, string]> = [
+    ['node-down', 'IF(FILL(complete, 1) == 1, FILL(up, 0), 1)',
+      { up: [NS, 'NodeUp', 'Maximum', 30], complete: [NS, 'BootstrapComplete', 'Maximum', 30] }, 1, 'LessThanThreshold', 3, 'breaching'],
+    ['chain-stalled', 'IF(FILL(catchingUp, 0) == 1, 0, age)',
+      { age: [NS, 'LastBlockAgeSeconds', 'Maximum', 30], catchingUp: [NS, 'CatchingUp', 'Maximum', 30] }, 600, 'GreaterThanThreshold', 1, 'notBreaching'],
+    ['sync-not-progressing', 'IF(FILL(catchingUp, 0) == 1, heightMax - heightMin, 1)', {
+      catchingUp: [NS, 'CatchingUp', 'Minimum', 900], heightMax: [NS, 'BlockHeight', 'Maximum', 900], heightMin: [NS, 'BlockHeight', 'Minimum', 900],
+    }, 0, 'LessThanOrEqualToThreshold', 4, 'notBreaching'],
+    ['canary-failing', 'IF(FILL(synced, 1) < 1, 100, success)', {
+      success: ['CloudWatchSynthetics', 'SuccessPercent', 'Average', 300], synced: [NS, 'Synced', 'Maximum', 300],
+    }, 100, 'LessThanThreshold', 2, 'notBreaching'],
+    ['backups-stale', 'IF(FILL(synced, 0) < 1, 1, FILL(succeeded, 0))', {
+      succeeded: [NS, 'SnapshotRotationSucceeded', 'Sum', 86400], synced: [NS, 'Synced', 'Maximum', 86400],
+    }, 1, 'LessThanThreshold', 2, 'breaching'],
+  ];
+  test.each(math)('%s: metric math %s', (name, expression, stats, threshold, operator, evaluationPeriods, missing) => {
+    const q = queries(name);
+    expect(q.expression).toBe(expression);
+    expect(q.stats).toEqual(stats);
+    expect(q.p).toMatchObject({
+      Threshold: threshold, ComparisonOperator: operator, EvaluationPeriods: evaluationPeriods, DatapointsToAlarm: evaluationPeriods,
+      TreatMissingData: missing, AlarmActions: TOPIC, OKActions: TOPIC,
+    });
+    expect(q.p.AlarmDescription).toMatch(new RegExp(`^Casper node ${NODE}: `));
+  });
+
+  test('canary-failing reads this canary', () => {
+    const { p } = queries('canary-failing');
+    const success = (p.Metrics as any[]).find((q) => q.Id === 'success');
+    expect(success.MetricStat.Metric.Dimensions).toEqual([{ Name: 'CanaryName', Value: stack.resolve(canary.canary.canaryName) }]);
+  });
+
+  test('exposes every alarm as a property and in `alarms`; the critical ones in `criticalAlarms`', () => {
     expect(alarms.alarms).toEqual([
       alarms.nodeDown, alarms.chainStalled, alarms.lowPeers, alarms.highCpu, alarms.highMemory,
-      alarms.dataDiskFull, alarms.rootDiskFull, alarms.statusCheckFailed, alarms.canaryFailing,
-      alarms.backupsStale, alarms.lifecycleFailures,
+      alarms.dataDiskFull, alarms.rootDiskFull, alarms.bootstrapOverdue, alarms.syncNotProgressing, alarms.wrongChainspec,
+      alarms.upgradeNotStaged, alarms.stageProtocolsFailed, alarms.statusCheckFailed, alarms.rpcDown, alarms.rpcSlow,
+      alarms.canaryFailing, alarms.backupsStale, alarms.lifecycleFailures,
     ]);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+    expect(alarms.criticalAlarms).toEqual([
+      alarms.nodeDown, alarms.chainStalled, alarms.bootstrapOverdue, alarms.syncNotProgressing, alarms.wrongChainspec,
+      alarms.upgradeNotStaged, alarms.stageProtocolsFailed, alarms.statusCheckFailed, alarms.rpcDown,
+    ]);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 18);
+    t.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
+    expect(alarms.nodeUnhealthy).toBeUndefined();
   });
 
 });
@@ -127,7 +170,7 @@ describe('CasperAlarms alone', () => {
     const stack = agnosticStack();
     const alarms = new CasperAlarms(stack, 'Alarms', { metrics: metrics(false) });
     const t = Template.fromStack(stack);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
       expect(a.Properties.AlarmActions).toBeUndefined();
       expect(a.Properties.OKActions).toBeUndefined();
@@ -136,6 +179,32 @@ describe('CasperAlarms alone', () => {
     expect(alarms.canaryFailing).toBeUndefined();
     expect(alarms.backupsStale).toBeUndefined();
     expect(alarms.lifecycleFailures).toBeUndefined();
+    expect(alarms.rpcDown).toBeUndefined();
+    expect(alarms.rpcSlow).toBeUndefined();
+  });
+
+  test('nodeUnhealthyAlarm: one composite over the critical alarms notifies; they no longer do, the others still do', () => {
+    const stack = agnosticStack();
+    const alarms = new CasperAlarms(stack, 'Alarms', { metrics: metrics(), topic: topicIn(stack), monitorRpc: true, nodeUnhealthyAlarm: true });
+    const t = Template.fromStack(stack);
+    const composites = Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm'));
+    expect(composites).toHaveLength(1);
+    const c = composites[0].Properties;
+    expect(c).toMatchObject({ AlarmName: `casper-${NODE}-node-unhealthy`, AlarmActions: TOPIC, OKActions: TOPIC });
+    const rule = JSON.stringify(stack.resolve(c.AlarmRule));
+    const critical = ['node-down', 'chain-stalled', 'bootstrap-overdue', 'sync-not-progressing', 'wrong-chainspec',
+      'upgrade-not-staged', 'stage-protocols-failed', 'status-check-failed', 'rpc-down'];
+    expect(alarms.criticalAlarms).toHaveLength(critical.length);
+    for (const a of alarms.criticalAlarms) expect(rule).toContain(JSON.stringify(stack.resolve(a.alarmArn)).slice(1, -1));
+    for (const name of critical) {
+      const p = alarm(t, `casper-${NODE}-${name}`);
+      expect({ name, actions: p.AlarmActions, ok: p.OKActions }).toEqual({ name, actions: undefined, ok: undefined });
+    }
+    for (const name of ['low-peers', 'high-cpu', 'high-memory', 'data-disk-full', 'root-disk-full', 'rpc-slow']) {
+      expect({ name, actions: alarm(t, `casper-${NODE}-${name}`).AlarmActions }).toEqual({ name, actions: TOPIC });
+    }
+    expect(alarms.nodeUnhealthy).toBeDefined();
+    expect(nagFindings(stack)).toEqual([]);
   });
 
   test('thresholds and the name prefix are props', () => {
@@ -151,6 +220,12 @@ describe('CasperAlarms alone', () => {
       minPeerCount: 8,
       snapshotRotation: new SnapshotRotation(stack, 'Rotation', { volumeTagValue: NODE }),
       backupMaxAge: Duration.days(7),
+      bootstrapTimeout: Duration.hours(3),
+      maxSyncStall: Duration.hours(2),
+      upgradeStagingGracePeriod: Duration.hours(12),
+      monitorRpc: true,
+      rpcDownFor: Duration.minutes(10),
+      maxRpcLatency: Duration.millis(500),
     });
     const t = Template.fromStack(stack);
     expect(alarm(t, 'mainnet-a-high-cpu').Threshold).toBe(85);
@@ -159,7 +234,13 @@ describe('CasperAlarms alone', () => {
     expect(alarm(t, 'mainnet-a-root-disk-full').Threshold).toBe(75);
     expect(alarm(t, 'mainnet-a-chain-stalled').Threshold).toBe(1200);
     expect(alarm(t, 'mainnet-a-low-peers').Threshold).toBe(8);
-    expect(alarm(t, 'mainnet-a-backups-stale')).toMatchObject({ EvaluationPeriods: 7, DatapointsToAlarm: 7, Period: 86400 });
+    expect(alarm(t, 'mainnet-a-backups-stale')).toMatchObject({ EvaluationPeriods: 7, DatapointsToAlarm: 7 });
+    // 3 h + 15 min in 5-minute periods.
+    expect(alarm(t, 'mainnet-a-bootstrap-overdue')).toMatchObject({ EvaluationPeriods: 39, DatapointsToAlarm: 39, Period: 300 });
+    expect(alarm(t, 'mainnet-a-sync-not-progressing')).toMatchObject({ EvaluationPeriods: 8, DatapointsToAlarm: 8 });
+    expect(alarm(t, 'mainnet-a-upgrade-not-staged')).toMatchObject({ EvaluationPeriods: 48, DatapointsToAlarm: 48, Period: 900 });
+    expect(alarm(t, 'mainnet-a-rpc-down')).toMatchObject({ EvaluationPeriods: 10, DatapointsToAlarm: 10, Period: 60 });
+    expect(alarm(t, 'mainnet-a-rpc-slow').Threshold).toBe(500);
   });
 
   const bad: Array<[string, Record<string, unknown>, string]> = [
@@ -172,6 +253,13 @@ describe('CasperAlarms alone', () => {
     ['minPeerCount 2.5', { minPeerCount: 2.5 }, 'CasperAlarms: invalid minPeerCount 2.5: must be a whole number from 1 to 1000'],
     ['backupMaxAge 8 days', { backupMaxAge: Duration.days(8) }, 'CasperAlarms: invalid backupMaxAge "8 days": must be whole days from 1 to 7 (CloudWatch evaluates at most 7 days)'],
     ['backupMaxAge 36 hours', { backupMaxAge: Duration.hours(36) }, 'CasperAlarms: invalid backupMaxAge "1 day 12 hours": must be whole days from 1 to 7 (CloudWatch evaluates at most 7 days)'],
+    ['bootstrapTimeout short', { bootstrapTimeout: Duration.minutes(20) }, 'CasperAlarms: invalid bootstrapTimeout "20 minutes": must be from 30 minutes to 12 hours'],
+    ['bootstrapTimeout long', { bootstrapTimeout: Duration.hours(13) }, 'CasperAlarms: invalid bootstrapTimeout "13 hours": must be from 30 minutes to 12 hours'],
+    ['maxSyncStall short', { maxSyncStall: Duration.minutes(15) }, 'CasperAlarms: invalid maxSyncStall "15 minutes": must be 30 minutes to 12 hours in whole quarter hours'],
+    ['maxSyncStall uneven', { maxSyncStall: Duration.minutes(50) }, 'CasperAlarms: invalid maxSyncStall "50 minutes": must be 30 minutes to 12 hours in whole quarter hours'],
+    ['upgradeStagingGracePeriod', { upgradeStagingGracePeriod: Duration.hours(25) }, 'CasperAlarms: invalid upgradeStagingGracePeriod "1 day 1 hour": must be 1 to 24 hours in whole quarter hours'],
+    ['rpcDownFor', { rpcDownFor: Duration.seconds(90) }, 'CasperAlarms: invalid rpcDownFor "1 minute 30 seconds": must be 1 to 60 whole minutes'],
+    ['maxRpcLatency', { maxRpcLatency: Duration.seconds(5) }, 'CasperAlarms: invalid maxRpcLatency "5 seconds": must be from 50 milliseconds to 4 seconds (the collector gives up after 5 seconds)'],
     ['alarmNamePrefix', { alarmNamePrefix: 'has space' }, 'CasperAlarms: invalid alarmNamePrefix "has space": must be 1 to 200 letters, digits, ".", "_" or "-"'],
   ];
   test.each(bad)('rejects %s', (_name, extra, message) => {
@@ -195,7 +283,7 @@ describe('worst-case detection from the synthesized alarms', () => {
     return worstCaseDetectionSeconds({
       thresholdDelaySeconds,
       sampleIntervalSeconds,
-      periodSeconds: p.Period,
+      periodSeconds: alarmPeriod(p),
       datapointsToAlarm: p.DatapointsToAlarm,
     });
   };
@@ -208,6 +296,7 @@ describe('worst-case detection from the synthesized alarms', () => {
 
   test('chain stalled <= 12 minutes', () => {
     const threshold = alarm(t, `casper-${NODE}-chain-stalled`).Threshold;
+    expect(threshold).toBe(600);
     expect(timing('chain-stalled', 30, threshold)).toBe(705);
     expect(timing('chain-stalled', 30, threshold)).toBeLessThanOrEqual(720);
   });

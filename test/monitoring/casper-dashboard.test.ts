@@ -117,7 +117,7 @@ describe('CasperDashboard', () => {
     test('an alarm widget lists every alarm of the CasperAlarms, in order', () => {
       const widgets = (body.widgets as any[]).filter((w) => w.type === 'alarm');
       expect(widgets).toHaveLength(1);
-      expect(built.alarms.alarms).toHaveLength(10);
+      expect(built.alarms.alarms).toHaveLength(15);
       expect(widgets[0].properties.alarms).toEqual(built.alarms.alarms.map((a) => tokenOf(stack, a.alarmArn)));
       expect(widgets[0].properties.alarms).toContain(`\${${logicalId(built.alarms.chainStalled)}.Arn}`);
     });
@@ -236,7 +236,8 @@ describe('CasperDashboard', () => {
     });
 
     test('still every node, CPU, memory and disk metric', () => {
-      for (const name of ['NodeUp', 'Synced', 'BlockHeight', 'LastBlockAgeSeconds', 'EraId', 'PeerCount', 'mem_used_percent']) {
+      for (const name of ['NodeUp', 'Synced', 'BlockHeight', 'LastBlockAgeSeconds', 'EraId', 'PeerCount', 'mem_used_percent',
+        'BootstrapComplete', 'CatchingUp', 'WrongChainspec', 'UpgradeStaged', 'StageProtocolsFailed', 'RpcUp', 'RpcLatencyMilliseconds']) {
         expect(metrics.some((m) => m.metricName === name)).toBe(true);
       }
       expect(has(metrics, NS, 'cpu_usage_active', { NodeName: NODE, cpu: 'cpu-total' })).toBe(true);

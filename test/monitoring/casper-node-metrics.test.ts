@@ -31,6 +31,12 @@ const EXPECTED: Array<[MetricMethod, string, { [k: string]: string }, string]> =
   ['metricEraId', 'EraId', NODE_DIMS, 'Maximum'],
   ['metricLastBlockAge', 'LastBlockAgeSeconds', NODE_DIMS, 'Maximum'],
   ['metricStageProtocolsFailed', 'StageProtocolsFailed', NODE_DIMS, 'Maximum'],
+  ['metricBootstrapComplete', 'BootstrapComplete', NODE_DIMS, 'Maximum'],
+  ['metricCatchingUp', 'CatchingUp', NODE_DIMS, 'Maximum'],
+  ['metricWrongChainspec', 'WrongChainspec', NODE_DIMS, 'Maximum'],
+  ['metricUpgradeStaged', 'UpgradeStaged', NODE_DIMS, 'Minimum'],
+  ['metricRpcUp', 'RpcUp', NODE_DIMS, 'Minimum'],
+  ['metricRpcLatency', 'RpcLatencyMilliseconds', NODE_DIMS, 'p90'],
   ['metricCpuUtilization', 'cpu_usage_active', { cpu: 'cpu-total', NodeName: NODE }, 'Average'],
   ['metricMemoryUsedPercent', 'mem_used_percent', NODE_DIMS, 'Average'],
   ['metricMemoryUsed', 'mem_used', NODE_DIMS, 'Average'],
@@ -105,8 +111,11 @@ describe('CasperNodeMetrics', () => {
 
   test('the collector publishes every node metric the construct reads (they cannot drift apart)', () => {
     const collector = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'assets', 'node', 'casper-metrics.py'), 'utf8');
-    const names = ['NodeUp', 'Synced', 'PeerCount', 'BlockHeight', 'EraId', 'LastBlockAgeSeconds', 'StageProtocolsFailed'];
-    expect(EXPECTED.slice(0, 7).map(([, name]) => name)).toEqual(names);
-    for (const name of names) expect(collector).toContain(`"${name}"`);
+    const names = ['NodeUp', 'Synced', 'PeerCount', 'BlockHeight', 'EraId', 'LastBlockAgeSeconds', 'StageProtocolsFailed',
+      'BootstrapComplete', 'CatchingUp', 'WrongChainspec', 'UpgradeStaged', 'RpcUp', 'RpcLatencyMilliseconds'];
+    expect(EXPECTED.slice(0, names.length).map(([, name]) => name)).toEqual(names);
+    // The collector's METRICS table lists exactly these, in this order.
+    const table = /^METRICS = \(\n([\s\S]*?)^\)/m.exec(collector)![1];
+    expect([...table.matchAll(/\("(\w+)", "\w+"\)/g)].map((m) => m[1])).toEqual(names);
   });
 });

@@ -612,7 +612,9 @@ configure_cloudwatch_agent() {
 
 # Node metrics: a timer runs casper-metrics.py every 30 s, which reads /status
 # and sends an EMF document to the CloudWatch agent's EMF listener (so it needs
-# the agent, configured above, and no credentials of its own).
+# the agent, configured above, and no credentials of its own). It also reads
+# the done stamp (BootstrapComplete), checks the chainspec name and, on
+# networks with the sidecar, its JSON-RPC once the bootstrap is complete.
 install_metrics_collector() {
   STEP="metrics"
   if [[ -z $CFG_CW_PARAMETER || -z $CFG_METRICS_NAMESPACE ]]; then
@@ -625,6 +627,8 @@ install_metrics_collector() {
     write_if_changed "$ROOT/etc/systemd/system/$unit" 0644 <"$HERE/$unit"
     if ((CHANGED)); then NEED_RELOAD=1; fi
   done
+  local rpc_url=""
+  if [[ $CFG_RUNS_SIDECAR == true ]]; then rpc_url="http://127.0.0.1:$CFG_RPC_PORT/rpc"; fi
   # Double quotes keep a namespace with spaces in one value; the config
   # patterns allow no quote, backslash, dollar sign or newline.
   write_if_changed "$ROOT/etc/casper-metrics.env" 0644 <<EOF
@@ -632,6 +636,9 @@ CASPER_METRICS_STATUS_URL="http://127.0.0.1:$CFG_REST_PORT/status"
 CASPER_METRICS_NAMESPACE="$CFG_METRICS_NAMESPACE"
 CASPER_METRICS_NODE_NAME="$CFG_NODE_NAME"
 CASPER_METRICS_LOG_GROUP="$CFG_METRICS_LOG_GROUP"
+CASPER_METRICS_EXPECTED_CHAINSPEC="$CFG_CHAINSPEC_NAME"
+CASPER_METRICS_BOOTSTRAP_DONE_FILE="${STATE_DIR#"$ROOT"}/done"
+CASPER_METRICS_RPC_URL="$rpc_url"
 EOF
   reload_systemd_if_needed
   start_unit casper-metrics.timer
@@ -800,6 +807,11 @@ main() {
   WORK=$(mktemp -d)
   TEMP_PATHS+=("$WORK")
   read_instance_metadata
+  # The agent and the collector come first: from here on the node reports
+  # BootstrapComplete 0 (and NodeUp 0), which the node-down alarm reads as
+  # "bootstrapping", not as "down" (see CasperAlarms).
+  configure_cloudwatch_agent
+  install_metrics_collector
   install_packages
   prepare_data_volume
   ensure_signing_key
@@ -809,8 +821,6 @@ main() {
   configure_sidecar_port
   apply_trusted_hash
   configure_open_files
-  configure_cloudwatch_agent
-  install_metrics_collector
   start_services
   install_watchdog
   install_protocol_stager

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Casper node metrics collector.
 
-Each run reads the node's REST status once and sends one CloudWatch Embedded
+Each run reads the node's REST status once (and, with --rpc-url, calls the
+sidecar's JSON-RPC info_get_status once) and sends one CloudWatch Embedded
 Metric Format (EMF) document to the CloudWatch agent's EMF listener, which
 turns it into metrics and ships the event to a log group. It needs no AWS SDK
 and no credentials. Run every 30 s by casper-metrics.timer.
@@ -31,6 +32,13 @@ DEFAULT_ENDPOINT = "tcp://127.0.0.1:25888"
 DEFAULT_TIMEOUT_SECONDS = 5.0
 # Written by stage-protocols.sh after each run: {"failed": bool, "message": str, "time": int}.
 DEFAULT_STAGE_RESULT_FILE = "/var/lib/casper-stage-protocols/result.json"
+# Written by bootstrap.sh once the node answers steadily (it survives reboots).
+DEFAULT_BOOTSTRAP_DONE_FILE = "/var/lib/casper-bootstrap/done"
+# Where casper-node-util stages a protocol version m.n.p: <config root>/m_n_p/config.toml
+# and <bin root>/m_n_p/casper-node (the launcher needs both).
+DEFAULT_CONFIG_ROOT = "/etc/casper"
+DEFAULT_BIN_ROOT = "/var/lib/casper/bin"
+RPC_STATUS_REQUEST = b'{"jsonrpc":"2.0","id":1,"method":"info_get_status","params":[]}'
 MAX_BODY_BYTES = 1 << 20
 
 # Metric name and unit, in the order they appear in the document.
@@ -42,9 +50,20 @@ METRICS = (
     ("EraId", "Count"),
     ("LastBlockAgeSeconds", "Seconds"),
     ("StageProtocolsFailed", "None"),
+    ("BootstrapComplete", "None"),
+    ("CatchingUp", "None"),
+    ("WrongChainspec", "None"),
+    ("UpgradeStaged", "None"),
+    ("RpcUp", "None"),
+    ("RpcLatencyMilliseconds", "Milliseconds"),
 )
 # The reactor states of a node that follows the chain tip.
 SYNCED_STATES = ("KeepUp", "Validate")
+# The reactor states of a node that is still getting to the chain tip. In them
+# last_added_block_info (the highest complete block) lags the tip by hours, so
+# block age means nothing; whether the height moves does.
+CATCHING_UP_STATES = ("Initialize", "CatchUp")
+PROTOCOL_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 # Status fields passed on as properties of the log event.
 PROPERTIES = (("ReactorState", "reactor_state"), ("ChainspecName", "chainspec_name"), ("BuildVersion", "build_version"))
 
@@ -92,7 +111,7 @@ def read_block(info, now):
     return {"BlockHeight": height, "EraId": era, "LastBlockAgeSeconds": age}
 
 
-def node_values(status_code, body, now):
+def node_values(status_code, body, now, **status_options):
     """(metric values, properties) for one answer of the node."""
     down = {"NodeUp": 0, "Synced": 0}
     if status_code is None:  # body is why the request failed
@@ -106,14 +125,25 @@ def node_values(status_code, body, now):
     if not isinstance(status, dict):
         kind = JSON_TYPES.get(type(status), type(status).__name__)
         return down, {"Error": f"unexpected body: JSON {kind}, not an object"}
-    return status_values(status, now)
+    return status_values(status, now, **status_options)
 
 
-def status_values(status, now):
+def status_values(status, now, expected_chainspec=None, roots=(DEFAULT_CONFIG_ROOT, DEFAULT_BIN_ROOT)):
     """(metric values, properties) of a node that answered with its status object."""
     peers = status.get("peers")
     values = {"NodeUp": 1, "Synced": 0, "PeerCount": len(peers) if isinstance(peers, (list, dict)) else 0}
     props = {name: status[key] for name, key in PROPERTIES if isinstance(status.get(key), str)}
+    state = status.get("reactor_state")
+    if isinstance(state, str):
+        values["CatchingUp"] = 1 if state in CATCHING_UP_STATES else 0
+    if expected_chainspec:
+        # A missing name is not the expected one either.
+        values["WrongChainspec"] = 0 if status.get("chainspec_name") == expected_chainspec else 1
+        if values["WrongChainspec"]:
+            props["ExpectedChainspec"] = expected_chainspec
+    upgrade_values, upgrade_props = upgrade_status(status.get("next_upgrade"), roots)
+    values.update(upgrade_values)
+    props.update(upgrade_props)
     info = status.get("last_added_block_info")
     block = {}
     if info is not None:
@@ -127,14 +157,86 @@ def status_values(status, now):
     return values, props
 
 
-def build_document(status_code, body, now, namespace, node_name, log_group, extra=({}, {})):
+def upgrade_status(upgrade, roots):
+    """UpgradeStaged (only while an upgrade is announced) and the upgrade's properties.
+
+    next_upgrade is {activation_point: era (int) or timestamp (str), protocol_version} or null.
+    A version counts as staged when both its config.toml and its casper-node binary exist.
+    """
+    if upgrade is None:
+        return {}, {"UpgradeAnnounced": False}
+    if not isinstance(upgrade, dict):
+        return {}, {"UpgradeAnnounced": False, "UpgradeError": "next_upgrade is not an object"}
+    version = upgrade.get("protocol_version")
+    props = {"UpgradeAnnounced": True}
+    activation = upgrade.get("activation_point")
+    if is_int(activation):
+        props["UpgradeActivationEra"] = activation
+    elif isinstance(activation, str):
+        props["UpgradeActivationTime"] = activation
+    m = PROTOCOL_VERSION.fullmatch(version) if isinstance(version, str) else None
+    if m is None:
+        # An announced version that cannot be located is not staged.
+        props["UpgradeError"] = f"unexpected protocol_version {version!r}"
+        return {"UpgradeStaged": 0}, props
+    props["UpgradeVersion"] = version
+    directory = "_".join(m.groups())
+    config_root, bin_root = roots
+    staged = (os.path.isfile(os.path.join(config_root, directory, "config.toml"))
+              and os.path.isfile(os.path.join(bin_root, directory, "casper-node")))
+    return {"UpgradeStaged": 1 if staged else 0}, props
+
+
+def bootstrap_values(path):
+    """BootstrapComplete: 1 once the bootstrap's done stamp exists, else 0."""
+    return {"BootstrapComplete": 1 if os.path.exists(path) else 0}, {}
+
+
+def rpc_values(url, timeout):
+    """RpcUp and, when the RPC answered, RpcLatencyMilliseconds, from one info_get_status call.
+
+    Up means: HTTP 200 within the timeout, a JSON-RPC response with a "result"
+    object and no "error". The latency counts from the connection to the last
+    byte of the answer, whether or not the answer is good.
+    """
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(url, data=RPC_STATUS_REQUEST, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    started = time.monotonic()
+    try:
+        with opener.open(request, timeout=timeout) as resp:
+            body = resp.read(MAX_BODY_BYTES)
+            status_code = resp.status
+    except urllib.error.HTTPError as e:
+        return {"RpcUp": 0}, {"RpcError": f"HTTP {e.code}"}
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        return {"RpcUp": 0}, {"RpcError": describe_error(e, timeout)}
+    latency = {"RpcLatencyMilliseconds": round((time.monotonic() - started) * 1000, 1)}
+    if status_code != 200:
+        return {"RpcUp": 0, **latency}, {"RpcError": f"HTTP {status_code}"}
+    try:
+        answer = json.loads(body)
+    except ValueError as e:
+        return {"RpcUp": 0, **latency}, {"RpcError": f"invalid JSON: {e}"}
+    if not isinstance(answer, dict):
+        return {"RpcUp": 0, **latency}, {"RpcError": "the answer is not a JSON object"}
+    if answer.get("error") is not None:
+        error = answer["error"]
+        message = error.get("message") if isinstance(error, dict) else error
+        return {"RpcUp": 0, **latency}, {"RpcError": f"JSON-RPC error: {message}"}
+    if not isinstance(answer.get("result"), dict):
+        return {"RpcUp": 0, **latency}, {"RpcError": "no result in the answer"}
+    return {"RpcUp": 1, **latency}, {}
+
+
+def build_document(status_code, body, now, namespace, node_name, log_group, extra=({}, {}), **status_options):
     """The EMF document for one answer of the node.
 
     status_code is the HTTP status and body the raw body (bytes), or, when the
     node did not answer, status_code is None and body is the reason (str).
     extra holds more (values, properties), such as the stager's outcome.
     """
-    values, props = node_values(status_code, body, now)
+    values, props = node_values(status_code, body, now, **status_options)
     values.update(extra[0])
     props.update(extra[1])
     metrics = [(name, unit) for name, unit in METRICS if name in values]
@@ -249,6 +351,22 @@ def parse_args(argv):
                    default=env("CASPER_METRICS_STAGE_RESULT_FILE") or DEFAULT_STAGE_RESULT_FILE,
                    help="the protocol stager's result (CASPER_METRICS_STAGE_RESULT_FILE, "
                    f"default {DEFAULT_STAGE_RESULT_FILE}); StageProtocolsFailed once it exists")
+    p.add_argument("--bootstrap-done-file",
+                   default=env("CASPER_METRICS_BOOTSTRAP_DONE_FILE") or DEFAULT_BOOTSTRAP_DONE_FILE,
+                   help="the bootstrap's done stamp (CASPER_METRICS_BOOTSTRAP_DONE_FILE, "
+                   f"default {DEFAULT_BOOTSTRAP_DONE_FILE}); BootstrapComplete is 1 once it exists")
+    p.add_argument("--expected-chainspec", default=env("CASPER_METRICS_EXPECTED_CHAINSPEC") or None,
+                   help="the network's chainspec name (CASPER_METRICS_EXPECTED_CHAINSPEC); "
+                   "WrongChainspec is 1 when the node runs another one (default: not checked)")
+    p.add_argument("--config-root", default=env("CASPER_METRICS_CONFIG_ROOT") or DEFAULT_CONFIG_ROOT,
+                   help="where protocol versions' configs are staged (CASPER_METRICS_CONFIG_ROOT, "
+                   f"default {DEFAULT_CONFIG_ROOT})")
+    p.add_argument("--bin-root", default=env("CASPER_METRICS_BIN_ROOT") or DEFAULT_BIN_ROOT,
+                   help="where protocol versions' binaries are staged (CASPER_METRICS_BIN_ROOT, "
+                   f"default {DEFAULT_BIN_ROOT})")
+    p.add_argument("--rpc-url", default=env("CASPER_METRICS_RPC_URL") or None,
+                   help="the sidecar's JSON-RPC URL, e.g. http://127.0.0.1:7777/rpc (CASPER_METRICS_RPC_URL); "
+                   "RpcUp and RpcLatencyMilliseconds once the bootstrap is complete (default: no RPC check)")
     p.add_argument("--now", type=parse_now, help="the current time, RFC 3339 or epoch seconds (default: the clock)")
     p.add_argument("--print", action="store_true", help="also print the document to stdout")
     args = p.parse_args(argv)
@@ -267,8 +385,18 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     status_code, body = fetch_status(args.status_url, args.timeout_seconds)
     now = time.time() if args.now is None else args.now
+    extra_values, extra_props = stage_values(args.stage_result_file)
+    boot_values, _ = bootstrap_values(args.bootstrap_done_file)
+    extra_values.update(boot_values)
+    # The sidecar starts with the node, late in the bootstrap: RPC health only
+    # counts once the bootstrap is complete, so no alarm needs to mask it.
+    if args.rpc_url and boot_values["BootstrapComplete"]:
+        rpc_v, rpc_p = rpc_values(args.rpc_url, args.timeout_seconds)
+        extra_values.update(rpc_v)
+        extra_props.update(rpc_p)
     doc = build_document(status_code, body, now, args.namespace, args.node_name, args.log_group,
-                         stage_values(args.stage_result_file))
+                         (extra_values, extra_props), expected_chainspec=args.expected_chainspec,
+                         roots=(args.config_root, args.bin_root))
     text = json.dumps(doc, separators=(",", ":"))
     if args.print:
         print(text, flush=True)

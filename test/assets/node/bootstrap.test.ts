@@ -1027,15 +1027,21 @@ describe('metrics collector', () => {
       `CASPER_METRICS_NAMESPACE="${NAMESPACE}"`,
       'CASPER_METRICS_NODE_NAME="testnet-reader"',
       `CASPER_METRICS_LOG_GROUP="${LOG_GROUP}"`,
+      'CASPER_METRICS_EXPECTED_CHAINSPEC="casper-test"',
+      'CASPER_METRICS_BOOTSTRAP_DONE_FILE="/var/lib/casper-bootstrap/done"',
+      'CASPER_METRICS_RPC_URL="http://127.0.0.1:7777/rpc"',
       '',
     ].join('\n'));
     expect(h.mode(ENV_FILE)).toBe('644');
-    // After the agent is configured, and before the node starts (it then reports NodeUp 0).
+    // After the agent is configured, before the packages and the node: the
+    // whole bootstrap reports BootstrapComplete 0 (and NodeUp 0).
     expectCallsInOrder(r.calls, [
       new RegExp(`^amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c ssm:${re(PARAM)}$`),
       /^systemctl daemon-reload$/,
       /^systemctl is-active --quiet casper-metrics\.timer$/,
       /^systemctl enable --now casper-metrics\.timer$/,
+      /^apt-get -o DPkg::Lock::Timeout=300 install -y casper-node-launcher/,
+      /^casper-node-util stage_protocols /,
       /^systemctl enable --now casper-node-launcher\.service$/,
     ]);
     expect(matching(r.calls, /casper-metrics/)).toEqual([
@@ -1056,6 +1062,15 @@ describe('metrics collector', () => {
     expect(matching(r.calls, /^systemctl (daemon-reload|enable)/)).toEqual([]);
     expect(matching(r.calls, /casper-metrics/)).toEqual(['systemctl is-active --quiet casper-metrics.timer']);
     expect(logLines(h)).toContain('metrics: casper-metrics.timer already running');
+  });
+
+  test('without the sidecar: no RPC URL, so the collector checks no RPC', () => {
+    const h = metricsMachine((c) => { c.network.runsSidecar = false; });
+    h.setState('config-flavour', '1.5');
+    expect(h.runBootstrap().status).toBe(0);
+    const env = h.read(ENV_FILE).split('\n');
+    expect(env).toContain('CASPER_METRICS_RPC_URL=""');
+    expect(env).toContain('CASPER_METRICS_EXPECTED_CHAINSPEC="casper-test"');
   });
 
   test('a changed unit is rewritten and systemd reloaded, without starting the running timer again', () => {

@@ -29,10 +29,19 @@ const NODE_NAME = 'reader-1';
 const LOG_GROUP = '/casper/reader-1/metrics';
 /** No stager result unless a test gives one (the default path is the node's). */
 const NO_STAGE_RESULT = path.join(REPO_ROOT, 'test', 'fixtures', 'no-such-stage-result.json');
-const OPTIONS = ['--namespace', NAMESPACE, '--node-name', NODE_NAME, '--log-group', LOG_GROUP, '--stage-result-file', NO_STAGE_RESULT];
+/** A finished bootstrap's done stamp, and empty staging roots, unless a test gives others. */
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'casper-metrics-test-'));
+const DONE_FILE = path.join(TMP, 'done');
+fs.writeFileSync(DONE_FILE, '2026-12-01T00:00:00+0000\n');
+const EMPTY_ROOT = path.join(TMP, 'empty');
+fs.mkdirSync(EMPTY_ROOT);
+const OPTIONS = [
+  '--namespace', NAMESPACE, '--node-name', NODE_NAME, '--log-group', LOG_GROUP, '--stage-result-file', NO_STAGE_RESULT,
+  '--bootstrap-done-file', DONE_FILE, '--config-root', EMPTY_ROOT, '--bin-root', EMPTY_ROOT,
+];
 
-/** The properties the 2.0 fixture gives. */
-const PROPS_20 = { ReactorState: 'KeepUp', ChainspecName: 'casper-test', BuildVersion: '2.0.0-8c6ab3f' };
+/** The properties the 2.0 fixture gives (no upgrade announced). */
+const PROPS_20 = { ReactorState: 'KeepUp', ChainspecName: 'casper-test', BuildVersion: '2.0.0-8c6ab3f', UpgradeAnnounced: false };
 
 /** Block timestamps of the fixtures, in epoch ms. */
 const BLOCK_15 = Date.parse('2025-03-18T14:22:41.408Z');
@@ -41,11 +50,13 @@ const BLOCK_20 = Date.parse('2025-06-24T09:41:16.864Z');
 /** The metrics in the order the document lists them, with their units. */
 const METRIC_UNITS: [string, string][] = [
   ['NodeUp', 'None'], ['Synced', 'None'], ['PeerCount', 'Count'], ['BlockHeight', 'Count'], ['EraId', 'Count'],
-  ['LastBlockAgeSeconds', 'Seconds'], ['StageProtocolsFailed', 'None'],
+  ['LastBlockAgeSeconds', 'Seconds'], ['StageProtocolsFailed', 'None'], ['BootstrapComplete', 'None'], ['CatchingUp', 'None'],
+  ['WrongChainspec', 'None'], ['UpgradeStaged', 'None'], ['RpcUp', 'None'], ['RpcLatencyMilliseconds', 'Milliseconds'],
 ];
 
-/** The EMF document expected for these metric values and properties. */
-function emf(timestampMs: number, values: Record<string, number>, props: Record<string, string> = {}): object {
+/** The EMF document expected for these metric values (BootstrapComplete 1 unless given) and properties. */
+function emf(timestampMs: number, given: Record<string, number>, props: Record<string, string | number | boolean> = {}): object {
+  const values = { BootstrapComplete: 1, ...given };
   return {
     _aws: {
       Timestamp: timestampMs,
@@ -83,6 +94,22 @@ const ROUTES: Record<string, { status: number; body: string }> = {
   '/malformed': { status: 200, body: '{"peers": ' },
   '/array': { status: 200, body: '[1, 2]' },
 };
+
+/** A sidecar's info_get_status answer (trimmed). */
+const RPC_RESULT = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { api_version: '2.0.0', chainspec_name: 'casper-test', reactor_state: 'KeepUp' } });
+
+/** What the stand-in sidecar answers to POST, by path. */
+const RPC_ROUTES: Record<string, { status: number; body: string; delayMs?: number }> = {
+  '/rpc': { status: 200, body: RPC_RESULT },
+  '/rpc-slow': { status: 200, body: RPC_RESULT, delayMs: 1_500 },
+  '/rpc-error': { status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'Method not found' } }) },
+  '/rpc-500': { status: 500, body: 'Internal Server Error' },
+  '/rpc-no-result': { status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: 1 }) },
+  '/rpc-garbage': { status: 200, body: '<html>' },
+};
+
+/** The requests the stand-in sidecar got. */
+const rpcRequests: { method: string; contentType: string; body: string }[] = [];
 
 interface Run {
   readonly status: number | null;
@@ -161,6 +188,19 @@ let closedPort = 0;
 beforeAll(async () => {
   node = http.createServer((req, res) => {
     if (req.url === '/hang') return; // accepts the request, never answers
+    if (req.url?.startsWith('/rpc')) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        rpcRequests.push({ method: req.method ?? '', contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8') });
+        const route = RPC_ROUTES[req.url ?? ''] ?? { status: 404, body: 'not found' };
+        setTimeout(() => {
+          res.writeHead(route.status, { 'Content-Type': 'application/json' });
+          res.end(route.body);
+        }, route.delayMs ?? 0);
+      });
+      return;
+    }
     const route = ROUTES[req.url ?? ''] ?? { status: 404, body: 'not found' };
     res.writeHead(route.status, { 'Content-Type': 'application/json' });
     res.end(route.body);
@@ -176,6 +216,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  fs.rmSync(TMP, { recursive: true, force: true });
   node.closeAllConnections();
   await new Promise<void>((resolve) => node.close(() => resolve()));
   await agent.close();
@@ -217,8 +258,12 @@ describe('a node that answers', () => {
     const now = BLOCK_15 + 42_500;
     const { doc } = await collect('/status-1.5', iso(now));
     expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 1, PeerCount: 6, BlockHeight: 3517642, EraId: 17291, LastBlockAgeSeconds: 42.5,
-    }, { ReactorState: 'KeepUp', ChainspecName: 'casper', BuildVersion: '1.5.8-0432614' }));
+      NodeUp: 1, Synced: 1, PeerCount: 6, BlockHeight: 3517642, EraId: 17291, LastBlockAgeSeconds: 42.5, CatchingUp: 0,
+      UpgradeStaged: 0,
+    }, {
+      ReactorState: 'KeepUp', ChainspecName: 'casper', BuildVersion: '1.5.8-0432614',
+      UpgradeAnnounced: true, UpgradeActivationEra: 17400, UpgradeVersion: '2.0.0',
+    }));
   });
 
   test('2.0 testnet node (--now in epoch seconds): the whole document', async () => {
@@ -238,6 +283,8 @@ describe('a node that answers', () => {
             { Name: 'BlockHeight', Unit: 'Count', StorageResolution: 1 },
             { Name: 'EraId', Unit: 'Count', StorageResolution: 1 },
             { Name: 'LastBlockAgeSeconds', Unit: 'Seconds', StorageResolution: 1 },
+            { Name: 'BootstrapComplete', Unit: 'None', StorageResolution: 1 },
+            { Name: 'CatchingUp', Unit: 'None', StorageResolution: 1 },
           ],
         }],
       },
@@ -248,9 +295,12 @@ describe('a node that answers', () => {
       BlockHeight: 5102733,
       EraId: 18214,
       LastBlockAgeSeconds: 42.5,
+      BootstrapComplete: 1,
+      CatchingUp: 0,
       ReactorState: 'KeepUp',
       ChainspecName: 'casper-test',
       BuildVersion: '2.0.0-8c6ab3f',
+      UpgradeAnnounced: false,
     });
     // One JSON document on one line, ended by a newline.
     expect(raw.endsWith('\n')).toBe(true);
@@ -261,7 +311,7 @@ describe('a node that answers', () => {
     const now = BLOCK_20 + 900_000;
     const { doc } = await collect('/status-2.0', iso(now));
     expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 900,
+      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 900, CatchingUp: 0,
     }, PROPS_20));
   });
 
@@ -269,36 +319,36 @@ describe('a node that answers', () => {
     const now = BLOCK_20 + 42_500;
     const { doc } = await collect('/catch-up', iso(now));
     expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 0, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5,
-    }, { ReactorState: 'CatchUp', ChainspecName: 'casper-test', BuildVersion: '2.0.0-8c6ab3f' }));
+      NodeUp: 1, Synced: 0, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5, CatchingUp: 1,
+    }, { ...PROPS_20, ReactorState: 'CatchUp' }));
   });
 
   test('a node in Validate is synced', async () => {
     const now = BLOCK_20 + 42_500;
     const { doc } = await collect('/validate', iso(now));
     expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5,
-    }, { ReactorState: 'Validate', ChainspecName: 'casper-test', BuildVersion: '2.0.0-8c6ab3f' }));
+      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5, CatchingUp: 0,
+    }, { ...PROPS_20, ReactorState: 'Validate' }));
   });
 
   test('a node without a block yet: no block metrics, and not synced', async () => {
     const now = BLOCK_20 + 42_500;
     const { doc } = await collect('/no-block', iso(now));
-    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5 },
+    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5, CatchingUp: 0 },
       PROPS_20));
   });
 
   test('an unparseable block timestamp: block metrics left out, with the reason', async () => {
     const now = BLOCK_20 + 42_500;
     const { doc } = await collect('/bad-timestamp', iso(now));
-    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5 },
+    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5, CatchingUp: 0 },
       { ...PROPS_20, Error: "bad last_added_block_info: not an RFC 3339 timestamp: 'yesterday'" }));
   });
 
   test('a block info that is not an object: block metrics left out, with the reason', async () => {
     const now = BLOCK_20 + 42_500;
     const { doc } = await collect('/block-not-object', iso(now));
-    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5 },
+    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5, CatchingUp: 0 },
       { ...PROPS_20, Error: 'bad last_added_block_info: expected an object, got string' }));
   });
 
@@ -306,7 +356,7 @@ describe('a node that answers', () => {
     const now = BLOCK_20 - 10_000;
     const { doc } = await collect('/status-2.0', iso(now));
     expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 0,
+      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 0, CatchingUp: 0,
     }, PROPS_20));
   });
 
@@ -314,8 +364,8 @@ describe('a node that answers', () => {
     const now = BLOCK_20 + 1_000;
     const { doc } = await collect('/no-peers', iso(now));
     expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 1, PeerCount: 0, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 1,
-    }, { ReactorState: 'KeepUp' }));
+      NodeUp: 1, Synced: 1, PeerCount: 0, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 1, CatchingUp: 0,
+    }, { ReactorState: 'KeepUp', UpgradeAnnounced: false }));
   });
 
   test.each([
@@ -371,7 +421,7 @@ describe('the protocol stager\'s outcome (StageProtocolsFailed)', () => {
   beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'casper-stage-result-')); });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const now = BLOCK_20 + 10_000;
-  const base = { NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 10 };
+  const base = { NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 10, CatchingUp: 0 };
 
   async function withResult(content: string): Promise<any> {
     const file = path.join(dir, `result-${Math.random().toString(36).slice(2)}.json`);
@@ -407,7 +457,7 @@ describe('the protocol stager\'s outcome (StageProtocolsFailed)', () => {
 describe('delivery and options', () => {
   const NOW = BLOCK_20 + 42_500;
   const UP = emf(NOW, {
-    NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5,
+    NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5, CatchingUp: 0,
   }, PROPS_20);
 
   test('a udp:// endpoint gets the same document in one datagram', async () => {
@@ -455,6 +505,9 @@ describe('delivery and options', () => {
       CASPER_METRICS_LOG_GROUP: LOG_GROUP,
       CASPER_METRICS_ENDPOINT: agent.endpoint,
       CASPER_METRICS_TIMEOUT_SECONDS: '2',
+      CASPER_METRICS_BOOTSTRAP_DONE_FILE: DONE_FILE,
+      CASPER_METRICS_CONFIG_ROOT: EMPTY_ROOT,
+      CASPER_METRICS_BIN_ROOT: EMPTY_ROOT,
     });
     const after = Date.now();
     expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
@@ -474,6 +527,9 @@ describe('delivery and options', () => {
       CASPER_METRICS_NODE_NAME: NODE_NAME,
       CASPER_METRICS_LOG_GROUP: LOG_GROUP,
       CASPER_METRICS_ENDPOINT: agent.endpoint,
+      CASPER_METRICS_BOOTSTRAP_DONE_FILE: DONE_FILE,
+      CASPER_METRICS_CONFIG_ROOT: EMPTY_ROOT,
+      CASPER_METRICS_BIN_ROOT: EMPTY_ROOT,
     });
     expect(run.status).toBe(0);
     expect(JSON.parse(await agent.next())).toEqual(UP);
@@ -535,5 +591,247 @@ for n in ast.walk(tree):
     ]) {
       expect(service.split('\n')).toContain(line);
     }
+  });
+});
+
+/** The 2.0 fixture in another reactor state. */
+function inState(state: string): string {
+  return status20((s) => { s.reactor_state = state; });
+}
+
+describe('the reactor state as metrics (Synced, CatchingUp)', () => {
+  const now = BLOCK_20 + 5_000;
+  const server = new Map<string, string>();
+  let url = '';
+  let stateServer: http.Server;
+  beforeAll(async () => {
+    for (const state of ['Initialize', 'CatchUp', 'Upgrading', 'KeepUp', 'Validate', 'ShutdownForUpgrade']) server.set(`/${state}`, inState(state));
+    stateServer = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(server.get(req.url ?? '') ?? '{}');
+    });
+    await new Promise<void>((resolve) => stateServer.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(stateServer.address() as net.AddressInfo).port}`;
+  });
+  afterAll(async () => { await new Promise<void>((resolve) => stateServer.close(() => resolve())); });
+
+  test.each([
+    // state, Synced, CatchingUp
+    ['Initialize', 0, 1],
+    ['CatchUp', 0, 1],
+    ['Upgrading', 0, 0],
+    ['KeepUp', 1, 0],
+    ['Validate', 1, 0],
+    ['ShutdownForUpgrade', 0, 0],
+  ])('%s: Synced %d, CatchingUp %d', async (state, synced, catchingUp) => {
+    agent.reset();
+    const run = await runCollector(['--status-url', `${url}/${state}`, '--endpoint', agent.endpoint, '--now', iso(now), ...OPTIONS]);
+    expect(run.status).toBe(0);
+    const doc = JSON.parse(await agent.next());
+    expect(doc).toEqual(emf(now, {
+      NodeUp: 1, Synced: synced, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 5, CatchingUp: catchingUp,
+    }, { ...PROPS_20, ReactorState: state }));
+  });
+
+  test('a node that does not answer has no CatchingUp (the alarms treat it as not catching up)', async () => {
+    const { doc } = await collect('/error-500', iso(now));
+    expect(doc).not.toHaveProperty('CatchingUp');
+  });
+});
+
+describe('the bootstrap (BootstrapComplete)', () => {
+  const now = BLOCK_20 + 5_000;
+  test('no done stamp yet: 0, also while the node does not answer yet', async () => {
+    const missing = path.join(TMP, 'no-done-yet');
+    const { doc } = await collect('/error-500', iso(now), ['--bootstrap-done-file', missing]);
+    expect(doc).toEqual(emf(now, { NodeUp: 0, Synced: 0, BootstrapComplete: 0 }, { Error: 'HTTP 500' }));
+  });
+
+  test('the done stamp exists: 1', async () => {
+    const { doc } = await collect('/catch-up', iso(now));
+    expect(doc.BootstrapComplete).toBe(1);
+  });
+});
+
+describe('protocol upgrades (UpgradeStaged)', () => {
+  const now = BLOCK_20 + 5_000;
+  let configRoot: string;
+  let binRoot: string;
+  const routes = new Map<string, string>();
+  let url = '';
+  let upgradeServer: http.Server;
+  const announce = (activation: number | string, version: string) => status20((s) => {
+    s.next_upgrade = { activation_point: activation, protocol_version: version };
+  });
+  beforeAll(async () => {
+    configRoot = fs.mkdtempSync(path.join(TMP, 'etc-casper-'));
+    binRoot = fs.mkdtempSync(path.join(TMP, 'bin-'));
+    routes.set('/era', announce(18300, '2.1.0'));
+    routes.set('/time', announce('2026-12-24T12:00:00.000Z', '2.2.0'));
+    routes.set('/bad-version', announce(18300, 'two'));
+    routes.set('/not-object', status20((s) => { s.next_upgrade = 'soon'; }));
+    upgradeServer = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(routes.get(req.url ?? '') ?? '{}');
+    });
+    await new Promise<void>((resolve) => upgradeServer.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(upgradeServer.address() as net.AddressInfo).port}`;
+  });
+  afterAll(async () => { await new Promise<void>((resolve) => upgradeServer.close(() => resolve())); });
+
+  const stage = (version: string, parts: { config?: boolean; bin?: boolean }) => {
+    if (parts.config) {
+      fs.mkdirSync(path.join(configRoot, version), { recursive: true });
+      fs.writeFileSync(path.join(configRoot, version, 'config.toml'), '[node]\n');
+    }
+    if (parts.bin) {
+      fs.mkdirSync(path.join(binRoot, version), { recursive: true });
+      fs.writeFileSync(path.join(binRoot, version, 'casper-node'), '#!/bin/false\n');
+    }
+  };
+  async function upgradeDoc(route: string): Promise<any> {
+    agent.reset();
+    const run = await runCollector(['--status-url', `${url}${route}`, '--endpoint', agent.endpoint, '--now', iso(now), ...OPTIONS,
+      '--config-root', configRoot, '--bin-root', binRoot]);
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    return JSON.parse(await agent.next());
+  }
+  const up = { NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 5, CatchingUp: 0 };
+
+  test('an announced upgrade that is not staged: 0, with the version and activation era', async () => {
+    expect(await upgradeDoc('/era')).toEqual(emf(now, { ...up, UpgradeStaged: 0 },
+      { ...PROPS_20, UpgradeAnnounced: true, UpgradeActivationEra: 18300, UpgradeVersion: '2.1.0' }));
+  });
+
+  test('half staged (config, no binary) is not staged', async () => {
+    stage('2_1_0', { config: true });
+    expect((await upgradeDoc('/era')).UpgradeStaged).toBe(0);
+  });
+
+  test('config and binary of 2.1.0 under 2_1_0: staged, 1', async () => {
+    stage('2_1_0', { config: true, bin: true });
+    expect(await upgradeDoc('/era')).toEqual(emf(now, { ...up, UpgradeStaged: 1 },
+      { ...PROPS_20, UpgradeAnnounced: true, UpgradeActivationEra: 18300, UpgradeVersion: '2.1.0' }));
+  });
+
+  test('an activation point given as a timestamp', async () => {
+    stage('2_2_0', { bin: true });
+    const doc = await upgradeDoc('/time');
+    expect(doc).toEqual(emf(now, { ...up, UpgradeStaged: 0 },
+      { ...PROPS_20, UpgradeAnnounced: true, UpgradeActivationTime: '2026-12-24T12:00:00.000Z', UpgradeVersion: '2.2.0' }));
+  });
+
+  test('a version that is not m.n.p cannot be staged: 0, with the reason', async () => {
+    const doc = await upgradeDoc('/bad-version');
+    expect(doc.UpgradeStaged).toBe(0);
+    expect(doc.UpgradeError).toBe("unexpected protocol_version 'two'");
+  });
+
+  test('next_upgrade that is not an object: no UpgradeStaged, the reason', async () => {
+    const doc = await upgradeDoc('/not-object');
+    expect(doc).not.toHaveProperty('UpgradeStaged');
+    expect(doc).toMatchObject({ UpgradeAnnounced: false, UpgradeError: 'next_upgrade is not an object' });
+  });
+
+  test('no upgrade announced: no UpgradeStaged (the alarm then has no data, which is fine)', async () => {
+    const { doc } = await collect('/status-2.0', iso(now));
+    expect(doc).not.toHaveProperty('UpgradeStaged');
+    expect(doc.UpgradeAnnounced).toBe(false);
+  });
+});
+
+describe('the network (WrongChainspec)', () => {
+  const now = BLOCK_20 + 5_000;
+  test('the expected chainspec: 0', async () => {
+    const { doc } = await collect('/status-2.0', iso(now), ['--expected-chainspec', 'casper-test']);
+    expect(doc.WrongChainspec).toBe(0);
+    expect(doc).not.toHaveProperty('ExpectedChainspec');
+  });
+
+  test('another chainspec: 1, naming both', async () => {
+    const { doc } = await collect('/status-2.0', iso(now), ['--expected-chainspec', 'casper']);
+    expect(doc).toMatchObject({ WrongChainspec: 1, ChainspecName: 'casper-test', ExpectedChainspec: 'casper' });
+  });
+
+  test('no chainspec_name at all: 1', async () => {
+    const { doc } = await collect('/no-peers', iso(now), ['--expected-chainspec', 'casper-test']);
+    expect(doc.WrongChainspec).toBe(1);
+  });
+
+  test('from the environment (the bootstrap writes it to the env file)', async () => {
+    agent.reset();
+    const run = await runCollector(['--status-url', `${nodeUrl}/status-2.0`, '--endpoint', agent.endpoint, '--now', iso(now), ...OPTIONS],
+      { CASPER_METRICS_EXPECTED_CHAINSPEC: 'casper' });
+    expect(run.status).toBe(0);
+    expect(JSON.parse(await agent.next()).WrongChainspec).toBe(1);
+  });
+
+  test('not configured, or a node that does not answer: no WrongChainspec', async () => {
+    expect((await collect('/status-2.0', iso(now))).doc).not.toHaveProperty('WrongChainspec');
+    expect((await collect('/error-500', iso(now), ['--expected-chainspec', 'casper'])).doc).not.toHaveProperty('WrongChainspec');
+  });
+});
+
+describe('the sidecar\'s JSON-RPC (RpcUp, RpcLatencyMilliseconds)', () => {
+  const now = BLOCK_20 + 5_000;
+  const rpc = (route: string) => ['--rpc-url', `${nodeUrl}${route}`];
+
+  test('answers: RpcUp 1 and the latency; the request is info_get_status as JSON-RPC 2.0', async () => {
+    rpcRequests.length = 0;
+    const { doc } = await collect('/status-2.0', iso(now), rpc('/rpc'));
+    expect(doc.RpcUp).toBe(1);
+    expect(doc.RpcLatencyMilliseconds).toBeGreaterThanOrEqual(0);
+    expect(doc.RpcLatencyMilliseconds).toBeLessThan(1_000);
+    expect(doc._aws.CloudWatchMetrics[0].Metrics.slice(-2)).toEqual([
+      { Name: 'RpcUp', Unit: 'None', StorageResolution: 1 },
+      { Name: 'RpcLatencyMilliseconds', Unit: 'Milliseconds', StorageResolution: 1 },
+    ]);
+    expect(doc).not.toHaveProperty('RpcError');
+    expect(rpcRequests).toHaveLength(1);
+    expect(rpcRequests[0].method).toBe('POST');
+    expect(rpcRequests[0].contentType).toBe('application/json');
+    expect(JSON.parse(rpcRequests[0].body)).toEqual({ jsonrpc: '2.0', id: 1, method: 'info_get_status', params: [] });
+  });
+
+  test('slow (1.5 s): up, and the latency shows it', async () => {
+    const { doc } = await collect('/status-2.0', iso(now), rpc('/rpc-slow'));
+    expect(doc.RpcUp).toBe(1);
+    expect(doc.RpcLatencyMilliseconds).toBeGreaterThanOrEqual(1_500);
+  });
+
+  test('slower than the timeout: down', async () => {
+    const { doc } = await collect('/status-2.0', iso(now), [...rpc('/rpc-slow'), '--timeout-seconds', '1']);
+    expect(doc.RpcUp).toBe(0);
+    expect(doc.RpcError).toBe('timeout after 1 s');
+    expect(doc).not.toHaveProperty('RpcLatencyMilliseconds');
+  });
+
+  test.each([
+    ['a JSON-RPC error', '/rpc-error', 'JSON-RPC error: Method not found'],
+    ['an answer without a result', '/rpc-no-result', 'no result in the answer'],
+    ['an answer that is not JSON', '/rpc-garbage', 'invalid JSON: Expecting value: line 1 column 1 (char 0)'],
+    ['HTTP 500', '/rpc-500', 'HTTP 500'],
+  ])('%s: down, with the reason', async (_name, route, error) => {
+    const { doc } = await collect('/status-2.0', iso(now), rpc(route));
+    expect(doc.RpcUp).toBe(0);
+    expect(doc.RpcError).toBe(error);
+  });
+
+  test('connection refused: down', async () => {
+    const { doc } = await collect('/status-2.0', iso(now), ['--rpc-url', `http://127.0.0.1:${closedPort}/rpc`]);
+    expect(doc).toMatchObject({ RpcUp: 0, RpcError: 'connection refused' });
+  });
+
+  test('before the bootstrap is complete: not checked (the sidecar starts late in the bootstrap)', async () => {
+    rpcRequests.length = 0;
+    const { doc } = await collect('/status-2.0', iso(now), [...rpc('/rpc'), '--bootstrap-done-file', path.join(TMP, 'not-done')]);
+    expect(doc.BootstrapComplete).toBe(0);
+    expect(doc).not.toHaveProperty('RpcUp');
+    expect(rpcRequests).toHaveLength(0);
+  });
+
+  test('without --rpc-url: no RPC metrics', async () => {
+    const { doc } = await collect('/status-2.0', iso(now));
+    expect(doc).not.toHaveProperty('RpcUp');
   });
 });
