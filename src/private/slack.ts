@@ -26,7 +26,8 @@ export function validateSlack(owner: string, workspaceId: string | undefined, ch
  * only: its role has no permissions, and its guardrail denies every action, so
  * no one can run AWS commands from the channel.
  */
-export function slackChannel(scope: Construct, id: string, topic: sns.ITopic, workspaceId: string, channelId: string): chatbot.SlackChannelConfiguration {
+export function slackChannel(scope: Construct, id: string, topic: sns.ITopic, workspaceId: string,
+  channelId: string): chatbot.SlackChannelConfiguration {
   const guardrail = new iam.ManagedPolicy(scope, `${id}Guardrail`, {
     description: 'Guardrail of the Casper alert Slack channel: notifications only, no AWS actions from Slack',
     statements: [new iam.PolicyStatement({ sid: 'NotificationsOnly', effect: iam.Effect.DENY, actions: ['*'], resources: ['*'] })],

@@ -39,8 +39,17 @@ const SYNC_AWARE = ['node-down', 'bootstrap-overdue', 'chain-stalled', 'sync-not
 /** A synced node's collector sample at time t (30 s apart), block height growing a block a minute. */
 function synced(t: number): Record<string, number> {
   return {
-    NodeUp: 1, Synced: 1, CatchingUp: 0, BootstrapComplete: 1, PeerCount: 8, BlockHeight: 5_000_000 + Math.floor(t / MIN),
-    LastBlockAgeSeconds: t % MIN, WrongChainspec: 0, StageProtocolsFailed: 0, RpcUp: 1, RpcLatencyMilliseconds: 40,
+    NodeUp: 1,
+    Synced: 1,
+    CatchingUp: 0,
+    BootstrapComplete: 1,
+    PeerCount: 8,
+    BlockHeight: 5_000_000 + Math.floor(t / MIN),
+    LastBlockAgeSeconds: t % MIN,
+    WrongChainspec: 0,
+    StageProtocolsFailed: 0,
+    RpcUp: 1,
+    RpcLatencyMilliseconds: 40,
   };
 }
 
@@ -63,7 +72,13 @@ describe('a healthy first boot: bootstrap 60 min, initial sync until 30 h, then 
     if (t < NODE_ANSWERS) return { NodeUp: 0, Synced: 0, BootstrapComplete: 0, StageProtocolsFailed: 0 };
     if (t < SYNCED) {
       return {
-        NodeUp: 1, Synced: 0, CatchingUp: 1, BootstrapComplete: t >= BOOT_DONE ? 1 : 0, PeerCount: 8, WrongChainspec: 0, StageProtocolsFailed: 0,
+        NodeUp: 1,
+        Synced: 0,
+        CatchingUp: 1,
+        BootstrapComplete: t >= BOOT_DONE ? 1 : 0,
+        PeerCount: 8,
+        WrongChainspec: 0,
+        StageProtocolsFailed: 0,
         ...(t >= FIRST_BLOCK ? { BlockHeight: 4_000_000 + Math.floor((t - FIRST_BLOCK) / 10), LastBlockAgeSeconds: 5 * HOUR } : {}),
         ...(t >= BOOT_DONE ? { RpcUp: 1, RpcLatencyMilliseconds: 80 } : {}),
       };
@@ -108,8 +123,14 @@ describe('an initial sync that stops progressing', () => {
   const END = 8 * HOUR;
   const samples = [
     ...every(30, 0, END, (t) => ({
-      NodeUp: 1, Synced: 0, CatchingUp: 1, BootstrapComplete: 1, PeerCount: 8, WrongChainspec: 0,
-      BlockHeight: 4_000_000 + Math.floor(Math.min(t, STUCK) / 10), LastBlockAgeSeconds: 6 * HOUR,
+      NodeUp: 1,
+      Synced: 0,
+      CatchingUp: 1,
+      BootstrapComplete: 1,
+      PeerCount: 8,
+      WrongChainspec: 0,
+      BlockHeight: 4_000_000 + Math.floor(Math.min(t, STUCK) / 10),
+      LastBlockAgeSeconds: 6 * HOUR,
     })),
     ...outsideChecks(END, () => false),
   ];

@@ -85,9 +85,17 @@ describe('CasperAlarms with every input', () => {
   test('rpc-slow: the 90th percentile latency above 1 s for 5 minutes', () => {
     const p = alarm(t, `casper-${NODE}-rpc-slow`);
     expect(p).toMatchObject({
-      Namespace: NS, MetricName: 'RpcLatencyMilliseconds', ExtendedStatistic: 'p90', Period: 60, Threshold: 1000,
-      ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 5, DatapointsToAlarm: 5, TreatMissingData: 'notBreaching',
-      AlarmActions: TOPIC, OKActions: TOPIC,
+      Namespace: NS,
+      MetricName: 'RpcLatencyMilliseconds',
+      ExtendedStatistic: 'p90',
+      Period: 60,
+      Threshold: 1000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: TOPIC,
+      OKActions: TOPIC,
     });
   });
 
@@ -121,8 +129,13 @@ describe('CasperAlarms with every input', () => {
     expect(q.expression).toBe(expression);
     expect(q.stats).toEqual(stats);
     expect(q.p).toMatchObject({
-      Threshold: threshold, ComparisonOperator: operator, EvaluationPeriods: evaluationPeriods, DatapointsToAlarm: evaluationPeriods,
-      TreatMissingData: missing, AlarmActions: TOPIC, OKActions: TOPIC,
+      Threshold: threshold,
+      ComparisonOperator: operator,
+      EvaluationPeriods: evaluationPeriods,
+      DatapointsToAlarm: evaluationPeriods,
+      TreatMissingData: missing,
+      AlarmActions: TOPIC,
+      OKActions: TOPIC,
     });
     expect(q.p.AlarmDescription).toMatch(new RegExp(`^Casper node ${NODE}: `));
   });

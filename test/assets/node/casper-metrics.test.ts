@@ -258,11 +258,21 @@ describe('a node that answers', () => {
     const now = BLOCK_15 + 42_500;
     const { doc } = await collect('/status-1.5', iso(now));
     expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 1, PeerCount: 6, BlockHeight: 3517642, EraId: 17291, LastBlockAgeSeconds: 42.5, CatchingUp: 0,
+      NodeUp: 1,
+      Synced: 1,
+      PeerCount: 6,
+      BlockHeight: 3517642,
+      EraId: 17291,
+      LastBlockAgeSeconds: 42.5,
+      CatchingUp: 0,
       UpgradeStaged: 0,
     }, {
-      ReactorState: 'KeepUp', ChainspecName: 'casper', BuildVersion: '1.5.8-0432614',
-      UpgradeAnnounced: true, UpgradeActivationEra: 17400, UpgradeVersion: '2.0.0',
+      ReactorState: 'KeepUp',
+      ChainspecName: 'casper',
+      BuildVersion: '1.5.8-0432614',
+      UpgradeAnnounced: true,
+      UpgradeActivationEra: 17400,
+      UpgradeVersion: '2.0.0',
     }));
   });
 
