@@ -20,7 +20,6 @@ PATH="$PATH:/opt/aws/amazon-cloudwatch-agent/bin"
 
 LOG_FILE="$ROOT/var/log/casper-bootstrap.log"
 STATE_DIR="$ROOT/var/lib/casper-bootstrap"
-CASPER_ETC="$ROOT/etc/casper"
 KEYS_DIR="$CASPER_ETC/validator_keys"
 LAUNCHER_DROPIN_DIR="$ROOT/etc/systemd/system/casper-node-launcher.service.d"
 APT_KEYRING="/etc/apt/keyrings/casper-repo-pubkey.gpg"   # as apt sees it
@@ -491,22 +490,6 @@ RPC_PORT=$rpc_port
 TIMEOUT_SECONDS=$CFG_STAGE_TIMEOUT
 EOF
   log "node tools: installed in ${TOOLS_DIR#"$ROOT"}"
-}
-
-# Staged protocol versions' config.toml files, oldest version first.
-staged_configs() {
-  local f v versions=()
-  shopt -s nullglob
-  for f in "$CASPER_ETC"/[0-9]*_[0-9]*_[0-9]*/config.toml; do
-    v=${f%/config.toml}
-    v=${v##*/}
-    if [[ -f $ROOT/var/lib/casper/bin/$v/casper-node ]]; then versions+=("$v"); fi
-  done
-  shopt -u nullglob
-  ((${#versions[@]})) || return 0
-  printf '%s\n' "${versions[@]}" | sort -t_ -k1,1n -k2,2n -k3,3n | while IFS= read -r v; do
-    printf '%s\n' "$CASPER_ETC/$v/config.toml"
-  done
 }
 
 stage_protocols() {

@@ -29,8 +29,6 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$HERE/lib.sh"
 
-CASPER_ETC="$ROOT/etc/casper"
-BIN_DIR="$ROOT/var/lib/casper/bin"
 # Read by casper-metrics.py; the directory is world-readable.
 RESULT_FILE="$ROOT/var/lib/casper-stage-protocols/result.json"
 STEP="stage protocols"
@@ -68,48 +66,17 @@ staging_tool() {
   fi
 }
 
-# Protocol versions that have a config directory (names like 2_0_0).
-config_versions() {
-  local d
-  shopt -s nullglob
-  for d in "$CASPER_ETC"/[0-9]*_[0-9]*_[0-9]*/; do
-    d=${d%/}
-    printf '%s\n' "${d##*/}"
-  done
-  shopt -u nullglob
-}
-
-# Protocol versions that have a binary directory.
-bin_versions() {
-  local d
-  shopt -s nullglob
-  for d in "$BIN_DIR"/[0-9]*_[0-9]*_[0-9]*/; do
-    d=${d%/}
-    printf '%s\n' "${d##*/}"
-  done
-  shopt -u nullglob
-}
-
 # A version is staged when its config.toml and its binary are both present;
 # casper-node-launcher refuses to start when the versions of the two differ.
 remove_half_staged() {
   local v removed=0
-  for v in $( { config_versions; bin_versions; } | sort -u); do
-    if [[ -f $CASPER_ETC/$v/config.toml && -f $BIN_DIR/$v/casper-node ]]; then continue; fi
-    log "$STEP: version $v is staged half-way (config.toml: $([[ -f $CASPER_ETC/$v/config.toml ]] && echo yes || echo no), binary: $([[ -f $BIN_DIR/$v/casper-node ]] && echo yes || echo no)); removing it so that it is staged again"
-    rm -rf -- "${CASPER_ETC:?}/$v" "${BIN_DIR:?}/$v"
+  for v in $( { protocol_versions "$CASPER_ETC"; protocol_versions "$CASPER_BIN"; } | sort -u); do
+    if is_staged "$v"; then continue; fi
+    log "$STEP: version $v is staged half-way (config.toml: $([[ -f $CASPER_ETC/$v/config.toml ]] && echo yes || echo no), binary: $([[ -f $CASPER_BIN/$v/casper-node ]] && echo yes || echo no)); removing it so that it is staged again"
+    rm -rf -- "${CASPER_ETC:?}/$v" "${CASPER_BIN:?}/$v"
     removed=$((removed + 1))
   done
   if ((removed)); then log "$STEP: removed $removed half-staged version(s)"; fi
-}
-
-staged_configs() {
-  local v
-  for v in $(config_versions); do
-    if [[ -f $CASPER_ETC/$v/config.toml && -f $BIN_DIR/$v/casper-node ]]; then
-      printf '%s\n' "$CASPER_ETC/$v/config.toml"
-    fi
-  done
 }
 
 record_result() {
@@ -130,8 +97,8 @@ fail() {
 # Whether at least one version is staged and none is staged half-way.
 all_staged() {
   local v n=0
-  for v in $(config_versions); do
-    [[ -f $CASPER_ETC/$v/config.toml && -f $BIN_DIR/$v/casper-node ]] || return 1
+  for v in $(protocol_versions "$CASPER_ETC"); do
+    is_staged "$v" || return 1
     n=$((n + 1))
   done
   ((n > 0))
@@ -186,7 +153,7 @@ main() {
 
   write_ports
   local versions
-  versions=$(config_versions | tr '\n' ' ')
+  versions=$(protocol_versions "$CASPER_ETC" | tr '\n' ' ')
   record_result ok "staged: ${versions% }"
   log "$STEP: staged: ${versions% }"
 }
