@@ -52,6 +52,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-ec2',
     '@aws-sdk/client-auto-scaling',
     '@aws-sdk/client-cloudwatch',
+    '@aws-sdk/client-sfn',
+    // Runs the data-volume lifecycle's synthesized state machine in-process in the tests.
+    'aws-local-stepfunctions@^3',
     // Integration tests: integ-tests-alpha assertions, snapshots verified offline by integ-runner.
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@^2.197.10',

@@ -528,6 +528,8 @@ export class CasperReadOnlyNode extends Construct {
       autoScalingGroup: this.autoScalingGroup,
       nodeName: v.nodeName,
       elasticIpAllocationId: this.elasticIp.allocationId,
+      // The lifecycle keeps the group in the data volume's AZ while it is usable.
+      groupSubnets: this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PUBLIC }).subnets,
       volumeSizeGiB: v.dataVolumeSizeGiB,
       volumeIops: v.dataVolumeIops,
       volumeThroughputMibps: v.dataVolumeThroughputMibps,

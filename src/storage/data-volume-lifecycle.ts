@@ -1,17 +1,24 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct, IDependable } from 'constructs';
 import { DataVolumeLifecycleFunction } from './data-volume-lifecycle-function';
+import { DataVolumeLifecycleStarterFunction } from './data-volume-lifecycle-starter-function';
 import { noReservedConcurrency, plainEnvironment, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
-import { DATA_VOLUME_INSTANCE_TAG, LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
+import {
+  CREATED_BY_LIFECYCLE, DATA_VOLUME_DEVICE, DATA_VOLUME_INSTANCE_TAG, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE, TAG_MOVE_ATTEMPTS, TAG_NODE,
+} from '../private/contract';
+import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
 import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
 
 /**
@@ -67,6 +74,41 @@ export interface DataVolumeLifecycleProps {
   readonly keepOldVolume?: boolean;
 
   /**
+   * The group's subnets. With them the lifecycle keeps the group in the data
+   * volume's Availability Zone (its home AZ), so an ordinary replacement
+   * reattaches the volume in place; after failed launches into the home AZ
+   * it gives the group the other subnets and the data moves.
+   *
+   * @default - the group is left alone; a launch in another AZ moves the data
+   */
+  readonly groupSubnets?: ec2.ISubnet[];
+
+  /**
+   * How long a move may wait for its snapshot (a first full snapshot of a
+   * large volume takes hours). At most 23 hours: the launch hook's global
+   * timeout is 25 hours.
+   *
+   * @default Duration.hours(23)
+   */
+  readonly moveTimeout?: Duration;
+
+  /**
+   * How many launches may try to move the same volume before the lifecycle
+   * suspends the group's Launch process and alarms.
+   *
+   * @default 3
+   */
+  readonly maxMoveAttempts?: number;
+
+  /**
+   * Completed lifecycle snapshots (termination, move) kept per node; older
+   * ones are deleted. The newest completed snapshot of the node is never deleted.
+   *
+   * @default 3
+   */
+  readonly lifecycleSnapshotsToKeep?: number;
+
+  /**
    * CloudWatch namespace of the handler's metrics (LifecycleFailures, LifecycleSuccesses).
    *
    * @default 'casper-node'
@@ -81,35 +123,47 @@ export interface DataVolumeLifecycleProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** The instance tag that names the attached data volume (the bootstrap reads it). */
-const INSTANCE_TAG_KEY = DATA_VOLUME_INSTANCE_TAG;
-/** The launch hook's heartbeat timeout and the handler's timeout: the bootstrap's tag wait is derived from it. */
-const HANDLER_TIMEOUT = Duration.seconds(LIFECYCLE_LAUNCH_WORST_CASE_SECONDS);
-/** Every wait of the handler fits in this, well below the Lambda timeout. */
-const WAIT_BUDGET = Duration.minutes(12);
+/** The launch hook's heartbeat timeout: the workflow records a heartbeat at least every 5 minutes. */
+const LAUNCH_HEARTBEAT = Duration.seconds(LIFECYCLE_LAUNCH_WORST_CASE_SECONDS);
+/** A hook's global timeout: 100 heartbeat timeouts, at most 48 hours. */
+const HOOK_GLOBAL_TIMEOUT = Duration.seconds(Math.min(100 * LIFECYCLE_LAUNCH_WORST_CASE_SECONDS, 172_800));
+const MAX_MOVE_TIMEOUT = HOOK_GLOBAL_TIMEOUT.minus(Duration.hours(2));
 
 /**
  * Keeps the node's data on its own EBS volume across instance replacements.
  *
  * Lifecycle hooks on the Auto Scaling group send launch and terminate events
- * through EventBridge to a handler that, on launch, attaches the node's data
- * volume to the new instance (waiting for the old instance to let go, moving
- * the data through a snapshot when the instance landed in another
- * Availability Zone, restoring from the newest snapshot, or creating an empty
- * volume), tags the instance `casper:data-volume=<volume id>` for the
- * bootstrap, associates the Elastic IP and lets the launch continue; on
- * termination it snapshots the volume. Failures abandon the launch and count
- * in the `LifecycleFailures` metric.
+ * through EventBridge to a starter function, which starts one execution of a
+ * Step Functions standard workflow per lifecycle action (named after the
+ * action, so a duplicate event starts nothing). The workflow calls a step
+ * function until the action is done; every wait (an instance launching, the
+ * old instance letting go, a snapshot that takes hours) is a Wait state
+ * followed by a lifecycle heartbeat, never a Lambda run.
  *
- * The handler's role may touch only volumes and snapshots tagged with this
- * node's name and instances of this group.
+ * On launch it reattaches the node's volume in place when the instance is in
+ * the volume's AZ; relaunches the instance there when it landed elsewhere and
+ * that AZ is usable; otherwise moves the data through a snapshot, restores the
+ * newest snapshot or creates an empty volume. It grows a volume smaller than
+ * `volumeSizeGiB`, tags the instance `casper:data-volume=<volume id>` for the
+ * bootstrap, associates the Elastic IP and lets the launch continue. On
+ * termination it snapshots the volume. Old lifecycle snapshots are pruned.
+ * Failures abandon the launch and count in `LifecycleFailures`.
+ *
+ * The roles may touch only volumes and snapshots tagged with this node's name
+ * and Auto Scaling groups of this stack tagged with it.
  */
 export class DataVolumeLifecycle extends Construct {
-  /** The handler. */
+  /** The workflow's step function. */
   public readonly handler: lambda.IFunction;
 
-  /** The handler's role. */
+  /** The step function's role. */
   public readonly role: iam.Role;
+
+  /** The function EventBridge invokes: starts the workflow, handles failed launches. */
+  public readonly starter: lambda.IFunction;
+
+  /** The workflow. */
+  public readonly stateMachine: sfn.StateMachine;
 
   /** Name of the launch lifecycle hook (`<node name>-data-volume-launch`). */
   public readonly launchHookName: string;
@@ -117,10 +171,10 @@ export class DataVolumeLifecycle extends Construct {
   /** Name of the termination lifecycle hook (`<node name>-data-volume-terminate`). */
   public readonly terminateHookName: string;
 
-  /** The EventBridge rule that routes the hooks' events to the handler. */
+  /** The EventBridge rule that routes the hooks' events to the starter. */
   public readonly rule: events.Rule;
 
-  /** Namespace of the handler's metrics. */
+  /** Namespace of the workflow's metrics. */
   public readonly metricsNamespace: string;
 
   private readonly nodeName: string;
@@ -131,19 +185,32 @@ export class DataVolumeLifecycle extends Construct {
       throw new CasperValidationError('DataVolumeLifecycle', 'nodeName', props.nodeName,
         'must be 1 to 63 letters, digits or "-", starting and ending with a letter or digit');
     }
+    const moveTimeout = props.moveTimeout ?? Duration.hours(23);
+    if (moveTimeout.toSeconds() < 600 || moveTimeout.toSeconds() > MAX_MOVE_TIMEOUT.toSeconds()) {
+      throw new CasperValidationError('DataVolumeLifecycle', 'moveTimeout', moveTimeout.toHumanString(),
+        `must be from 10 minutes to ${MAX_MOVE_TIMEOUT.toHours()} hours (the launch hook's global timeout is ${HOOK_GLOBAL_TIMEOUT.toHours()} hours)`);
+    }
+    const maxMoveAttempts = props.maxMoveAttempts ?? 3;
+    if (!Number.isInteger(maxMoveAttempts) || maxMoveAttempts < 1 || maxMoveAttempts > 10) {
+      throw new CasperValidationError('DataVolumeLifecycle', 'maxMoveAttempts', maxMoveAttempts, 'must be an integer from 1 to 10');
+    }
+    const keepSnapshots = props.lifecycleSnapshotsToKeep ?? 3;
+    if (!Number.isInteger(keepSnapshots) || keepSnapshots < 1 || keepSnapshots > 100) {
+      throw new CasperValidationError('DataVolumeLifecycle', 'lifecycleSnapshotsToKeep', keepSnapshots, 'must be an integer from 1 to 100');
+    }
     this.nodeName = props.nodeName;
     this.metricsNamespace = props.metricsNamespace ?? 'casper-node';
     const stack = Stack.of(this);
     const launchHookName = `${props.nodeName}-data-volume-launch`;
     const terminateHookName = `${props.nodeName}-data-volume-terminate`;
+    const retention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    // Everything the group's first launch needs: the group depends on these.
+    const beforeGroup: IDependable[] = [];
 
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention, removalPolicy: RemovalPolicy.RETAIN });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Casper node ${props.nodeName}: data-volume lifecycle handler`,
+      description: `Casper node ${props.nodeName}: data-volume lifecycle steps`,
     });
     logGroup.grantWrite(this.role);
 
@@ -151,47 +218,48 @@ export class DataVolumeLifecycle extends Construct {
     const volumes = arn('volume', '*');
     const snapshots = stack.formatArn({ service: 'ec2', resource: 'snapshot', resourceName: '*', account: '' });
     const instances = arn('instance', '*');
-    const nodeTag = { 'aws:ResourceTag/casper:node': props.nodeName };
-    Tags.of(props.autoScalingGroup).add('casper:node', props.nodeName, { applyToLaunchedInstances: true });
+    const nodeTag = { [`aws:ResourceTag/${TAG_NODE}`]: props.nodeName };
+    Tags.of(props.autoScalingGroup).add(TAG_NODE, props.nodeName, { applyToLaunchedInstances: true });
     // Nothing here may reference the group's generated name: the group's first
-    // instance launches before the group resource completes, and the handler
-    // must already be able to serve it. The group and its instances carry the
-    // node tag instead, and the rule matches the hook names.
-    const nodeInstance = { 'aws:ResourceTag/casper:node': props.nodeName };
+    // instance launches before the group resource completes, and the workflow
+    // must already be able to serve it. CloudFormation names the group
+    // <stack name>-<id>-<suffix>, and the group and its instances carry the node tag.
     const groupArn = stack.formatArn({
       service: 'autoscaling',
       resource: 'autoScalingGroup',
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      resourceName: '*:autoScalingGroupName/*',
+      resourceName: `*:autoScalingGroupName/${stack.stackName}-*`,
     });
+    const createTagKeys = (keys: string[]) => ({ 'ForAllValues:StringEquals': { 'aws:TagKeys': keys } });
 
     const statements = [
       // Describe calls support no resource-level permissions.
       new iam.PolicyStatement({
-        actions: ['ec2:DescribeVolumes', 'ec2:DescribeSnapshots', 'ec2:DescribeInstances', 'ec2:DescribeAddresses'],
+        actions: ['ec2:DescribeVolumes', 'ec2:DescribeSnapshots', 'ec2:DescribeInstances', 'ec2:DescribeAvailabilityZones',
+          'ec2:DescribeVolumesModifications', 'autoscaling:DescribeAutoScalingGroups'],
         resources: ['*'],
       }),
-      // Attach/detach: the node's volumes, to and from this group's instances.
+      // The node's volumes: attach to and detach from the node's instances, grow, snapshot, delete.
       new iam.PolicyStatement({
-        actions: ['ec2:AttachVolume', 'ec2:DetachVolume', 'ec2:DeleteVolume', 'ec2:CreateSnapshot'],
+        actions: ['ec2:AttachVolume', 'ec2:DetachVolume', 'ec2:DeleteVolume', 'ec2:CreateSnapshot', 'ec2:ModifyVolume'],
         resources: [volumes],
         conditions: { StringEquals: nodeTag },
       }),
       new iam.PolicyStatement({
         actions: ['ec2:AttachVolume', 'ec2:DetachVolume'],
         resources: [instances],
-        conditions: { StringEquals: nodeInstance },
+        conditions: { StringEquals: nodeTag },
       }),
       // New volumes and snapshots must be created with the node's tag...
       new iam.PolicyStatement({
         actions: ['ec2:CreateVolume'],
         resources: [volumes],
-        conditions: { StringEquals: { 'aws:RequestTag/casper:node': props.nodeName } },
+        conditions: { StringEquals: { [`aws:RequestTag/${TAG_NODE}`]: props.nodeName } },
       }),
       new iam.PolicyStatement({
         actions: ['ec2:CreateSnapshot'],
         resources: [snapshots],
-        conditions: { StringEquals: { 'aws:RequestTag/casper:node': props.nodeName } },
+        conditions: { StringEquals: { [`aws:RequestTag/${TAG_NODE}`]: props.nodeName } },
       }),
       // ...and a volume may only be restored from the node's own snapshots.
       new iam.PolicyStatement({
@@ -204,14 +272,27 @@ export class DataVolumeLifecycle extends Construct {
         resources: [volumes, snapshots],
         conditions: { StringEquals: { 'ec2:CreateAction': ['CreateVolume', 'CreateSnapshot'] } },
       }),
-      // The instance tag the bootstrap waits for: this group's instances, this key only.
+      // Tags on existing resources: these keys only, on the node's resources only.
       new iam.PolicyStatement({
         actions: ['ec2:CreateTags'],
         resources: [instances],
-        conditions: {
-          'StringEquals': nodeInstance,
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [INSTANCE_TAG_KEY] },
-        },
+        conditions: { StringEquals: nodeTag, ...createTagKeys([DATA_VOLUME_INSTANCE_TAG]) },
+      }),
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateTags'],
+        resources: [volumes],
+        conditions: { StringEquals: nodeTag, ...createTagKeys([TAG_ATTACHED_AT, TAG_INSTANCE]) },
+      }),
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateTags'],
+        resources: [snapshots],
+        conditions: { StringEquals: nodeTag, ...createTagKeys([TAG_MOVE_ATTEMPTS]) },
+      }),
+      // Pruning: the node's lifecycle snapshots only (never SnapshotRotation's).
+      new iam.PolicyStatement({
+        actions: ['ec2:DeleteSnapshot'],
+        resources: [snapshots],
+        conditions: { StringEquals: { ...nodeTag, [`aws:ResourceTag/${TAG_CREATED_BY}`]: CREATED_BY_LIFECYCLE } },
       }),
       new iam.PolicyStatement({
         actions: ['ec2:AssociateAddress'],
@@ -220,42 +301,143 @@ export class DataVolumeLifecycle extends Construct {
       new iam.PolicyStatement({
         actions: ['ec2:AssociateAddress'],
         resources: [instances],
-        conditions: { StringEquals: nodeInstance },
+        conditions: { StringEquals: nodeTag },
       }),
       new iam.PolicyStatement({
-        actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
+        actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:UpdateAutoScalingGroup', 'autoscaling:SuspendProcesses'],
         resources: [groupArn],
         conditions: { StringEquals: nodeTag },
       }),
     ];
     const policy = new iam.Policy(this, 'Policy', { roles: [this.role], statements });
+    beforeGroup.push(policy);
     if (props.encryptionKey) {
-      // EC2 uses the key on the handler's behalf for encrypted volumes and snapshots.
+      // EC2 uses the key on the workflow's behalf for encrypted volumes and snapshots.
       props.encryptionKey.grant(this.role, 'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey',
         'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*');
     }
 
-    this.handler = new DataVolumeLifecycleFunction(this, 'Handler', {
-      description: `Casper node ${props.nodeName}: attaches its data volume to new instances, snapshots on termination`,
+    const subnets = (props.groupSubnets ?? []).map((subnet) => `${subnet.subnetId}=${subnet.availabilityZone}`);
+    const common = {
+      NODE_NAME: props.nodeName,
+      GROUP_SUBNETS: subnets.length > 0 ? Fn.join(',', subnets) : '',
+      METRIC_NAMESPACE: this.metricsNamespace,
+    };
+    const handler = new DataVolumeLifecycleFunction(this, 'Handler', {
+      description: `Casper node ${props.nodeName}: data-volume lifecycle steps (attach, move, restore, snapshot)`,
       role: this.role,
       logGroup,
-      timeout: HANDLER_TIMEOUT,
+      // Each step makes a few API calls and returns; waits are the workflow's.
+      timeout: Duration.minutes(2),
       memorySize: 256,
       environment: {
-        NODE_NAME: props.nodeName,
+        ...common,
         VOLUME_SIZE_GIB: String(props.volumeSizeGiB ?? 500),
         VOLUME_IOPS: String(props.volumeIops ?? 3000),
         VOLUME_THROUGHPUT_MIBPS: String(props.volumeThroughputMibps ?? 125),
         VOLUME_KMS_KEY_ID: props.encryptionKey?.keyArn ?? '',
-        DEVICE_NAME: '/dev/sdf',
-        INSTANCE_TAG_KEY,
+        DEVICE_NAME: DATA_VOLUME_DEVICE,
+        INSTANCE_TAG_KEY: DATA_VOLUME_INSTANCE_TAG,
         ELASTIC_IP_ALLOCATION_ID: props.elasticIpAllocationId,
         KEEP_OLD_VOLUME: String(props.keepOldVolume ?? false),
-        WAIT_BUDGET_SECONDS: String(WAIT_BUDGET.toSeconds()),
-        METRIC_NAMESPACE: this.metricsNamespace,
+        MOVE_TIMEOUT_SECONDS: String(moveTimeout.toSeconds()),
+        MAX_MOVE_ATTEMPTS: String(maxMoveAttempts),
+        KEEP_LIFECYCLE_SNAPSHOTS: String(keepSnapshots),
       },
     });
-    this.handler.node.addDependency(policy);
+    handler.node.addDependency(policy);
+    this.handler = handler;
+    beforeGroup.push(handler);
+
+    // The workflow: Advance until done; every wait is a Wait state and a heartbeat.
+    const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', { retention, removalPolicy: RemovalPolicy.RETAIN });
+    const advance = new tasks.LambdaInvoke(this, 'Advance', {
+      lambdaFunction: handler,
+      payload: sfn.TaskInput.fromObject({ op: 'advance', state: sfn.JsonPath.entirePayload }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+    });
+    // Throttling, Lambda service errors, a step that could not even ABANDON: retry, then give up.
+    advance.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 6 });
+    const failed = new sfn.Fail(this, 'Abandoned', { error: 'LifecycleAbandoned', cause: 'The lifecycle action was abandoned; see the step function\'s log.' });
+    const abandon = new tasks.LambdaInvoke(this, 'Abandon', {
+      lambdaFunction: handler,
+      payload: sfn.TaskInput.fromObject({ op: 'abandon', state: sfn.JsonPath.entirePayload, error: sfn.JsonPath.objectAt('$.error') }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+    });
+    abandon.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 4 });
+    abandon.next(failed);
+    advance.addCatch(abandon, { errors: ['States.ALL'], resultPath: '$.error' });
+    const wait = new sfn.Wait(this, 'Wait', { time: sfn.WaitTime.secondsPath('$.waitSeconds') });
+    const heartbeat = new tasks.CallAwsService(this, 'Heartbeat', {
+      service: 'autoscaling',
+      action: 'recordLifecycleActionHeartbeat',
+      iamAction: 'autoscaling:RecordLifecycleActionHeartbeat',
+      iamResources: [groupArn],
+      parameters: {
+        AutoScalingGroupName: sfn.JsonPath.stringAt('$.detail.AutoScalingGroupName'),
+        LifecycleHookName: sfn.JsonPath.stringAt('$.detail.LifecycleHookName'),
+        LifecycleActionToken: sfn.JsonPath.stringAt('$.detail.LifecycleActionToken'),
+        InstanceId: sfn.JsonPath.stringAt('$.detail.EC2InstanceId'),
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    // A missed heartbeat is not fatal: the next one comes within 5 minutes.
+    heartbeat.addCatch(advance, { errors: ['States.ALL'], resultPath: sfn.JsonPath.DISCARD });
+    const next = new sfn.Choice(this, 'Done?')
+      .when(sfn.Condition.stringEquals('$.status', 'done'), new sfn.Succeed(this, 'Done'))
+      .when(sfn.Condition.stringEquals('$.status', 'abandoned'), failed)
+      .otherwise(wait.next(heartbeat).next(advance));
+    advance.next(next);
+    this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: `Casper node ${props.nodeName}: data-volume lifecycle`,
+      definitionBody: sfn.DefinitionBody.fromChainable(advance),
+      // Within the launch hook's global timeout, after the longest move.
+      timeout: moveTimeout.plus(Duration.minutes(60)),
+      tracingEnabled: true,
+      logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    beforeGroup.push(this.stateMachine);
+
+    // The starter: one execution per lifecycle action; the home-AZ check after failed launches.
+    const starterLogs = new logs.LogGroup(this, 'StarterLogs', { retention, removalPolicy: RemovalPolicy.RETAIN });
+    const starterRole = new iam.Role(this, 'StarterRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Casper node ${props.nodeName}: data-volume lifecycle starter`,
+    });
+    starterLogs.grantWrite(starterRole);
+    this.stateMachine.grantStartExecution(starterRole);
+    const starterPolicy = new iam.Policy(this, 'StarterPolicy', {
+      roles: [starterRole],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeScalingActivities'],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          actions: ['autoscaling:UpdateAutoScalingGroup'],
+          resources: [groupArn],
+          conditions: { StringEquals: nodeTag },
+        }),
+      ],
+    });
+    const starter = new DataVolumeLifecycleStarterFunction(this, 'Starter', {
+      description: `Casper node ${props.nodeName}: starts the data-volume lifecycle workflow`,
+      role: starterRole,
+      logGroup: starterLogs,
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      environment: {
+        ...common,
+        STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+        LAUNCH_FAILURES_BEFORE_UNPIN: '3',
+      },
+    });
+    starter.node.addDependency(starterPolicy);
+    this.starter = starter;
+    beforeGroup.push(starter, starterPolicy);
 
     // Hooks inside the group: a separate hook resource would only exist after the
     // group (and its first instance) had been created. Launch: without the volume
@@ -266,7 +448,7 @@ export class DataVolumeLifecycle extends Construct {
         lifecycleHookName: launchHookName,
         lifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
         defaultResult: 'ABANDON',
-        heartbeatTimeout: HANDLER_TIMEOUT.toSeconds(),
+        heartbeatTimeout: LAUNCH_HEARTBEAT.toSeconds(),
       },
       {
         lifecycleHookName: terminateHookName,
@@ -279,8 +461,8 @@ export class DataVolumeLifecycle extends Construct {
     cfnGroup.lifecycleHookSpecificationList = [...existing, ...hooks];
     this.launchHookName = launchHookName;
     this.terminateHookName = terminateHookName;
-    props.autoScalingGroup.node.addDependency(this);
 
+    const delivery = { retryAttempts: 8, maxEventAge: Duration.hours(1) };
     this.rule = new events.Rule(this, 'Rule', {
       description: `Casper node ${props.nodeName}: lifecycle actions of its Auto Scaling group`,
       eventPattern: {
@@ -288,41 +470,65 @@ export class DataVolumeLifecycle extends Construct {
         detailType: ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action'],
         detail: { LifecycleHookName: [launchHookName, terminateHookName] },
       },
-      targets: [new targets.LambdaFunction(this.handler, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
+      targets: [new targets.LambdaFunction(starter, delivery)],
     });
+    beforeGroup.push(this.rule);
+    // Failed launches name the group, which exists by then: this rule may wait for it.
+    new events.Rule(this, 'LaunchFailures', {
+      description: `Casper node ${props.nodeName}: failed launches of its Auto Scaling group`,
+      eventPattern: {
+        source: ['aws.autoscaling'],
+        detailType: ['EC2 Instance Launch Unsuccessful'],
+        detail: { AutoScalingGroupName: [props.autoScalingGroup.autoScalingGroupName] },
+      },
+      targets: [new targets.LambdaFunction(starter, delivery)],
+    });
+    for (const d of beforeGroup) props.autoScalingGroup.node.addDependency(d);
 
     acknowledgeNagRules(this, [{
       id: 'AwsSolutions-IAM5',
-      reason: 'EC2 Describe* calls have no resource-level permissions; volume, snapshot, instance and Auto Scaling group ARNs are wildcards narrowed by tag conditions (casper:node resource and request tags), the log stream by its own log group.',
+      reason: 'EC2 and Auto Scaling Describe* calls have no resource-level permissions; volume, snapshot, instance and Auto Scaling group ARNs '
+        + 'are wildcards narrowed by tag conditions (casper:node resource and request tags) and, for groups, by the stack-name prefix; '
+        + 'log streams by their own log group; the workflow\'s log delivery and X-Ray calls support no resource-level permissions.',
       appliesTo: [
         'Resource::*',
         `Resource::${nagFindingName(this, volumes)}`,
         `Resource::${nagFindingName(this, snapshots)}`,
         `Resource::${nagFindingName(this, instances)}`,
         `Resource::${nagFindingName(this, `${logGroup.logGroupArn}:*`)}`,
+        `Resource::${nagFindingName(this, `${starterLogs.logGroupArn}:*`)}`,
         `Resource::${nagFindingName(this, groupArn)}`,
+        `Resource::<${stack.getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*`,
         ...(props.encryptionKey ? ['Action::kms:ReEncrypt*'] : []),
       ],
     }]);
-    acknowledgeNagRules(this.handler, [PINNED_NODE_RUNTIME]);
+    acknowledgeNagRules(handler, [PINNED_NODE_RUNTIME]);
+    acknowledgeNagRules(starter, [PINNED_NODE_RUNTIME]);
 
-    skipCheckov(logGroup.node.defaultChild!, [serviceEncryptedLogGroup('The handler\'s decisions with volume, snapshot, instance and address ids, no secrets')]);
-    skipCheckov(this.handler.node.defaultChild!, [
-      {
-        id: 'CKV_AWS_117',
-        comment: 'The handler calls only regional AWS APIs (EC2, Auto Scaling, CloudWatch) and reaches nothing inside a VPC. In the '
-          + 'node\'s VPC (CasperVpc: no NAT gateway) it would need an interface endpoint for each of the three, each billed per hour '
-          + 'and Availability Zone, without reducing exposure.',
-      },
-      {
-        id: 'CKV_AWS_116',
-        comment: 'Invoked by its EventBridge rule (2 retries, events expire after an hour). A failed launch is abandoned (the group '
-          + 'replaces the instance) and every failure counts in LifecycleFailures, which CasperAlarms alarms on; by the time an event '
-          + 'reached a DLQ its lifecycle action would have timed out, so there would be nothing left to replay it against.',
-      },
-      noReservedConcurrency('the lifecycle hooks of the node\'s Auto Scaling group of one, once per instance launch or termination'),
-      plainEnvironment('the node name, volume size, IOPS and throughput, device and tag names, the Elastic IP allocation id and an optional KMS key ARN'),
-    ]);
+    for (const [group, what] of [[logGroup, 'The workflow steps\' decisions'], [starterLogs, 'The starter\'s decisions'],
+      [workflowLogs, 'The workflow\'s state transitions']] as const) {
+      skipCheckov(group.node.defaultChild!, [serviceEncryptedLogGroup(`${what} with volume, snapshot, instance and address ids, no secrets`)]);
+    }
+    for (const [fn, invokedBy] of [[handler, 'its Step Functions workflow (which retries it and abandons the lifecycle action when it keeps failing)'],
+      [starter, 'its EventBridge rules (8 retries, events expire after an hour)']] as const) {
+      skipCheckov(fn.node.defaultChild!, [
+        {
+          id: 'CKV_AWS_117',
+          comment: 'The function calls only regional AWS APIs (EC2, Auto Scaling, Step Functions) and reaches nothing inside a VPC. In the '
+            + 'node\'s VPC (CasperVpc: no NAT gateway) it would need an interface endpoint for each, each billed per hour '
+            + 'and Availability Zone, without reducing exposure.',
+        },
+        {
+          id: 'CKV_AWS_116',
+          comment: `Invoked by ${invokedBy}. A failed launch is abandoned (the group replaces the instance) and every failure counts in `
+            + 'LifecycleFailures, which CasperAlarms alarms on; by the time an event reached a DLQ its lifecycle action would have timed '
+            + 'out, so there would be nothing left to replay it against.',
+        },
+        noReservedConcurrency('the lifecycle hooks of the node\'s Auto Scaling group of one, a few times per instance launch or termination'),
+        plainEnvironment('the node name, volume size, IOPS and throughput, device and tag names, subnet ids, the Elastic IP allocation id, '
+          + 'the workflow ARN and an optional KMS key ARN'),
+      ]);
+    }
   }
 
   /** Failed launches or terminations (the handler abandoned the lifecycle action). */

@@ -3,8 +3,10 @@
  * create, and their CloudWatch Embedded Metric Format output.
  */
 
+import { TAG_CREATED_BY } from '../../private/contract';
+
 /** Tag naming the creator of a volume or snapshot (`lifecycle`, `snapshot-rotation`). */
-export const TAG_CREATED_BY = 'casper:created-by';
+export { TAG_CREATED_BY };
 
 /** One metric of an EMF line. */
 export interface EmfMetric {
@@ -34,4 +36,29 @@ export function emfLine(namespace: string, nodeName: string, metrics: EmfMetric[
   };
   for (const m of metrics) line[m.name] = m.value;
   return JSON.stringify(line);
+}
+
+/** The AWS error code of an SDK error. */
+export function errorName(err: unknown): string | undefined {
+  const e = err as { name?: string; Code?: string; code?: string } | undefined;
+  return e?.name ?? e?.Code ?? e?.code;
+}
+
+/** `InvalidVolume.NotFound`, `InvalidInstanceID.NotFound`, `InvalidSnapshot.NotFound`, ... */
+export function isNotFound(err: unknown): boolean {
+  return /NotFound$/.test(errorName(err) ?? '');
+}
+
+/** An error as one log line: `Name: message`, whitespace collapsed. */
+export function oneLine(err: unknown): string {
+  const e = err as { name?: string; message?: string } | undefined;
+  const text = e && typeof e === 'object' && e.message
+    ? (e.name && e.name !== 'Error' && !e.message.startsWith(e.name) ? `${e.name}: ${e.message}` : e.message)
+    : String(err);
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** The value of `key` in an EC2 tag list. */
+export function tagValue(tags: ReadonlyArray<{ Key?: string; Value?: string }> | undefined, key: string): string | undefined {
+  return tags?.find((t) => t.Key === key)?.Value;
 }

@@ -1,94 +1,130 @@
 /**
- * Data-volume lifecycle: the logic behind `data-volume-lifecycle.lambda.ts`.
+ * Data-volume lifecycle: the steps of the `DataVolumeLifecycle` workflow.
  *
- * Auto Scaling lifecycle hooks reach this handler through EventBridge.
+ * Auto Scaling lifecycle hooks reach `startLifecycle` (the starter function)
+ * through EventBridge. It starts one Step Functions execution per lifecycle
+ * action, named after the action's token, so a duplicate event finds the
+ * execution already there and starts nothing. The workflow calls
+ * `advanceLifecycle` with the state below until it is done or abandoned; when
+ * a step must wait (an instance still launching, an old instance letting go,
+ * a snapshot that takes hours), it returns `status: 'wait'` with the seconds
+ * to wait, and the workflow waits in a Wait state, records a lifecycle
+ * heartbeat and calls it again. No Lambda invocation ever waits: each one
+ * does a few API calls and returns.
  *
- * LAUNCHING (instance I in Availability Zone Z): give I the node's data volume
- * as `DEVICE_NAME`, tag I `INSTANCE_TAG_KEY=<volume id>` (the bootstrap reads
- * that tag), associate the Elastic IP and complete the action with CONTINUE.
- * The volume is chosen by this rule (deterministic, "newest" = latest
- * CreateTime, ties broken by the smaller volume id):
+ * LAUNCHING (instance I in Availability Zone Z), in phases:
+ *  - `instance`: wait for I to be running (NotFound just after launch is
+ *    retried, not fatal);
+ *  - `choose` the node's data volume: already attached to I (a retried
+ *    action) → `finish`; otherwise the newest not-superseded volume (one no
+ *    other node volume was created from a snapshot of):
+ *      in Z and available → `prepare`;
+ *      attached to another instance → `release` (wait for that instance to
+ *      terminate; detach forced only when it is terminated with the volume
+ *      still attached, or after HOLDER_WAIT_SECONDS);
+ *      in another AZ that is usable (its zone state is `available` and the
+ *      group still has a subnet there) → the group is pinned to that AZ and
+ *      the launch abandoned: the group relaunches in the volume's home AZ and
+ *      the volume is reattached in place, with no snapshot and no copy;
+ *      in an AZ the group no longer uses (a deliberate move, or an AZ the
+ *      group left after failed launches) → `move`;
+ *      in an AZ that is not `available` → restore the newest completed
+ *      snapshot (the volume cannot be read);
+ *    no volume → restore the newest completed snapshot (waiting for a pending
+ *    one when none is completed), else create an empty volume;
+ *  - `move`: snapshot the volume (or adopt the move snapshot a previous try
+ *    left, counting tries in `casper:move-attempts`; after MAX_MOVE_ATTEMPTS
+ *    the group's Launch process is suspended and the action abandoned), then
+ *    `wait-snapshot` for as long as it takes (up to MOVE_TIMEOUT_SECONDS),
+ *    tagging I `casper:data-volume=pending` so its bootstrap keeps waiting;
+ *  - `create-volume` in Z from the snapshot (or empty), `wait-volume`;
+ *  - `prepare`: grow a volume smaller than VOLUME_SIZE_GIB (ModifyVolume, wait
+ *    for `optimizing`; the bootstrap grows the filesystem);
+ *  - `attach`, `wait-attached`, `finish`: tag I `casper:data-volume=<id>`,
+ *    tag the volume `casper:attached-at`, associate the Elastic IP, complete
+ *    with CONTINUE; then tidy up (never failing the launch): delete the
+ *    volumes the attached one supersedes (unless KEEP_OLD_VOLUME), pin the
+ *    group to Z, prune lifecycle snapshots.
  *
- *  1. a node volume already attached to I (a duplicate or retried event):
- *     only re-tag, re-associate and complete;
- *  2. candidates are the node's volumes (tags `casper:node=<NODE_NAME>` and
- *     `casper:role=data`) that are not superseded: a volume is superseded when
- *     another node volume was created from a snapshot of it (an earlier move
- *     to another AZ that kept the old volume, or one that failed after the
- *     new volume was created), so a stale copy is never preferred;
- *  3. the newest `available` candidate in Z: attach it;
- *  4. otherwise the newest candidate: if it is attached to another instance,
- *     wait for it to detach (detaching it when that instance is stopping,
- *     stopped, shutting down or terminated, forced only when terminated);
- *     then attach it if it is in Z, or move it to Z: snapshot it, create a
- *     volume from the snapshot in Z with the same size, type, IOPS,
- *     throughput, encryption key and tags, attach that, and only then delete
- *     the old volume (kept when KEEP_OLD_VOLUME=true);
- *  5. no volume: restore the newest `completed` node snapshot into Z (waiting
- *     for a pending one only when none is completed);
- *  6. nothing at all: create an empty encrypted gp3 volume.
- * Volumes created here are always encrypted and never smaller than
- * VOLUME_SIZE_GIB.
+ * TERMINATING: start a snapshot of the instance's volume (tagged
+ * `casper:created-by=lifecycle`, `casper:reason=termination`), CONTINUE, prune.
  *
- * TERMINATING: start a snapshot of the volume attached to the instance (found
- * by the instance tag, else by node tags and attachment) tagged
- * `casper:created-by=lifecycle`, `casper:reason=termination`, and CONTINUE
- * without waiting for it to complete.
+ * Pruning keeps the newest KEEP_LIFECYCLE_SNAPSHOTS completed lifecycle
+ * snapshots and never deletes a pending snapshot, the newest completed node
+ * snapshot of any creator, or a snapshot a volume is being created from.
  *
- * Every wait (instance running, detach, snapshot, new volume, attachment)
- * polls and records a lifecycle heartbeat while it waits; all waits of one
- * invocation share WAIT_BUDGET_SECONDS. Any error or an exhausted budget
- * logs one `ERROR lifecycle <transition> instance <id>: <message>` line,
- * prints a `LifecycleFailures` CloudWatch EMF line, completes the action with
- * ABANDON and returns (no rethrow: a retry would start from a half state).
- * Nothing is deleted before its replacement is attached, so at least one copy
- * of the newest data (a volume or a completed snapshot) always remains.
+ * Any error abandons: one `ERROR lifecycle ...` line, a `LifecycleFailures`
+ * EMF metric, CompleteLifecycleAction ABANDON. Nothing is deleted before its
+ * replacement is attached, so a copy of the newest data always remains.
+ *
+ * `handleLaunchFailure` (the starter, for "EC2 Instance Launch Unsuccessful"
+ * events): after LAUNCH_FAILURES_BEFORE_UNPIN failed launches in a row into
+ * the pinned home AZ, the group is given every other subnet of the node; the
+ * next launch lands elsewhere and moves the data.
  */
 import { createHash } from 'crypto';
 // The AWS SDK comes with the Lambda Node.js runtime (left external by the bundler).
-import { AutoScalingClient, CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeScalingActivitiesCommand,
+  SuspendProcessesCommand,
+  UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
 import {
   AssociateAddressCommand,
   AttachVolumeCommand,
   CreateSnapshotCommand,
   CreateTagsCommand,
   CreateVolumeCommand,
+  DeleteSnapshotCommand,
   DeleteVolumeCommand,
+  DescribeAvailabilityZonesCommand,
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
+  DescribeVolumesModificationsCommand,
   DetachVolumeCommand,
   EC2Client,
   Filter,
   Instance,
+  ModifyVolumeCommand,
   Snapshot,
   Tag,
   Volume,
-  VolumeType,
 } from '@aws-sdk/client-ec2';
-import { emfLine, TAG_CREATED_BY } from './common';
-
-/** Tag keys and values shared with the bootstrap and SnapshotRotation. */
-export const TAG_NODE = 'casper:node';
-export const TAG_ROLE = 'casper:role';
-export const ROLE_DATA = 'data';
-export const CREATED_BY_LIFECYCLE = 'lifecycle';
-export const TAG_REASON = 'casper:reason';
-export const TAG_SOURCE_VOLUME = 'casper:source-volume';
-export const TAG_SOURCE_SNAPSHOT = 'casper:source-snapshot';
-export const TAG_INSTANCE = 'casper:instance';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { emfLine, errorName, isNotFound, oneLine, TAG_CREATED_BY, tagValue } from './common';
+import {
+  CREATED_BY_LIFECYCLE,
+  DATA_VOLUME_PENDING,
+  ROLE_DATA,
+  TAG_ATTACHED_AT,
+  TAG_INSTANCE,
+  TAG_MOVE_ATTEMPTS,
+  TAG_NODE,
+  TAG_REASON,
+  TAG_ROLE,
+  TAG_SOURCE_SNAPSHOT,
+  TAG_SOURCE_VOLUME,
+} from '../../private/contract';
 
 export const LAUNCHING = 'autoscaling:EC2_INSTANCE_LAUNCHING';
 export const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
 
-/** Largest WAIT_BUDGET_SECONDS: leaves a minute of the 15-minute Lambda timeout for the calls after the last wait. */
-export const MAX_WAIT_BUDGET_SECONDS = 840;
+/** How many NotFound or empty answers for something that should exist are waited out. */
+export const MAX_MISSING = 10;
+/** How long an instance may stay `pending`. */
+export const INSTANCE_WAIT_SECONDS = 600;
+/** How long a new volume may stay `creating`, an attachment `attaching`, a resize `modifying`. */
+export const VOLUME_WAIT_SECONDS = 900;
 
 /** Handler configuration, read from the environment by `configFromEnv`. */
 export interface LifecycleConfig {
   /** NODE_NAME: value of the `casper:node` tag on the node's volumes and snapshots. */
   readonly nodeName: string;
-  /** VOLUME_SIZE_GIB: size of an empty volume, and the minimum size of a restored one. */
+  /** VOLUME_SIZE_GIB: size of an empty volume, and the least size of the node's volume (smaller ones are grown). */
   readonly volumeSizeGiB: number;
   /** VOLUME_IOPS: gp3 IOPS of an empty or restored volume (default 3000). */
   readonly volumeIops: number;
@@ -102,10 +138,22 @@ export interface LifecycleConfig {
   readonly instanceTagKey: string;
   /** ELASTIC_IP_ALLOCATION_ID: Elastic IP associated with each launched instance (none when empty). */
   readonly elasticIpAllocationId?: string;
-  /** KEEP_OLD_VOLUME: keep the source volume after moving the data to another AZ (default false). */
+  /** KEEP_OLD_VOLUME: keep volumes superseded by a move (default false). */
   readonly keepOldVolume: boolean;
-  /** WAIT_BUDGET_SECONDS: total time all waits of one invocation may take (default 600). */
-  readonly waitBudgetSeconds: number;
+  /** GROUP_SUBNETS: the group's subnets as `subnet-id=availability-zone`, comma-separated (empty: never pin). */
+  readonly groupSubnets: ReadonlyArray<{ readonly subnetId: string; readonly az: string }>;
+  /** MOVE_TIMEOUT_SECONDS: how long a move's or restore's snapshot may stay pending (default 82800, 23 h). */
+  readonly moveTimeoutSeconds: number;
+  /** MAX_MOVE_ATTEMPTS: launches that may try to move the same volume (default 3). */
+  readonly maxMoveAttempts: number;
+  /** HOLDER_WAIT_SECONDS: how long the previous instance may hold the volume before a forced detach (default 1200). */
+  readonly holderWaitSeconds: number;
+  /** KEEP_LIFECYCLE_SNAPSHOTS: completed lifecycle snapshots kept per node (default 3). */
+  readonly keepLifecycleSnapshots: number;
+  /** LAUNCH_FAILURES_BEFORE_UNPIN: failed launches in a row into the home AZ before the group leaves it (default 3). */
+  readonly launchFailuresBeforeUnpin: number;
+  /** STATE_MACHINE_ARN: the workflow the starter starts (the starter only). */
+  readonly stateMachineArn?: string;
   /** METRIC_NAMESPACE: CloudWatch namespace of the EMF metrics (default `casper-node`). */
   readonly metricNamespace: string;
 }
@@ -115,14 +163,6 @@ export class LifecycleConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'LifecycleConfigError';
-  }
-}
-
-/** Thrown when a wait exceeds the invocation's wait budget. */
-export class WaitBudgetExceededError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WaitBudgetExceededError';
   }
 }
 
@@ -145,7 +185,16 @@ function envInt(env: Env, name: string, fallback: number | undefined, min: numbe
   return Number(text);
 }
 
-/** Reads and validates the handler's configuration from environment variables. */
+function parseSubnets(text: string | undefined): Array<{ subnetId: string; az: string }> {
+  if (!text) return [];
+  return text.split(',').map((entry) => {
+    const m = /^\s*(subnet-[0-9a-f]+)=([a-z0-9-]+)\s*$/.exec(entry);
+    if (!m) throw new LifecycleConfigError(`GROUP_SUBNETS entries must be subnet-<id>=<availability zone>, got ${JSON.stringify(entry)}`);
+    return { subnetId: m[1], az: m[2] };
+  });
+}
+
+/** Reads and validates the configuration from environment variables. */
 export function configFromEnv(env: Env): LifecycleConfig {
   const nodeName = envText(env, 'NODE_NAME');
   if (!nodeName) throw new LifecycleConfigError('NODE_NAME is required');
@@ -163,7 +212,13 @@ export function configFromEnv(env: Env): LifecycleConfig {
     instanceTagKey: envText(env, 'INSTANCE_TAG_KEY') ?? 'casper:data-volume',
     elasticIpAllocationId: envText(env, 'ELASTIC_IP_ALLOCATION_ID'),
     keepOldVolume: keep === 'true',
-    waitBudgetSeconds: envInt(env, 'WAIT_BUDGET_SECONDS', 600, 1, MAX_WAIT_BUDGET_SECONDS),
+    groupSubnets: parseSubnets(envText(env, 'GROUP_SUBNETS')),
+    moveTimeoutSeconds: envInt(env, 'MOVE_TIMEOUT_SECONDS', 82_800, 60, 165_600),
+    maxMoveAttempts: envInt(env, 'MAX_MOVE_ATTEMPTS', 3, 1, 10),
+    holderWaitSeconds: envInt(env, 'HOLDER_WAIT_SECONDS', 1200, 60, 7200),
+    keepLifecycleSnapshots: envInt(env, 'KEEP_LIFECYCLE_SNAPSHOTS', 3, 1, 100),
+    launchFailuresBeforeUnpin: envInt(env, 'LAUNCH_FAILURES_BEFORE_UNPIN', 3, 1, 20),
+    stateMachineArn: envText(env, 'STATE_MACHINE_ARN'),
     metricNamespace: envText(env, 'METRIC_NAMESPACE') ?? 'casper-node',
   };
 }
@@ -175,207 +230,322 @@ export interface LifecycleActionDetail {
   readonly LifecycleHookName: string;
   readonly EC2InstanceId: string;
   readonly LifecycleTransition: string;
-  readonly NotificationMetadata?: string;
-  readonly Origin?: string;
-  readonly Destination?: string;
 }
 
-/** EventBridge event (source `aws.autoscaling`), detail-type `EC2 Instance-launch|terminate Lifecycle Action`. */
-export interface LifecycleEvent {
+/** EventBridge event from `aws.autoscaling`: a lifecycle action or a failed launch. */
+export interface AutoScalingEvent {
   readonly 'id'?: string;
   readonly 'source'?: string;
   readonly 'detail-type'?: string;
   readonly 'time'?: string;
-  readonly 'region'?: string;
-  readonly 'detail'?: Partial<LifecycleActionDetail>;
+  readonly 'detail'?: Partial<LifecycleActionDetail> & {
+    readonly StatusCode?: string;
+    readonly StatusMessage?: string;
+    readonly Details?: Record<string, string>;
+  };
 }
 
-/** What the handler did. */
+/** What the workflow did. */
 export type LifecycleAction =
-  | 'already-attached' // duplicate/retried launch: the volume was attached to the instance already
-  | 'attached' // an available volume in the instance's AZ
-  | 'detached-and-attached' // waited for (or forced) the old instance to let go
+  | 'already-attached' // a retried action: the volume was attached to the instance already
+  | 'attached' // a volume in the instance's AZ, reattached in place
+  | 'released-and-attached' // waited for the previous instance to let go
   | 'moved' // snapshot + new volume in the instance's AZ
   | 'restored' // from the newest completed snapshot
   | 'created' // empty volume
+  | 'relaunch-home' // the instance landed outside the volume's usable home AZ: group pinned there, launch abandoned
   | 'snapshot-started' // termination snapshot
   | 'no-volume'; // termination without a data volume
 
-/** The handler's result (also logged). */
-export interface LifecycleResult {
-  /** The lifecycle action result sent, or IGNORED for events that are no lifecycle action. */
-  readonly result: 'CONTINUE' | 'ABANDON' | 'IGNORED';
-  readonly transition?: string;
-  readonly instanceId?: string;
-  readonly action?: LifecycleAction;
-  /** The data volume attached (launch) or snapshotted (termination). */
+export type Phase =
+  | 'instance' | 'choose' | 'release' | 'move' | 'restore' | 'wait-snapshot' | 'create-volume' | 'wait-volume'
+  | 'prepare' | 'wait-grow' | 'attach' | 'wait-attached' | 'finish' | 'terminate';
+
+/** The workflow's state: the input and output of every step. */
+export interface LifecycleState {
+  readonly detail: LifecycleActionDetail;
+  readonly transition: 'LAUNCHING' | 'TERMINATING';
+  /** When the workflow started (epoch ms). */
+  readonly startedAt: number;
+  readonly phase: Phase;
+  /** When the current phase started (epoch ms). */
+  readonly phaseSince: number;
+  /** `wait`: wait `waitSeconds` and call again; `done` or `abandoned`: the action is completed. */
+  readonly status: 'wait' | 'done' | 'abandoned';
+  readonly waitSeconds: number;
+  /** NotFound or empty answers for the current phase's resource so far. */
+  readonly missing: number;
+  readonly steps: number;
+  readonly az?: string;
   readonly volumeId?: string;
-  /** The snapshot created (termination or move) or restored from. */
   readonly snapshotId?: string;
-  /** The source volume of a move, deleted unless KEEP_OLD_VOLUME. */
-  readonly oldVolumeId?: string;
-  /** Whether the source volume of a move was deleted. */
-  readonly oldVolumeDeleted?: boolean;
-  /** CompleteLifecycleAction reported that the action was completed already (duplicate event). */
-  readonly alreadyCompleted?: boolean;
-  /** The error that made the handler abandon. */
+  /** The volume a move copies. */
+  readonly sourceVolumeId?: string;
+  /** The instance that holds the volume (`release`). */
+  readonly holderId?: string;
+  readonly detachForced?: boolean;
+  readonly action?: LifecycleAction;
+  readonly oldVolumesDeleted?: string[];
+  readonly snapshotsPruned?: string[];
+  readonly pinnedTo?: string;
   readonly error?: string;
 }
 
-/** Injection points, for tests and the Lambda entry point. */
+/** Injection points, for tests and the Lambda entry points. */
 export interface LifecycleOptions {
   /** @default configFromEnv(env) */
   readonly config?: LifecycleConfig;
-  /** Environment to read the configuration from when `config` is not given. @default process.env */
+  /** @default process.env */
   readonly env?: Env;
-  /** @default new EC2Client({}) */
   readonly ec2?: EC2Client;
-  /** @default new AutoScalingClient({}) */
   readonly autoScaling?: AutoScalingClient;
-  /** Monotonic clock in milliseconds, for the wait budget and heartbeats. @default Date.now */
+  readonly sfn?: SFNClient;
+  /** Clock in epoch milliseconds. @default Date.now */
   readonly now?: () => number;
-  /** @default setTimeout-based */
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** Delay between polls of a wait. @default 5000 */
-  readonly pollIntervalMs?: number;
-  /** Least time between two lifecycle heartbeats while waiting. @default 60000 */
-  readonly heartbeatIntervalMs?: number;
-  /** Time the Lambda invocation has left; the wait budget is cut to leave a minute of it. */
-  readonly remainingTimeMs?: number;
-  /** Informational log lines. @default console.log */
+  /** @default console.log */
   readonly log?: (line: string) => void;
-  /** The error line. @default console.error */
+  /** @default console.error */
   readonly logError?: (line: string) => void;
-  /** EMF lines, written raw to stdout so CloudWatch extracts the metric. @default process.stdout.write */
+  /** EMF lines. @default process.stdout.write */
   readonly emitMetric?: (line: string) => void;
 }
 
-type Transition = 'LAUNCHING' | 'TERMINATING';
+const TRANSITIONS = new Map<string, 'LAUNCHING' | 'TERMINATING'>([[LAUNCHING, 'LAUNCHING'], [TERMINATING, 'TERMINATING']]);
+const GONE_VOLUME_STATES = new Set(['deleting', 'deleted', 'error']);
 
-interface Outcome {
-  readonly action: LifecycleAction;
-  readonly volumeId?: string;
-  readonly snapshotId?: string;
-  readonly oldVolumeId?: string;
-  readonly oldVolumeDeleted?: boolean;
+function resolveOptions(options: LifecycleOptions) {
+  let config = options.config;
+  return {
+    // Read on first use, so that a bad value fails inside a step (which then abandons).
+    get config(): LifecycleConfig {
+      config ??= configFromEnv(options.env ?? process.env);
+      return config;
+    },
+    /** What the failure metric needs, even when the configuration cannot be read. */
+    metricTarget(): { namespace: string; nodeName: string } {
+      try {
+        return { namespace: this.config.metricNamespace, nodeName: this.config.nodeName };
+      } catch {
+        const env = options.env ?? process.env;
+        return { namespace: envText(env, 'METRIC_NAMESPACE') ?? 'casper-node', nodeName: envText(env, 'NODE_NAME') ?? 'unknown' };
+      }
+    },
+    ec2: options.ec2 ?? new EC2Client({}),
+    autoScaling: options.autoScaling ?? new AutoScalingClient({}),
+    now: options.now ?? Date.now,
+    log: options.log ?? ((line: string) => console.log(line)),
+    logError: options.logError ?? ((line: string) => console.error(line)),
+    emitMetric: options.emitMetric ?? ((line: string) => { process.stdout.write(line + '\n'); }),
+  };
 }
 
-const TRANSITIONS = new Map<string, Transition>([[LAUNCHING, 'LAUNCHING'], [TERMINATING, 'TERMINATING']]);
-const DETACHABLE_STATES = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
-const GONE_VOLUME_STATES = new Set(['deleting', 'deleted', 'error']);
-const SAFETY_MARGIN_MS = 60_000;
+// ------------------------------------------------------------------ starter
 
-/** Handles one Auto Scaling lifecycle action event. Never throws. */
-export async function handleLifecycleEvent(event: LifecycleEvent, options: LifecycleOptions = {}): Promise<LifecycleResult> {
-  const log = options.log ?? ((line: string) => console.log(line));
-  const logError = options.logError ?? ((line: string) => console.error(line));
-  const emitMetric = options.emitMetric ?? ((line: string) => { process.stdout.write(line + '\n'); });
+/** The execution name of a lifecycle action: the same for every duplicate of its event. */
+export function executionName(detail: LifecycleActionDetail): string {
+  const kind = detail.LifecycleTransition === LAUNCHING ? 'launch' : 'terminate';
+  const digest = createHash('sha256').update(detail.LifecycleActionToken).digest('hex').slice(0, 40);
+  return `${kind}-${detail.EC2InstanceId}-${digest}`.slice(0, 80);
+}
+
+/** What the starter did with one event. */
+export interface StartResult {
+  readonly outcome: 'started' | 'duplicate' | 'ignored' | 'launch-failure-noted' | 'unpinned';
+  readonly executionName?: string;
+  /** The execution: for a duplicate event while it runs, Step Functions returns the same one. */
+  readonly executionArn?: string;
+  readonly detail?: string;
+}
+
+/**
+ * The starter: one workflow execution per lifecycle action (duplicates of the
+ * event are dropped by the execution name), and the home-AZ check after a
+ * failed launch. Throws on AWS errors so that EventBridge retries.
+ */
+export async function startLifecycle(event: AutoScalingEvent, options: LifecycleOptions = {}): Promise<StartResult> {
+  const o = resolveOptions(options);
   const detail = event?.detail;
+  if (event?.['detail-type'] === 'EC2 Instance Launch Unsuccessful' && detail?.AutoScalingGroupName) {
+    return handleLaunchFailure(detail.AutoScalingGroupName, o);
+  }
   const transition = TRANSITIONS.get(detail?.LifecycleTransition ?? '');
   const required = [detail?.LifecycleActionToken, detail?.EC2InstanceId, detail?.AutoScalingGroupName, detail?.LifecycleHookName];
-  if (!detail || !transition || required.some((value) => !value)) {
-    log(`lifecycle: ignoring event ${JSON.stringify(event?.['detail-type'] ?? null)} `
-      + `(transition ${JSON.stringify(detail?.LifecycleTransition ?? null)}): not a launch or terminate lifecycle action`);
-    return { result: 'IGNORED', transition: detail?.LifecycleTransition, instanceId: detail?.EC2InstanceId };
+  if (!detail || !transition || required.some((v) => !v)) {
+    o.log(`lifecycle: ignoring event ${JSON.stringify(event?.['detail-type'] ?? null)}: not a lifecycle action or failed launch`);
+    return { outcome: 'ignored' };
   }
-  const action = detail as LifecycleActionDetail;
-  const instanceId = action.EC2InstanceId;
-  const autoScaling = options.autoScaling ?? new AutoScalingClient({});
-  const complete = async (result: 'CONTINUE' | 'ABANDON'): Promise<boolean> => {
-    try {
-      await autoScaling.send(new CompleteLifecycleActionCommand({
-        AutoScalingGroupName: action.AutoScalingGroupName,
-        LifecycleHookName: action.LifecycleHookName,
-        LifecycleActionToken: action.LifecycleActionToken,
-        InstanceId: instanceId,
-        LifecycleActionResult: result,
-      }));
-      log(`lifecycle ${transition} instance ${instanceId}: completed ${result}`);
-      return false;
-    } catch (err) {
-      if (isAlreadyCompleted(err)) {
-        log(`lifecycle ${transition} instance ${instanceId}: lifecycle action already completed (${oneLine(err)}), nothing more to do`);
-        return true;
-      }
-      throw err;
-    }
+  if (!o.config.stateMachineArn) throw new LifecycleConfigError('STATE_MACHINE_ARN is required');
+  const action: LifecycleActionDetail = {
+    LifecycleActionToken: detail.LifecycleActionToken!,
+    AutoScalingGroupName: detail.AutoScalingGroupName!,
+    LifecycleHookName: detail.LifecycleHookName!,
+    EC2InstanceId: detail.EC2InstanceId!,
+    LifecycleTransition: detail.LifecycleTransition!,
   };
-
-  let config: LifecycleConfig | undefined;
+  const name = executionName(action);
+  const sfn = options.sfn ?? new SFNClient({});
+  let executionArn: string | undefined;
   try {
-    config = options.config ?? configFromEnv(options.env ?? process.env);
-    const run = new LifecycleRun(config, action, transition, { ...options, autoScaling }, log);
-    log(`lifecycle ${transition} instance ${instanceId}: start (group ${action.AutoScalingGroupName}, hook ${action.LifecycleHookName}, `
-      + `node ${config.nodeName}, wait budget ${Math.round(run.budgetMs / 1000)} s)`);
-    const outcome = transition === 'LAUNCHING' ? await run.launch() : await run.terminate();
-    const alreadyCompleted = await complete('CONTINUE');
-    emitMetric(countLine(config.metricNamespace, config.nodeName, 'LifecycleSuccesses', { transition, instanceId, ...outcome }));
-    const result: LifecycleResult = { result: 'CONTINUE', transition: action.LifecycleTransition, instanceId, ...outcome, alreadyCompleted };
-    log(`lifecycle ${transition} instance ${instanceId}: done ${JSON.stringify(result)}`);
-    return result;
+    // Same name and input as a running execution: Step Functions returns that execution.
+    executionArn = (await sfn.send(new StartExecutionCommand({
+      stateMachineArn: o.config.stateMachineArn, name, input: JSON.stringify({ detail: action }),
+    }))).executionArn;
   } catch (err) {
-    const message = oneLine(err);
-    logError(`ERROR lifecycle ${transition} instance ${instanceId}: ${message}`);
-    const env = options.env ?? process.env;
-    emitMetric(countLine(
-      config?.metricNamespace ?? envText(env, 'METRIC_NAMESPACE') ?? 'casper-node',
-      config?.nodeName ?? envText(env, 'NODE_NAME') ?? 'unknown',
-      'LifecycleFailures',
-      { transition, instanceId, error: message },
-    ));
-    let alreadyCompleted: boolean | undefined;
-    try {
-      alreadyCompleted = await complete('ABANDON');
-    } catch (completeErr) {
-      logError(`ERROR lifecycle ${transition} instance ${instanceId}: could not complete the lifecycle action with ABANDON: ${oneLine(completeErr)}`);
+    // ...and a finished one answers ExecutionAlreadyExists.
+    if (errorName(err) === 'ExecutionAlreadyExists') {
+      o.log(`lifecycle ${transition} instance ${action.EC2InstanceId}: execution ${name} exists already (duplicate event)`);
+      return { outcome: 'duplicate', executionName: name };
     }
-    return { result: 'ABANDON', transition: action.LifecycleTransition, instanceId, error: message, alreadyCompleted };
+    throw err;
+  }
+  o.log(`lifecycle ${transition} instance ${action.EC2InstanceId}: execution ${name} (${executionArn})`);
+  return { outcome: 'started', executionName: name, executionArn };
+}
+
+async function groupSubnetIds(groupName: string, o: ReturnType<typeof resolveOptions>): Promise<string[] | undefined> {
+  const out = await o.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }));
+  const group = out.AutoScalingGroups?.[0];
+  if (!group) return undefined;
+  return (group.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+async function setGroupSubnets(groupName: string, subnetIds: string[], o: ReturnType<typeof resolveOptions>): Promise<void> {
+  await o.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: groupName, VPCZoneIdentifier: subnetIds.join(',') }));
+}
+
+async function handleLaunchFailure(groupName: string, o: ReturnType<typeof resolveOptions>): Promise<StartResult> {
+  const { config } = o;
+  const current = await groupSubnetIds(groupName, o);
+  const azs = new Set((current ?? []).map((id) => config.groupSubnets.find((s) => s.subnetId === id)?.az));
+  const [home] = [...azs];
+  if (!current || azs.size !== 1 || !home) {
+    o.log(`lifecycle: failed launch in group ${groupName}, which is not pinned to one AZ: Auto Scaling tries the others`);
+    return { outcome: 'launch-failure-noted' };
+  }
+  const activities = (await o.autoScaling.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: groupName, MaxRecords: 20 }))).Activities ?? [];
+  // Newest first: count the failed launches before the last successful one.
+  let failures = 0;
+  for (const a of activities) {
+    if (!/^Launching/i.test(a.Description ?? '')) continue;
+    if (a.StatusCode === 'Failed' || a.StatusCode === 'Cancelled') failures++;
+    else if (a.StatusCode === 'Successful') break;
+  }
+  if (failures < config.launchFailuresBeforeUnpin) {
+    o.log(`lifecycle: ${failures} failed launch(es) in a row into home AZ ${home} of group ${groupName}; leaving it after ${config.launchFailuresBeforeUnpin}`);
+    return { outcome: 'launch-failure-noted', detail: `${failures} failures` };
+  }
+  const others = config.groupSubnets.filter((s) => s.az !== home).map((s) => s.subnetId);
+  if (others.length === 0) {
+    o.log(`lifecycle: home AZ ${home} keeps failing but the group has no other subnet`);
+    return { outcome: 'launch-failure-noted', detail: 'no other subnet' };
+  }
+  await setGroupSubnets(groupName, others, o);
+  o.emitMetric(emfLine(config.metricNamespace, config.nodeName, [{ name: 'LifecycleHomeAzLeft', value: 1, unit: 'Count' }], { home, failures }));
+  o.log(`lifecycle: ${failures} failed launches in a row into ${home}: group ${groupName} now launches into ${others.join(', ')} (the data moves)`);
+  return { outcome: 'unpinned', detail: home };
+}
+
+// ----------------------------------------------------------------- workflow
+
+/** The workflow's first step: the state of a new execution. */
+export function initialState(input: { detail: LifecycleActionDetail }, now: number): LifecycleState {
+  const transition = TRANSITIONS.get(input?.detail?.LifecycleTransition ?? '');
+  if (!transition) throw new Error(`not a lifecycle action: ${JSON.stringify(input?.detail?.LifecycleTransition ?? null)}`);
+  return {
+    detail: input.detail,
+    transition,
+    startedAt: now,
+    phase: transition === 'LAUNCHING' ? 'instance' : 'terminate',
+    phaseSince: now,
+    status: 'wait',
+    waitSeconds: 0,
+    missing: 0,
+    steps: 0,
+  };
+}
+
+/** Thrown for a state the workflow cannot go on from: the action is abandoned. */
+export class LifecycleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LifecycleError';
   }
 }
 
-/** One EMF line counting `metric` once for the node. */
-function countLine(namespace: string, nodeName: string, metric: string, properties: Record<string, unknown>): string {
-  return emfLine(namespace, nodeName, [{ name: metric, value: 1, unit: 'Count' }], properties);
-}
-
-function oneLine(err: unknown): string {
-  const e = err as { name?: string; message?: string } | undefined;
-  const text = e && typeof e === 'object' && e.message
-    ? (e.name && e.name !== 'Error' && !e.message.startsWith(e.name) ? `${e.name}: ${e.message}` : e.message)
-    : String(err);
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-function errorName(err: unknown): string | undefined {
-  const e = err as { name?: string; Code?: string } | undefined;
-  return e?.name ?? e?.Code;
-}
-
-function isAlreadyCompleted(err: unknown): boolean {
-  return errorName(err) === 'ValidationError' && /no active lifecycle action/i.test(String((err as Error).message));
-}
-
-function isNotFound(err: unknown): boolean {
-  return /NotFound$/.test(errorName(err) ?? '');
-}
-
-function tagValue(tags: Tag[] | undefined, key: string): string | undefined {
-  return tags?.find((t) => t.Key === key)?.Value;
-}
-
-function mergeTags(...sets: Array<Tag[] | Record<string, string>>): Tag[] {
-  const merged = new Map<string, string>();
-  for (const set of sets) {
-    const entries = Array.isArray(set) ? set.map((t) => [t.Key ?? '', t.Value ?? ''] as const) : Object.entries(set);
-    for (const [key, value] of entries) {
-      // aws:* tags are reserved; they cannot be copied.
-      if (key && !key.startsWith('aws:')) merged.set(key, value);
+/**
+ * One step of the workflow: advances through phases until one must wait or
+ * the action is completed. Errors abandon the action (never thrown), except
+ * when even ABANDON cannot be sent: then the workflow's retry and catch take over.
+ */
+export async function advanceLifecycle(input: LifecycleState | { detail: LifecycleActionDetail }, options: LifecycleOptions = {}): Promise<LifecycleState> {
+  const o = resolveOptions(options);
+  let state: LifecycleState = 'phase' in input ? input : initialState(input, o.now());
+  try {
+    const run = new Step(o, state);
+    for (let i = 0; i < 20; i++) {
+      state = await run.step(state);
+      if (state.status !== 'wait' || state.waitSeconds > 0) return state;
     }
+    return { ...state, status: 'wait', waitSeconds: 1 };
+  } catch (err) {
+    return abandonLifecycle({ ...state, error: oneLine(err) }, options);
   }
-  return [...merged].map(([Key, Value]) => ({ Key, Value }));
 }
 
-function time(value: Date | undefined): number {
+/** Abandons the action: ERROR line, `LifecycleFailures`, ABANDON. Also the workflow's catch-all step. */
+export async function abandonLifecycle(state: LifecycleState & { error?: unknown; cause?: unknown }, options: LifecycleOptions = {}): Promise<LifecycleState> {
+  const o = resolveOptions(options);
+  const message = typeof state.error === 'string' ? state.error : oneLine(state.cause ?? state.error ?? 'unknown error');
+  const d = state.detail;
+  o.logError(`ERROR lifecycle ${state.transition} instance ${d.EC2InstanceId}: ${message}`);
+  const target = o.metricTarget();
+  o.emitMetric(emfLine(target.namespace, target.nodeName, [{ name: 'LifecycleFailures', value: 1, unit: 'Count' }],
+    { transition: state.transition, instanceId: d.EC2InstanceId, phase: state.phase, error: message }));
+  await complete(o, d, 'ABANDON');
+  return { ...state, status: 'abandoned', waitSeconds: 0, error: message };
+}
+
+async function complete(o: ReturnType<typeof resolveOptions>, d: LifecycleActionDetail, result: 'CONTINUE' | 'ABANDON'): Promise<boolean> {
+  try {
+    await o.autoScaling.send(new CompleteLifecycleActionCommand({
+      AutoScalingGroupName: d.AutoScalingGroupName,
+      LifecycleHookName: d.LifecycleHookName,
+      LifecycleActionToken: d.LifecycleActionToken,
+      InstanceId: d.EC2InstanceId,
+      LifecycleActionResult: result,
+    }));
+    o.log(`lifecycle instance ${d.EC2InstanceId}: completed ${result}`);
+    return true;
+  } catch (err) {
+    if (errorName(err) === 'ValidationError' && /no active lifecycle action/i.test(String((err as Error).message))) {
+      o.log(`lifecycle instance ${d.EC2InstanceId}: lifecycle action already completed (${oneLine(err)})`);
+      return false;
+    }
+    throw err;
+  }
+}
+
+/** What the workflow sends its step function. */
+export interface StepInput {
+  readonly op: 'advance' | 'abandon';
+  /** The state, or the execution's input `{ detail }` on the first step. */
+  readonly state: LifecycleState | { readonly detail: LifecycleActionDetail };
+  /** `abandon`: the error the workflow caught (`{ Error, Cause }`). */
+  readonly error?: { readonly Error?: string; readonly Cause?: string };
+}
+
+/** The step function: `advance`, or `abandon` from the workflow's catch-all. */
+export async function dispatchStep(input: StepInput, options: LifecycleOptions = {}): Promise<LifecycleState> {
+  if (input.op === 'abandon') {
+    const error = [input.error?.Error, input.error?.Cause].filter(Boolean).join(': ') || 'the workflow failed';
+    const state = 'phase' in input.state ? input.state : initialState(input.state, (options.now ?? Date.now)());
+    return abandonLifecycle({ ...state, error }, options);
+  }
+  if (input.op !== 'advance') throw new LifecycleError(`unknown op ${JSON.stringify(input.op)}`);
+  return advanceLifecycle(input.state, options);
+}
+
+function time(value: Date | string | undefined): number {
   return value ? new Date(value).getTime() : 0;
 }
 
@@ -393,266 +563,392 @@ function attachmentTo(volume: Volume, instanceId: string) {
   return volume.Attachments?.find((a) => a.InstanceId === instanceId && a.State !== 'detached');
 }
 
-/** One invocation: the event, the clients and the shared wait budget. */
-class LifecycleRun {
-  public readonly budgetMs: number;
-  private readonly ec2: EC2Client;
-  private readonly autoScaling: AutoScalingClient;
-  private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly pollMs: number;
-  private readonly heartbeatMs: number;
-  private readonly deadline: number;
-  private readonly instanceId: string;
-  private lastHeartbeat: number | undefined;
+function mergeTags(...sets: Array<Tag[] | Record<string, string>>): Tag[] {
+  const merged = new Map<string, string>();
+  for (const set of sets) {
+    const entries = Array.isArray(set) ? set.map((t) => [t.Key ?? '', t.Value ?? ''] as const) : Object.entries(set);
+    for (const [key, value] of entries) {
+      // aws:* tags are reserved; they cannot be copied.
+      if (key && !key.startsWith('aws:')) merged.set(key, value);
+    }
+  }
+  return [...merged].map(([Key, Value]) => ({ Key, Value }));
+}
 
-  constructor(
-    private readonly config: LifecycleConfig,
-    private readonly action: LifecycleActionDetail,
-    private readonly transition: Transition,
-    options: LifecycleOptions,
-    private readonly logLine: (line: string) => void,
-  ) {
-    this.ec2 = options.ec2 ?? new EC2Client({});
-    this.autoScaling = options.autoScaling ?? new AutoScalingClient({});
-    this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.pollMs = Math.max(1, options.pollIntervalMs ?? 5_000);
-    this.heartbeatMs = options.heartbeatIntervalMs ?? 60_000;
-    let budget = config.waitBudgetSeconds * 1000;
-    if (options.remainingTimeMs !== undefined) budget = Math.max(0, Math.min(budget, options.remainingTimeMs - SAFETY_MARGIN_MS));
-    this.budgetMs = budget;
-    this.deadline = this.now() + budget;
-    this.instanceId = action.EC2InstanceId;
+/** The phases' logic, for one invocation. */
+class Step {
+  private readonly config: LifecycleConfig;
+  private readonly ec2: EC2Client;
+  private readonly instanceId: string;
+
+  constructor(private readonly o: ReturnType<typeof resolveOptions>, state: LifecycleState) {
+    this.config = o.config;
+    this.ec2 = o.ec2;
+    this.instanceId = state.detail.EC2InstanceId;
+  }
+
+  public async step(s: LifecycleState): Promise<LifecycleState> {
+    const next = { ...s, steps: s.steps + 1 };
+    switch (s.phase) {
+      case 'instance': return this.instance(next);
+      case 'choose': return this.choose(next);
+      case 'release': return this.release(next);
+      case 'move': return this.move(next);
+      case 'restore': return this.restore(next);
+      case 'wait-snapshot': return this.waitSnapshot(next);
+      case 'create-volume': return this.createVolume(next);
+      case 'wait-volume': return this.waitVolume(next);
+      case 'prepare': return this.prepare(next);
+      case 'wait-grow': return this.waitGrow(next);
+      case 'attach': return this.attach(next);
+      case 'wait-attached': return this.waitAttached(next);
+      case 'finish': return this.finish(next);
+      case 'terminate': return this.terminate(next);
+      default: throw new LifecycleError(`unknown phase ${JSON.stringify(s.phase)}`);
+    }
+  }
+
+  // ------------------------------------------------------------ transitions
+
+  private go(s: LifecycleState, phase: Phase, changes: Partial<LifecycleState> = {}): LifecycleState {
+    return { ...s, ...changes, phase, phaseSince: this.o.now(), status: 'wait', waitSeconds: 0, missing: 0 };
+  }
+
+  /** Waits `seconds`, unless the phase has lasted longer than `limitSeconds`. */
+  private wait(s: LifecycleState, seconds: number, limitSeconds: number, what: string): LifecycleState {
+    const elapsed = (this.o.now() - s.phaseSince) / 1000;
+    if (elapsed > limitSeconds) throw new LifecycleError(`gave up waiting for ${what} after ${Math.round(elapsed)} s (limit ${limitSeconds} s)`);
+    return { ...s, status: 'wait', waitSeconds: seconds };
+  }
+
+  /** Something just created or launched is not visible yet: EC2 is eventually consistent. */
+  private missing(s: LifecycleState, what: string): LifecycleState {
+    if (s.missing + 1 > MAX_MISSING) throw new LifecycleError(`${what} not found after ${MAX_MISSING} tries`);
+    this.log(`${what} not found yet (try ${s.missing + 1} of ${MAX_MISSING}): waiting, EC2 is eventually consistent`);
+    return { ...s, status: 'wait', waitSeconds: Math.min(60, 5 * 2 ** s.missing), missing: s.missing + 1 };
   }
 
   // ---------------------------------------------------------------- launch
 
-  public async launch(): Promise<Outcome> {
-    const instance = await this.waitInstanceRunning();
+  private async instance(s: LifecycleState): Promise<LifecycleState> {
+    const instance = await this.describeInstance(this.instanceId);
+    if (!instance) return this.missing(s, `instance ${this.instanceId}`);
+    const state = instance.State?.Name;
+    if (state === 'pending') return this.wait({ ...s, missing: 0 }, 5, INSTANCE_WAIT_SECONDS, `instance ${this.instanceId} to run`);
+    if (state !== 'running') throw new LifecycleError(`instance ${this.instanceId} is ${state}, not launching`);
     const az = instance.Placement?.AvailabilityZone;
-    if (!az) throw new Error(`instance ${this.instanceId} has no Availability Zone`);
-    const volumes = await this.nodeVolumes();
+    if (!az) throw new LifecycleError(`instance ${this.instanceId} has no Availability Zone`);
+    return this.go(s, 'choose', { az });
+  }
 
-    // 1. Duplicate or retried event: the volume is attached to this instance already.
+  private async choose(s: LifecycleState): Promise<LifecycleState> {
+    const az = s.az!;
+    const volumes = await this.nodeVolumes();
     const mine = volumes.filter((v) => attachmentTo(v, this.instanceId)).sort(byNewestVolume);
     if (mine.length > 0) {
-      const volumeId = mine[0].VolumeId!;
-      this.log(`volume ${volumeId} is attached to the instance already (duplicate or retried event)`);
-      await this.finishLaunch(volumeId);
-      return { action: 'already-attached', volumeId };
+      this.log(`volume ${mine[0].VolumeId} is attached to the instance already (a retried action)`);
+      return this.go(s, 'wait-attached', { volumeId: mine[0].VolumeId, action: s.action ?? 'already-attached' });
     }
-
-    const outcome = await this.provision(az, instance, volumes);
-    await this.finishLaunch(outcome.volumeId!);
-    if (outcome.oldVolumeId) {
-      return { ...outcome, oldVolumeDeleted: await this.retireOldVolume(outcome.oldVolumeId, outcome.volumeId!) };
-    }
-    return outcome;
-  }
-
-  /** Chooses, creates or moves the data volume and attaches it to the instance (steps 2-6 of the rule). */
-  private async provision(az: string, instance: Instance, volumes: Volume[]): Promise<Outcome> {
     const live = volumes.filter((v) => !GONE_VOLUME_STATES.has(v.State ?? ''));
-    if (live.length === 0) return this.restoreOrCreate(az);
-    const candidates = await this.withoutSuperseded(live);
-
-    // 3. An available volume in the instance's AZ (the one the instance tag names first, then the newest).
-    const available = candidates.filter((v) => v.AvailabilityZone === az && v.State === 'available');
-    const tagged = tagValue(instance.Tags, this.config.instanceTagKey);
-    const here = available.find((v) => v.VolumeId === tagged) ?? available[0];
-    if (here) {
-      this.log(`attaching volume ${here.VolumeId}, available in ${az}`);
-      await this.attach(here.VolumeId!);
-      return { action: 'attached', volumeId: here.VolumeId };
-    }
-
-    // 4. The newest volume: wait for it to be free, then attach or move it.
-    let newest = candidates[0];
-    let waited = false;
-    if (newest.State === 'creating') {
-      newest = await this.waitVolumeAvailable(newest.VolumeId!);
-    }
+    if (live.length === 0) return this.go(s, 'restore');
+    const [newest] = await this.withoutSuperseded(live);
+    const volumeId = newest.VolumeId!;
+    if (newest.State === 'creating') return this.wait(s, 10, VOLUME_WAIT_SECONDS, `volume ${volumeId} to be created`);
     const holder = newest.Attachments?.find((a) => a.State !== 'detached')?.InstanceId;
-    if (newest.State === 'in-use' && holder) {
-      newest = await this.waitDetached(newest.VolumeId!, holder);
-      waited = true;
-    }
     if (newest.AvailabilityZone === az) {
-      this.log(`attaching volume ${newest.VolumeId} in ${az}`);
-      await this.attach(newest.VolumeId!);
-      return { action: waited ? 'detached-and-attached' : 'attached', volumeId: newest.VolumeId };
+      if (holder) return this.go(s, 'release', { volumeId, holderId: holder });
+      this.log(`volume ${volumeId} is available in ${az}: reattaching it in place`);
+      return this.go(s, 'prepare', { volumeId, action: s.action ?? 'attached' });
     }
-    return this.move(newest, az);
+    const home = newest.AvailabilityZone!;
+    const zoneState = await this.zoneState(home);
+    if (zoneState !== 'available') {
+      this.log(`WARN volume ${volumeId} is in ${home}, whose state is ${zoneState}: restoring the newest completed snapshot into ${az}`);
+      return this.go(s, 'restore', { sourceVolumeId: volumeId });
+    }
+    const groupSubnets = await groupSubnetIds(s.detail.AutoScalingGroupName, this.o);
+    const homeSubnets = this.config.groupSubnets.filter((sn) => sn.az === home).map((sn) => sn.subnetId);
+    if (homeSubnets.length > 0 && (groupSubnets ?? []).some((id) => homeSubnets.includes(id))) {
+      // The home AZ is usable: relaunch there and reattach in place rather than copy the data.
+      await setGroupSubnets(s.detail.AutoScalingGroupName, homeSubnets, this.o);
+      this.log(`instance is in ${az} but the data volume ${volumeId} is in ${home}, which is usable: group pinned to ${home}, `
+        + 'launch abandoned so that the group relaunches there');
+      await complete(this.o, s.detail, 'ABANDON');
+      this.metric('LifecycleRelaunchHome', { home, az });
+      return { ...s, status: 'done', waitSeconds: 0, action: 'relaunch-home', volumeId, pinnedTo: home };
+    }
+    // A move copies the volume once its old instance has let go of it.
+    if (holder) return this.go(s, 'release', { volumeId, holderId: holder });
+    this.log(`volume ${volumeId} is in ${home}, which the group no longer launches into: moving it to ${az}`);
+    return this.go(s, 'move', { sourceVolumeId: volumeId });
   }
 
-  /**
-   * Drops the volumes another node volume was created from (through a snapshot):
-   * they hold older data than their successor. Sorted newest first.
-   */
-  private async withoutSuperseded(volumes: Volume[]): Promise<Volume[]> {
-    const sorted = [...volumes].sort(byNewestVolume);
-    const sourceSnapshots = [...new Set(sorted.map((v) => v.SnapshotId).filter((s): s is string => !!s))];
-    if (sorted.length < 2 || sourceSnapshots.length === 0) return sorted;
-    const snapshots = await this.describeSnapshots([{ Name: 'snapshot-id', Values: sourceSnapshots }]);
-    const sourceOf = new Map(snapshots.map((s) => [s.SnapshotId, s.VolumeId]));
-    const superseded = new Set(sorted
-      .filter((v) => v.SnapshotId && sourceOf.get(v.SnapshotId))
-      .map((v) => sourceOf.get(v.SnapshotId!)!));
-    const current = sorted.filter((v) => !superseded.has(v.VolumeId!));
-    const ignored = sorted.filter((v) => superseded.has(v.VolumeId!)).map((v) => v.VolumeId);
-    if (ignored.length > 0) this.log(`ignoring superseded volume(s) ${ignored.join(', ')}: a newer node volume was created from a snapshot of each`);
-    return current.length > 0 ? current : sorted;
+  private async release(s: LifecycleState): Promise<LifecycleState> {
+    const volume = await this.volume(s.volumeId!);
+    if (!volume) return this.missing(s, `volume ${s.volumeId}`);
+    const attachment = volume.Attachments?.find((a) => a.State !== 'detached');
+    if (volume.State === 'available' || !attachment) {
+      this.log(`volume ${s.volumeId} is free`);
+      return this.go(s, 'choose', { action: 'released-and-attached', holderId: undefined });
+    }
+    if (attachment.InstanceId === this.instanceId) return this.go(s, 'wait-attached', { action: 'already-attached' });
+    const holderState = (await this.describeInstance(attachment.InstanceId!))?.State?.Name ?? 'terminated';
+    const waited = (this.o.now() - s.phaseSince) / 1000;
+    const force = holderState === 'terminated' || waited > this.config.holderWaitSeconds;
+    if (force && !s.detachForced) {
+      this.log(`${holderState === 'terminated' ? `instance ${attachment.InstanceId} is terminated` : `WARN instance ${attachment.InstanceId} `
+        + `is still ${holderState} after ${Math.round(waited)} s`}: forcing the detach of ${s.volumeId}`);
+      try {
+        await this.ec2.send(new DetachVolumeCommand({ VolumeId: s.volumeId, InstanceId: attachment.InstanceId, Device: attachment.Device, Force: true }));
+      } catch (err) {
+        // Detaching already, or detached meanwhile: the next look tells.
+        if (!['IncorrectState', 'InvalidAttachment.NotFound'].includes(errorName(err) ?? '')) throw err;
+      }
+      return { ...s, status: 'wait', waitSeconds: 5, detachForced: true };
+    }
+    if (!force) this.log(`volume ${s.volumeId} is held by instance ${attachment.InstanceId} (${holderState}): waiting for it to terminate`);
+    return this.wait(s, 15, this.config.holderWaitSeconds + 600, `volume ${s.volumeId} to leave instance ${attachment.InstanceId}`);
   }
 
-  /** Copies a volume into `az` through a snapshot; the source stays untouched until the copy is attached. */
-  private async move(source: Volume, az: string): Promise<Outcome> {
-    const sourceId = source.VolumeId!;
-    this.log(`moving volume ${sourceId} from ${source.AvailabilityZone} to ${az} through a snapshot`);
-    const volumeTags = mergeTags(source.Tags ?? [], this.nodeTags());
+  private async move(s: LifecycleState): Promise<LifecycleState> {
+    const source = await this.volume(s.sourceVolumeId!);
+    if (!source) return this.missing(s, `volume ${s.sourceVolumeId}`);
+    const attachedAt = time(tagValue(source.Tags, TAG_ATTACHED_AT));
+    // A move snapshot a previous try left (taken after the volume's last attachment: it holds its newest data).
+    const previous = (await this.describeSnapshots([
+      ...this.nodeFilters(),
+      { Name: `tag:${TAG_REASON}`, Values: ['move'] },
+      { Name: `tag:${TAG_SOURCE_VOLUME}`, Values: [source.VolumeId!] },
+    ])).filter((sn) => ['pending', 'completed'].includes(sn.State ?? '') && time(sn.StartTime) >= attachedAt).sort(byNewestSnapshot)[0];
+    await this.tagPending();
+    if (previous) {
+      const attempts = Number(tagValue(previous.Tags, TAG_MOVE_ATTEMPTS) ?? '1') + 1;
+      if (attempts > this.config.maxMoveAttempts) {
+        await this.o.autoScaling.send(new SuspendProcessesCommand({ AutoScalingGroupName: s.detail.AutoScalingGroupName, ScalingProcesses: ['Launch'] }));
+        this.metric('LifecycleMoveGaveUp', { snapshotId: previous.SnapshotId, attempts });
+        throw new LifecycleError(`moving volume ${source.VolumeId} failed ${attempts - 1} times (MAX_MOVE_ATTEMPTS ${this.config.maxMoveAttempts}): `
+          + `suspended the group's Launch process; snapshot ${previous.SnapshotId} holds the data`);
+      }
+      await this.ec2.send(new CreateTagsCommand({ Resources: [previous.SnapshotId!], Tags: [{ Key: TAG_MOVE_ATTEMPTS, Value: String(attempts) }] }));
+      this.log(`adopting move snapshot ${previous.SnapshotId} of ${source.VolumeId} (${previous.State}, try ${attempts} of ${this.config.maxMoveAttempts})`);
+      return this.go(s, 'wait-snapshot', { snapshotId: previous.SnapshotId, action: 'moved' });
+    }
     const snapshot = await this.ec2.send(new CreateSnapshotCommand({
-      VolumeId: sourceId,
-      Description: `casper node ${this.config.nodeName}: data of ${sourceId} moving from ${source.AvailabilityZone} to ${az}`,
+      VolumeId: source.VolumeId,
+      Description: `casper node ${this.config.nodeName}: moving ${source.VolumeId} from ${source.AvailabilityZone} to ${s.az}`,
       TagSpecifications: [{
         ResourceType: 'snapshot',
-        Tags: mergeTags(volumeTags, {
-          [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE,
-          [TAG_REASON]: 'az-move',
-          [TAG_SOURCE_VOLUME]: sourceId,
+        // The operator's tags (cost allocation, names) come along; the attachment's do not.
+        Tags: mergeTags((source.Tags ?? []).filter((t) => t.Key !== TAG_ATTACHED_AT && t.Key !== TAG_INSTANCE), this.nodeTags(), {
+          [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'move', [TAG_SOURCE_VOLUME]: source.VolumeId!, [TAG_MOVE_ATTEMPTS]: '1',
         }),
       }],
     }));
-    const snapshotId = snapshot.SnapshotId!;
-    this.log(`snapshot ${snapshotId} of ${sourceId} started`);
-    await this.waitSnapshotCompleted(snapshotId);
-
-    const type: VolumeType = source.VolumeType ?? 'gp3';
-    const created = await this.ec2.send(new CreateVolumeCommand({
-      AvailabilityZone: az,
-      SnapshotId: snapshotId,
-      Size: Math.max(source.Size ?? 0, this.config.volumeSizeGiB),
-      VolumeType: type,
-      Iops: ['gp3', 'io1', 'io2'].includes(type) ? source.Iops : undefined,
-      Throughput: type === 'gp3' ? source.Throughput : undefined,
-      Encrypted: true,
-      KmsKeyId: (source.Encrypted ? source.KmsKeyId : undefined) ?? this.config.volumeKmsKeyId,
-      TagSpecifications: [{ ResourceType: 'volume', Tags: volumeTags }],
-      ClientToken: this.clientToken(`move:${snapshotId}:${az}`),
-    }));
-    const volumeId = created.VolumeId!;
-    this.log(`volume ${volumeId} created in ${az} from ${snapshotId}`);
-    await this.waitVolumeAvailable(volumeId);
-    await this.attach(volumeId);
-    return { action: 'moved', volumeId, snapshotId, oldVolumeId: sourceId };
+    this.log(`started move snapshot ${snapshot.SnapshotId} of ${source.VolumeId}`);
+    return this.go(s, 'wait-snapshot', { snapshotId: snapshot.SnapshotId, action: 'moved' });
   }
 
-  /** Step 5 and 6: no volume exists. */
-  private async restoreOrCreate(az: string): Promise<Outcome> {
+  private async restore(s: LifecycleState): Promise<LifecycleState> {
     const snapshots = (await this.describeSnapshots(this.nodeFilters())).sort(byNewestSnapshot);
-    let source = snapshots.find((s) => s.State === 'completed');
-    if (!source) {
-      const pending = snapshots.find((s) => s.State === 'pending');
-      if (pending) {
-        this.log(`no volume and no completed snapshot: waiting for pending snapshot ${pending.SnapshotId}`);
-        source = await this.waitSnapshotCompleted(pending.SnapshotId!);
+    const completed = snapshots.find((sn) => sn.State === 'completed');
+    if (completed) {
+      this.log(`restoring the newest completed snapshot ${completed.SnapshotId} (${completed.VolumeSize} GiB) into ${s.az}`);
+      return this.go(s, 'create-volume', { snapshotId: completed.SnapshotId, action: 'restored' });
+    }
+    const pending = snapshots.find((sn) => sn.State === 'pending');
+    if (pending) {
+      this.log(`no completed snapshot: waiting for pending snapshot ${pending.SnapshotId}`);
+      await this.tagPending();
+      return this.go(s, 'wait-snapshot', { snapshotId: pending.SnapshotId, action: 'restored' });
+    }
+    if (s.sourceVolumeId) throw new LifecycleError(`volume ${s.sourceVolumeId} is unreachable and the node has no snapshot to restore`);
+    this.log(`no data volume and no snapshot: creating an empty ${this.config.volumeSizeGiB} GiB gp3 volume in ${s.az}`);
+    return this.go(s, 'create-volume', { snapshotId: undefined, action: 'created' });
+  }
+
+  private async waitSnapshot(s: LifecycleState): Promise<LifecycleState> {
+    const [snapshot] = await this.describeSnapshots([{ Name: 'snapshot-id', Values: [s.snapshotId!] }]);
+    if (!snapshot) return this.missing(s, `snapshot ${s.snapshotId}`);
+    if (snapshot.State === 'completed') return this.go(s, 'create-volume');
+    if (snapshot.State === 'error') throw new LifecycleError(`snapshot ${s.snapshotId} failed: ${snapshot.StateMessage ?? 'state error'}`);
+    const elapsed = (this.o.now() - s.phaseSince) / 1000;
+    this.log(`snapshot ${s.snapshotId} is ${snapshot.State} (${snapshot.Progress || 'no progress yet'}) after ${Math.round(elapsed)} s`);
+    // Poll often at first (incremental snapshots are quick), then every 5 minutes.
+    const interval = elapsed < 300 ? 30 : 300;
+    return this.wait({ ...s, missing: 0 }, interval, this.config.moveTimeoutSeconds, `snapshot ${s.snapshotId} to complete`);
+  }
+
+  private async createVolume(s: LifecycleState): Promise<LifecycleState> {
+    const az = s.az!;
+    let size = this.config.volumeSizeGiB;
+    let type = 'gp3';
+    let iops: number | undefined = this.config.volumeIops;
+    let throughput: number | undefined = this.config.volumeThroughputMiBps;
+    let kmsKeyId = this.config.volumeKmsKeyId;
+    let tags: Tag[] = mergeTags(this.nodeTags(), { [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE });
+    if (s.snapshotId) {
+      const [snapshot] = await this.describeSnapshots([{ Name: 'snapshot-id', Values: [s.snapshotId] }]);
+      if (!snapshot) return this.missing(s, `snapshot ${s.snapshotId}`);
+      size = Math.max(size, snapshot.VolumeSize ?? 0);
+      kmsKeyId = (snapshot.Encrypted ? snapshot.KmsKeyId : undefined) ?? kmsKeyId;
+      tags = mergeTags(tags, { [TAG_SOURCE_SNAPSHOT]: s.snapshotId });
+      if (s.action === 'moved' && s.sourceVolumeId) {
+        // A move keeps what the operator gave the volume: type, performance, tags.
+        const source = await this.volume(s.sourceVolumeId);
+        if (source) {
+          type = source.VolumeType ?? 'gp3';
+          iops = ['gp3', 'io1', 'io2'].includes(type) ? source.Iops : undefined;
+          throughput = type === 'gp3' ? source.Throughput : undefined;
+          size = Math.max(size, source.Size ?? 0);
+          kmsKeyId = (source.Encrypted ? source.KmsKeyId : undefined) ?? kmsKeyId;
+          tags = mergeTags(source.Tags ?? [], tags);
+        }
       }
     }
-    if (source) {
-      const snapshotId = source.SnapshotId!;
-      this.log(`no data volume: restoring the newest completed snapshot ${snapshotId} (${source.VolumeSize} GiB) into ${az}`);
-      const created = await this.ec2.send(new CreateVolumeCommand({
-        AvailabilityZone: az,
-        SnapshotId: snapshotId,
-        Size: Math.max(source.VolumeSize ?? 0, this.config.volumeSizeGiB),
-        VolumeType: 'gp3',
-        Iops: this.config.volumeIops,
-        Throughput: this.config.volumeThroughputMiBps,
-        Encrypted: true,
-        KmsKeyId: (source.Encrypted ? source.KmsKeyId : undefined) ?? this.config.volumeKmsKeyId,
-        TagSpecifications: [{
-          ResourceType: 'volume',
-          Tags: mergeTags(this.nodeTags(), { [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_SOURCE_SNAPSHOT]: snapshotId }),
-        }],
-        ClientToken: this.clientToken(`restore:${snapshotId}:${az}`),
-      }));
-      await this.waitVolumeAvailable(created.VolumeId!);
-      await this.attach(created.VolumeId!);
-      return { action: 'restored', volumeId: created.VolumeId, snapshotId };
-    }
-
-    this.log(`no data volume and no snapshot: creating an empty ${this.config.volumeSizeGiB} GiB gp3 volume in ${az}`);
     const created = await this.ec2.send(new CreateVolumeCommand({
       AvailabilityZone: az,
-      Size: this.config.volumeSizeGiB,
-      VolumeType: 'gp3',
-      Iops: this.config.volumeIops,
-      Throughput: this.config.volumeThroughputMiBps,
+      SnapshotId: s.snapshotId,
+      Size: size,
+      VolumeType: type as any,
+      Iops: iops,
+      Throughput: throughput,
       Encrypted: true,
-      KmsKeyId: this.config.volumeKmsKeyId,
-      TagSpecifications: [{ ResourceType: 'volume', Tags: mergeTags(this.nodeTags(), { [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE }) }],
-      ClientToken: this.clientToken(`empty:${az}`),
+      KmsKeyId: kmsKeyId,
+      TagSpecifications: [{ ResourceType: 'volume', Tags: tags.filter((t) => t.Key !== TAG_ATTACHED_AT && t.Key !== TAG_INSTANCE) }],
+      // The same token for a retried step: no second volume.
+      ClientToken: createHash('sha256').update(`${s.detail.LifecycleActionToken}:${s.snapshotId ?? 'empty'}:${az}`).digest('hex').slice(0, 64),
     }));
-    await this.waitVolumeAvailable(created.VolumeId!);
-    await this.attach(created.VolumeId!);
-    return { action: 'created', volumeId: created.VolumeId };
+    this.log(`creating volume ${created.VolumeId} in ${az}${s.snapshotId ? ` from ${s.snapshotId}` : ' (empty)'}`);
+    return this.go(s, 'wait-volume', { volumeId: created.VolumeId });
   }
 
-  /** Waits for the attachment, tags the instance and associates the Elastic IP. */
-  private async finishLaunch(volumeId: string): Promise<void> {
-    await this.waitAttached(volumeId);
+  private async waitVolume(s: LifecycleState): Promise<LifecycleState> {
+    const volume = await this.volume(s.volumeId!);
+    if (!volume) return this.missing(s, `volume ${s.volumeId}`);
+    if (volume.State === 'available') return this.go(s, 'prepare');
+    if (volume.State !== 'creating') throw new LifecycleError(`volume ${s.volumeId} is ${volume.State}`);
+    return this.wait({ ...s, missing: 0 }, 5, VOLUME_WAIT_SECONDS, `volume ${s.volumeId} to be created`);
+  }
+
+  /** Grows a volume smaller than VOLUME_SIZE_GIB before it is attached. */
+  private async prepare(s: LifecycleState): Promise<LifecycleState> {
+    const volume = await this.volume(s.volumeId!);
+    if (!volume) return this.missing(s, `volume ${s.volumeId}`);
+    if ((volume.Size ?? 0) >= this.config.volumeSizeGiB) return this.go(s, 'attach');
+    try {
+      await this.ec2.send(new ModifyVolumeCommand({ VolumeId: s.volumeId, Size: this.config.volumeSizeGiB }));
+    } catch (err) {
+      // One modification per volume every 6 hours: start the node anyway, the next launch grows it.
+      this.log(`WARN cannot grow volume ${s.volumeId} from ${volume.Size} to ${this.config.volumeSizeGiB} GiB now: ${oneLine(err)}`);
+      return this.go(s, 'attach');
+    }
+    this.log(`growing volume ${s.volumeId} from ${volume.Size} to ${this.config.volumeSizeGiB} GiB`);
+    return this.go(s, 'wait-grow');
+  }
+
+  private async waitGrow(s: LifecycleState): Promise<LifecycleState> {
+    const out = await this.ec2.send(new DescribeVolumesModificationsCommand({ VolumeIds: [s.volumeId!] }));
+    const modification = out.VolumesModifications?.[0];
+    if (!modification) return this.missing(s, `modification of volume ${s.volumeId}`);
+    const state = modification.ModificationState;
+    // From `optimizing` on, the instance sees the new size.
+    if (state === 'optimizing' || state === 'completed') return this.go(s, 'attach');
+    if (state === 'failed') {
+      this.log(`WARN growing volume ${s.volumeId} failed (${modification.StatusMessage ?? 'no message'}): attaching it as it is`);
+      return this.go(s, 'attach');
+    }
+    return this.wait({ ...s, missing: 0 }, 10, VOLUME_WAIT_SECONDS, `volume ${s.volumeId} to grow`);
+  }
+
+  private async attach(s: LifecycleState): Promise<LifecycleState> {
+    try {
+      await this.ec2.send(new AttachVolumeCommand({ VolumeId: s.volumeId, InstanceId: this.instanceId, Device: this.config.deviceName }));
+    } catch (err) {
+      // Just created and not visible yet, or attached by a retried step: look again.
+      if (isNotFound(err)) return this.missing(s, `volume ${s.volumeId} or instance ${this.instanceId}`);
+      if (errorName(err) !== 'VolumeInUse' && errorName(err) !== 'IncorrectState') throw err;
+      this.log(`attach of ${s.volumeId}: ${oneLine(err)}; checking`);
+      return this.go(s, 'choose');
+    }
+    this.log(`attaching ${s.volumeId} as ${this.config.deviceName}`);
+    return this.go(s, 'wait-attached');
+  }
+
+  private async waitAttached(s: LifecycleState): Promise<LifecycleState> {
+    const volume = await this.volume(s.volumeId!);
+    if (!volume) return this.missing(s, `volume ${s.volumeId}`);
+    const attachment = attachmentTo(volume, this.instanceId);
+    if (!attachment) throw new LifecycleError(`volume ${s.volumeId} is not attached to instance ${this.instanceId} (state ${volume.State})`);
+    if (attachment.State === 'attached') return this.go(s, 'finish');
+    return this.wait(s, 3, VOLUME_WAIT_SECONDS, `volume ${s.volumeId} to attach`);
+  }
+
+  private async finish(s: LifecycleState): Promise<LifecycleState> {
+    const volumeId = s.volumeId!;
+    await this.ec2.send(new CreateTagsCommand({ Resources: [this.instanceId], Tags: [{ Key: this.config.instanceTagKey, Value: volumeId }] }));
     await this.ec2.send(new CreateTagsCommand({
-      Resources: [this.instanceId],
-      Tags: [{ Key: this.config.instanceTagKey, Value: volumeId }],
+      Resources: [volumeId],
+      Tags: [{ Key: TAG_ATTACHED_AT, Value: new Date(this.o.now()).toISOString() }, { Key: TAG_INSTANCE, Value: this.instanceId }],
     }));
     this.log(`tagged the instance ${this.config.instanceTagKey}=${volumeId}`);
     if (this.config.elasticIpAllocationId) {
-      await this.ec2.send(new AssociateAddressCommand({
-        AllocationId: this.config.elasticIpAllocationId,
-        InstanceId: this.instanceId,
-        AllowReassociation: true,
-      }));
+      await this.ec2.send(new AssociateAddressCommand({ AllocationId: this.config.elasticIpAllocationId, InstanceId: this.instanceId, AllowReassociation: true }));
       this.log(`associated Elastic IP ${this.config.elasticIpAllocationId}`);
-    } else {
-      this.log('no ELASTIC_IP_ALLOCATION_ID: Elastic IP left alone');
     }
+    await complete(this.o, s.detail, 'CONTINUE');
+    const tidy = await this.tidyUp(s, volumeId);
+    const done: LifecycleState = { ...s, ...tidy, status: 'done', waitSeconds: 0 };
+    this.metric('LifecycleSuccesses', { action: s.action, volumeId, snapshotId: s.snapshotId, seconds: Math.round((this.o.now() - s.startedAt) / 1000) });
+    this.log(`done: ${s.action} ${volumeId} in ${Math.round((this.o.now() - s.startedAt) / 1000)} s`);
+    return done;
   }
 
-  /** After a move: the copy is attached, so the source may go. Failures here only warn. */
-  private async retireOldVolume(oldVolumeId: string, newVolumeId: string): Promise<boolean> {
-    if (this.config.keepOldVolume) {
-      this.log(`KEEP_OLD_VOLUME: keeping ${oldVolumeId} (superseded by ${newVolumeId})`);
-      return false;
-    }
-    try {
-      await this.ec2.send(new DeleteVolumeCommand({ VolumeId: oldVolumeId }));
-      this.log(`deleted old volume ${oldVolumeId}, its data lives on in ${newVolumeId}`);
-      return true;
-    } catch (err) {
-      this.log(`WARN could not delete old volume ${oldVolumeId} (its data lives on in ${newVolumeId}): ${oneLine(err)}`);
-      return false;
-    }
+  /** After a launch: best effort, the node runs whatever happens here. */
+  private async tidyUp(s: LifecycleState, volumeId: string): Promise<Partial<LifecycleState>> {
+    const result: { oldVolumesDeleted?: string[]; pinnedTo?: string; snapshotsPruned?: string[] } = {};
+    await this.bestEffort('delete superseded volumes', async () => {
+      if (this.config.keepOldVolume) return;
+      const live = (await this.nodeVolumes()).filter((v) => !GONE_VOLUME_STATES.has(v.State ?? ''));
+      const current = new Set((await this.withoutSuperseded(live)).map((v) => v.VolumeId));
+      const deleted: string[] = [];
+      for (const v of live) {
+        if (current.has(v.VolumeId) || v.State !== 'available') continue;
+        await this.ec2.send(new DeleteVolumeCommand({ VolumeId: v.VolumeId }));
+        this.log(`deleted superseded volume ${v.VolumeId} (its data lives on in ${volumeId})`);
+        deleted.push(v.VolumeId!);
+      }
+      result.oldVolumesDeleted = deleted;
+    });
+    await this.bestEffort('pin the group to the volume\'s AZ', async () => {
+      const home = this.config.groupSubnets.filter((sn) => sn.az === s.az).map((sn) => sn.subnetId);
+      if (home.length === 0) return;
+      const current = await groupSubnetIds(s.detail.AutoScalingGroupName, this.o);
+      if (current && current.length === home.length && current.every((id) => home.includes(id))) return;
+      await setGroupSubnets(s.detail.AutoScalingGroupName, home, this.o);
+      this.log(`group ${s.detail.AutoScalingGroupName} pinned to ${s.az}, the data volume's home AZ`);
+      result.pinnedTo = s.az;
+    });
+    result.snapshotsPruned = await this.prune();
+    return result;
   }
 
   // ------------------------------------------------------------- terminate
 
-  public async terminate(): Promise<Outcome> {
+  private async terminate(s: LifecycleState): Promise<LifecycleState> {
     const instance = await this.describeInstance(this.instanceId);
     const tagged = tagValue(instance?.Tags, this.config.instanceTagKey);
     let volume: Volume | undefined;
-    if (tagged) {
-      const found = await this.describeVolumes({ VolumeIds: [tagged] }, true);
-      // The tagged volume, unless it has meanwhile been given to another instance.
-      volume = found.find((v) => attachmentTo(v, this.instanceId) || v.State === 'available');
+    if (tagged && /^vol-/.test(tagged)) {
+      const found = await this.volume(tagged);
+      if (found && (attachmentTo(found, this.instanceId) || found.State === 'available')) volume = found;
     }
-    if (!volume) {
-      const attached = (await this.describeVolumes({
-        Filters: [...this.nodeFilters(), { Name: 'attachment.instance-id', Values: [this.instanceId] }],
-      }, false)).sort(byNewestVolume);
-      volume = attached[0];
-    }
+    volume ??= (await this.describeVolumes({ Filters: [...this.nodeFilters(), { Name: 'attachment.instance-id', Values: [this.instanceId] }] }))
+      .sort(byNewestVolume)[0];
     if (!volume) {
       this.log('no data volume attached to the instance: nothing to snapshot');
-      return { action: 'no-volume' };
+      await complete(this.o, s.detail, 'CONTINUE');
+      this.metric('LifecycleSuccesses', { action: 'no-volume' });
+      return { ...s, status: 'done', waitSeconds: 0, action: 'no-volume' };
     }
     const volumeId = volume.VolumeId!;
     const snapshot = await this.ec2.send(new CreateSnapshotCommand({
@@ -661,135 +957,78 @@ class LifecycleRun {
       TagSpecifications: [{
         ResourceType: 'snapshot',
         Tags: mergeTags(this.nodeTags(), {
-          [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE,
-          [TAG_REASON]: 'termination',
-          [TAG_SOURCE_VOLUME]: volumeId,
-          [TAG_INSTANCE]: this.instanceId,
+          [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'termination', [TAG_SOURCE_VOLUME]: volumeId, [TAG_INSTANCE]: this.instanceId,
         }),
       }],
     }));
-    this.log(`started termination snapshot ${snapshot.SnapshotId} of ${volumeId} (not waiting for it to complete)`);
-    return { action: 'snapshot-started', volumeId, snapshotId: snapshot.SnapshotId };
+    this.log(`started termination snapshot ${snapshot.SnapshotId} of ${volumeId} (not waiting for it)`);
+    await complete(this.o, s.detail, 'CONTINUE');
+    const snapshotsPruned = await this.prune();
+    this.metric('LifecycleSuccesses', { action: 'snapshot-started', volumeId, snapshotId: snapshot.SnapshotId });
+    return { ...s, status: 'done', waitSeconds: 0, action: 'snapshot-started', volumeId, snapshotId: snapshot.SnapshotId, snapshotsPruned };
   }
 
-  // ----------------------------------------------------------------- waits
-
-  private async waitInstanceRunning(): Promise<Instance> {
-    return this.waitFor(`instance ${this.instanceId} to be running`, async () => {
-      const instance = await this.describeInstance(this.instanceId);
-      if (!instance) throw new Error(`instance ${this.instanceId} not found`);
-      const state = instance.State?.Name;
-      if (state === 'running') return instance;
-      if (state !== 'pending') throw new Error(`instance ${this.instanceId} is ${state}, not launching`);
-      return undefined;
-    });
-  }
+  // ----------------------------------------------------------------- prune
 
   /**
-   * Waits for a volume to leave `holder`. A holder that is stopping, stopped or
-   * shutting down gets a normal DetachVolume; a terminated one a forced one.
+   * Deletes completed lifecycle snapshots beyond the newest KEEP_LIFECYCLE_SNAPSHOTS,
+   * never the newest completed node snapshot nor one a volume is being created from.
    */
-  private async waitDetached(volumeId: string, holder: string): Promise<Volume> {
-    let requested: 'none' | 'normal' | 'force' = 'none';
-    let holderState = 'unknown';
-    this.log(`volume ${volumeId} is attached to instance ${holder}: waiting for it to detach`);
-    return this.waitFor(`volume ${volumeId} to detach from instance ${holder}`, async () => {
-      const volume = await this.volume(volumeId);
-      if (volume.State === 'available') return volume;
-      const attachment = volume.Attachments?.find((a) => a.State !== 'detached');
-      if (!attachment) return undefined;
-      if (attachment.InstanceId === this.instanceId) throw new Error(`volume ${volumeId} was attached to this instance meanwhile (concurrent event)`);
-      holderState = (await this.describeInstance(attachment.InstanceId!))?.State?.Name ?? 'terminated';
-      const force = holderState === 'terminated';
-      if ((force && requested !== 'force') || (DETACHABLE_STATES.has(holderState) && requested === 'none')) {
-        requested = force ? 'force' : 'normal';
-        this.log(`instance ${attachment.InstanceId} is ${holderState}: detaching ${volumeId}${force ? ' (forced)' : ''}`);
-        try {
-          await this.ec2.send(new DetachVolumeCommand({
-            VolumeId: volumeId,
-            InstanceId: attachment.InstanceId,
-            Device: attachment.Device,
-            Force: force,
-          }));
-        } catch (err) {
-          // Detaching already, or detached in the meantime: the next poll tells.
-          if (!['IncorrectState', 'InvalidAttachment.NotFound'].includes(errorName(err) ?? '')) throw err;
-        }
+  private async prune(): Promise<string[]> {
+    const deleted: string[] = [];
+    await this.bestEffort('prune lifecycle snapshots', async () => {
+      const all = (await this.describeSnapshots(this.nodeFilters())).sort(byNewestSnapshot);
+      const newestCompleted = all.find((sn) => sn.State === 'completed')?.SnapshotId;
+      const creating = new Set((await this.nodeVolumes()).filter((v) => v.State === 'creating').map((v) => v.SnapshotId));
+      const lifecycle = all.filter((sn) => sn.State === 'completed' && tagValue(sn.Tags, TAG_CREATED_BY) === CREATED_BY_LIFECYCLE);
+      for (const sn of lifecycle.slice(this.config.keepLifecycleSnapshots)) {
+        if (sn.SnapshotId === newestCompleted || creating.has(sn.SnapshotId)) continue;
+        await this.ec2.send(new DeleteSnapshotCommand({ SnapshotId: sn.SnapshotId }));
+        deleted.push(sn.SnapshotId!);
       }
-      return undefined;
-    }, () => `instance ${holder} is ${holderState}`);
-  }
-
-  private async waitSnapshotCompleted(snapshotId: string): Promise<Snapshot> {
-    let progress = '';
-    return this.waitFor(`snapshot ${snapshotId} to complete`, async () => {
-      const [snapshot] = await this.describeSnapshots([{ Name: 'snapshot-id', Values: [snapshotId] }]);
-      if (!snapshot) throw new Error(`snapshot ${snapshotId} not found`);
-      progress = snapshot.Progress ?? '';
-      if (snapshot.State === 'completed') return snapshot;
-      if (snapshot.State === 'error') throw new Error(`snapshot ${snapshotId} failed: ${snapshot.StateMessage ?? 'state error'}`);
-      return undefined;
-    }, () => `progress ${progress || 'unknown'}`);
-  }
-
-  private async waitVolumeAvailable(volumeId: string): Promise<Volume> {
-    return this.waitFor(`volume ${volumeId} to be available`, async () => {
-      const volume = await this.volume(volumeId);
-      if (volume.State === 'available' || volume.State === 'in-use') return volume;
-      if (volume.State !== 'creating') throw new Error(`volume ${volumeId} is ${volume.State}`);
-      return undefined;
+      if (deleted.length > 0) this.log(`pruned ${deleted.length} lifecycle snapshot(s): ${deleted.join(', ')}`);
     });
-  }
-
-  private async waitAttached(volumeId: string): Promise<Volume> {
-    return this.waitFor(`volume ${volumeId} to be attached to instance ${this.instanceId}`, async () => {
-      const volume = await this.volume(volumeId);
-      const attachment = attachmentTo(volume, this.instanceId);
-      if (!attachment) throw new Error(`volume ${volumeId} is not attached to instance ${this.instanceId} (state ${volume.State})`);
-      return attachment.State === 'attached' ? volume : undefined;
-    });
-  }
-
-  /**
-   * Polls `check` until it returns a value, recording lifecycle heartbeats while
-   * it waits. Throws WaitBudgetExceededError once the invocation's budget is spent.
-   */
-  private async waitFor<T>(what: string, check: () => Promise<T | undefined>, status?: () => string): Promise<T> {
-    for (;;) {
-      const value = await check();
-      if (value !== undefined) return value;
-      const remaining = this.deadline - this.now();
-      if (remaining <= 0) {
-        throw new WaitBudgetExceededError(`gave up waiting for ${what}: wait budget of ${Math.round(this.budgetMs / 1000)} s `
-          + `(WAIT_BUDGET_SECONDS) exhausted${status ? ` (${status()})` : ''}`);
-      }
-      await this.heartbeat();
-      await this.sleep(Math.min(this.pollMs, remaining));
-    }
-  }
-
-  private async heartbeat(): Promise<void> {
-    const now = this.now();
-    if (this.lastHeartbeat !== undefined && now - this.lastHeartbeat < this.heartbeatMs) return;
-    this.lastHeartbeat = now;
-    try {
-      await this.autoScaling.send(new RecordLifecycleActionHeartbeatCommand({
-        AutoScalingGroupName: this.action.AutoScalingGroupName,
-        LifecycleHookName: this.action.LifecycleHookName,
-        LifecycleActionToken: this.action.LifecycleActionToken,
-        InstanceId: this.instanceId,
-      }));
-    } catch (err) {
-      // The wait goes on; the budget still bounds it.
-      this.log(`WARN lifecycle heartbeat failed: ${oneLine(err)}`);
-    }
+    return deleted;
   }
 
   // --------------------------------------------------------------- helpers
 
-  private async attach(volumeId: string): Promise<void> {
-    await this.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: this.instanceId, Device: this.config.deviceName }));
-    this.log(`attaching ${volumeId} as ${this.config.deviceName}`);
+  private async bestEffort(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.log(`WARN could not ${what}: ${oneLine(err)}`);
+    }
+  }
+
+  /** Tells the bootstrap that the volume is on its way but may take long. */
+  private async tagPending(): Promise<void> {
+    await this.ec2.send(new CreateTagsCommand({ Resources: [this.instanceId], Tags: [{ Key: this.config.instanceTagKey, Value: DATA_VOLUME_PENDING }] }));
+  }
+
+  /**
+   * Drops the volumes another node volume was created from (through a snapshot):
+   * they hold older data than their successor. Sorted newest first.
+   */
+  private async withoutSuperseded(volumes: Volume[]): Promise<Volume[]> {
+    const sorted = [...volumes].sort(byNewestVolume);
+    const sourceSnapshots = [...new Set(sorted.map((v) => v.SnapshotId).filter((id): id is string => !!id))];
+    if (sorted.length < 2 || sourceSnapshots.length === 0) return sorted;
+    const snapshots = await this.describeSnapshots([{ Name: 'snapshot-id', Values: sourceSnapshots }]);
+    const sourceOf = new Map(snapshots.map((sn) => [sn.SnapshotId, sn.VolumeId]));
+    const superseded = new Set(sorted.filter((v) => v.SnapshotId && sourceOf.get(v.SnapshotId)).map((v) => sourceOf.get(v.SnapshotId!)!));
+    const current = sorted.filter((v) => !superseded.has(v.VolumeId!));
+    return current.length > 0 ? current : sorted;
+  }
+
+  private async zoneState(az: string): Promise<string> {
+    const out = await this.ec2.send(new DescribeAvailabilityZonesCommand({ ZoneNames: [az] }));
+    return out.AvailabilityZones?.[0]?.State ?? 'unknown';
+  }
+
+  private metric(name: string, properties: Record<string, unknown>): void {
+    this.o.emitMetric(emfLine(this.config.metricNamespace, this.config.nodeName, [{ name, value: 1, unit: 'Count' }],
+      { instanceId: this.instanceId, ...properties }));
   }
 
   private nodeTags(): Record<string, string> {
@@ -804,28 +1043,28 @@ class LifecycleRun {
   }
 
   private async nodeVolumes(): Promise<Volume[]> {
-    return this.describeVolumes({ Filters: this.nodeFilters() }, false);
+    return this.describeVolumes({ Filters: this.nodeFilters() });
   }
 
-  private async volume(volumeId: string): Promise<Volume> {
-    const [volume] = await this.describeVolumes({ VolumeIds: [volumeId] }, false);
-    if (!volume) throw new Error(`volume ${volumeId} not found`);
-    return volume;
-  }
-
-  private async describeVolumes(input: { VolumeIds?: string[]; Filters?: Filter[] }, missingOk: boolean): Promise<Volume[]> {
-    const volumes: Volume[] = [];
-    let NextToken: string | undefined;
+  /** The volume, or undefined while EC2 does not show it (yet). */
+  private async volume(volumeId: string): Promise<Volume | undefined> {
     try {
-      do {
-        const page = await this.ec2.send(new DescribeVolumesCommand({ ...input, NextToken }));
-        volumes.push(...page.Volumes ?? []);
-        NextToken = page.NextToken;
-      } while (NextToken);
+      const [volume] = await this.describeVolumes({ VolumeIds: [volumeId] });
+      return volume;
     } catch (err) {
-      if (missingOk && isNotFound(err)) return [];
+      if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  private async describeVolumes(input: { VolumeIds?: string[]; Filters?: Filter[] }): Promise<Volume[]> {
+    const volumes: Volume[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.ec2.send(new DescribeVolumesCommand({ ...input, NextToken }));
+      volumes.push(...page.Volumes ?? []);
+      NextToken = page.NextToken;
+    } while (NextToken);
     return volumes;
   }
 
@@ -833,11 +1072,7 @@ class LifecycleRun {
     const snapshots: Snapshot[] = [];
     let NextToken: string | undefined;
     do {
-      const page = await this.ec2.send(new DescribeSnapshotsCommand({
-        OwnerIds: ['self'],
-        Filters: filters,
-        NextToken,
-      }));
+      const page = await this.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: filters, NextToken }));
       snapshots.push(...page.Snapshots ?? []);
       NextToken = page.NextToken;
     } while (NextToken);
@@ -854,12 +1089,7 @@ class LifecycleRun {
     }
   }
 
-  /** Idempotency token of a CreateVolume: the same for a duplicate of this event. */
-  private clientToken(purpose: string): string {
-    return createHash('sha256').update(`${this.action.LifecycleActionToken}:${purpose}`).digest('hex');
-  }
-
   private log(message: string): void {
-    this.logLine(`lifecycle ${this.transition} instance ${this.instanceId}: ${message}`);
+    this.o.log(`lifecycle instance ${this.instanceId}: ${message}`);
   }
 }

@@ -33,7 +33,7 @@ import {
   Tag,
   Volume,
 } from '@aws-sdk/client-ec2';
-import { EmfMetric, emfLine, TAG_CREATED_BY } from './common';
+import { EmfMetric, emfLine, errorName, TAG_CREATED_BY, tagValue } from './common';
 
 /** Tag written on every snapshot a rotation creates: its rotation id. */
 export const ROTATION_TAG = 'casper:rotation';
@@ -187,10 +187,6 @@ export interface SnapshotOwner {
   readonly volumeTagValue?: string;
 }
 
-function tagValue(tags: readonly Tag[] | undefined, key: string): string | undefined {
-  return tags?.find((t) => t.Key === key)?.Value;
-}
-
 function isOwned(snapshot: Snapshot, owner: SnapshotOwner | undefined): boolean {
   const rotation = tagValue(snapshot.Tags, ROTATION_TAG);
   if (!rotation) return false;
@@ -292,11 +288,6 @@ export interface RotateOptions {
   readonly deadlineMs?: number;
   /** @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
-}
-
-function errorName(err: unknown): string {
-  const e = err as { name?: string; Code?: string; code?: string } | undefined;
-  return e?.name ?? e?.Code ?? e?.code ?? '';
 }
 
 function isNotFound(err: unknown): boolean {

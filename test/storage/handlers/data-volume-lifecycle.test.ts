@@ -1,43 +1,59 @@
 /**
- * The data-volume lifecycle handler against moto (EC2 on 127.0.0.1).
+ * The data-volume lifecycle workflow: its synthesized state machine, run by
+ * aws-local-stepfunctions, with its steps on moto (EC2 and Auto Scaling on
+ * 127.0.0.1).
  *
- * EC2 (instances, volumes, attach/detach, snapshots, tags, Elastic IP) is
- * served by moto. CompleteLifecycleAction and RecordLifecycleActionHeartbeat
- * are not implemented by moto 5.2.5 (see the first test), so they go to the
- * recording `LifecycleDouble`. Where moto cannot model a state (a snapshot
- * still pending, an instance shutting down or terminated while its volume is
- * still attached: moto detaches everything on TerminateInstances), the test
- * rewrites that one field of moto's answer; every call still reaches moto.
+ * moto serves EC2 (instances, volumes, snapshots, attach/detach, tags, Elastic
+ * IP, volume modifications), the node's Auto Scaling group (subnets, suspended
+ * processes) and Step Functions executions (for the starter). It does not serve
+ * CompleteLifecycleAction or RecordLifecycleActionHeartbeat (see the first
+ * test), which go to the recording `LifecycleDouble`. Where moto cannot model
+ * a state (a snapshot pending for hours, an impaired AZ, an instance still
+ * holding its volume while terminated, something not visible yet just after
+ * it was created), the test rewrites that field of moto's answer or fails
+ * that call; every other call reaches moto.
  *
- * Every scenario ends with the invariant: at least one copy of the newest
- * data is left (a node volume or a completed node snapshot).
+ * Every scenario ends with the invariant: a copy of the newest data exists.
  */
-import { AutoScalingClient, CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from '@aws-sdk/client-auto-scaling';
-import { AttachVolumeCommand, DeleteVolumeCommand, DescribeAddressesCommand, StopInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import {
-  AZ_A, AZ_B, Ec2Tap, FakeClock, handlerOptions, lifecycleEvent, LifecycleDouble, NODE, NODE_TAGS, Output, serviceError, tagMap, testConfig, World,
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  RecordLifecycleActionHeartbeatCommand,
+  UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  AttachVolumeCommand, CreateTagsCommand, DeleteVolumeCommand, DescribeAddressesCommand, DescribeSnapshotsCommand, TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { CreateStateMachineCommand, ListExecutionsCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  AZ_A, AZ_B, Ec2Tap, FakeClock, GROUP, lifecycleEvent, LifecycleDouble, NODE, NODE_TAGS, serviceError, tagMap, testConfig, World,
 } from './lifecycle-harness';
-import { handler } from '../../../src/storage/data-volume-lifecycle.lambda';
-import {
-  configFromEnv,
-  handleLifecycleEvent,
-  LifecycleConfig,
-  LifecycleResult,
-} from '../../../src/storage/handlers/data-volume-lifecycle';
+import { Execution, synthesizedDefinition, WorkflowRunner } from './lifecycle-workflow';
+import { handler as starterHandler } from '../../../src/storage/data-volume-lifecycle-starter.lambda';
+import { handler as stepHandler } from '../../../src/storage/data-volume-lifecycle.lambda';
+import { configFromEnv, executionName, startLifecycle } from '../../../src/storage/handlers/data-volume-lifecycle';
 import { motoEnv, MotoServer, startMoto } from '../../support/moto';
 
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+const HOURS = 3600;
 
 /** moto keeps CreateTime/StartTime to the second: space out what must sort by age. */
 const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1_100));
 
 let moto: MotoServer;
+let definition: any;
 let world: World;
 let tap: Ec2Tap;
 let lifecycle: LifecycleDouble;
 let clock: FakeClock;
+let runner: WorkflowRunner;
 
-beforeAll(async () => { moto = await startMoto(); });
+beforeAll(async () => {
+  moto = await startMoto();
+  definition = synthesizedDefinition();
+});
 afterAll(async () => { await moto?.stop(); });
 beforeEach(async () => {
   await moto.reset();
@@ -45,375 +61,519 @@ beforeEach(async () => {
   tap = new Ec2Tap(moto.endpoint);
   lifecycle = new LifecycleDouble(moto.endpoint);
   clock = new FakeClock();
+  runner = new WorkflowRunner(definition, { tap, lifecycle, clock, config: testConfig(world) });
 });
-
-async function run(event: ReturnType<typeof lifecycleEvent>, overrides: Partial<LifecycleConfig> = {}): Promise<LifecycleResult & { out: Output }> {
-  const { options, output } = handlerOptions(tap, lifecycle, clock, testConfig(world.allocationId, overrides));
-  const result = await handleLifecycleEvent(event, options);
-  return { ...result, out: output };
-}
 
 async function expectLaunched(instanceId: string, volumeId: string) {
   const volume = await world.volume(volumeId);
   expect(volume?.Attachments).toEqual([expect.objectContaining({ InstanceId: instanceId, Device: '/dev/sdf', State: 'attached' })]);
   expect((await world.instanceTags(instanceId))['casper:data-volume']).toBe(volumeId);
+  expect(tagMap(volume?.Tags)).toMatchObject({ 'casper:instance': instanceId, 'casper:attached-at': expect.stringMatching(/^2026-12-01T/) });
   const address = await world.ec2.send(new DescribeAddressesCommand({ AllocationIds: [world.allocationId] }));
   expect(address.Addresses?.[0]?.InstanceId).toBe(instanceId);
-  expect(tap.callsOf('AssociateAddress')).toEqual([{
-    command: 'AssociateAddress',
-    input: {
-      AllocationId: world.allocationId, InstanceId: instanceId, AllowReassociation: true,
-    },
-  }]);
 }
 
-function expectSuccessMetric(out: Output) {
-  expect(out.errors).toEqual([]);
-  expect(out.metrics).toEqual([expect.objectContaining({
-    _aws: expect.objectContaining({
-      CloudWatchMetrics: [{ Namespace: 'casper-casper-test', Dimensions: [['NodeName']], Metrics: [{ Name: 'LifecycleSuccesses', Unit: 'Count' }] }],
-    }),
-    NodeName: NODE,
-    LifecycleSuccesses: 1,
-  })]);
+function metricNames(e: Execution): string[] {
+  return e.out.metrics.flatMap((m) => m._aws.CloudWatchMetrics[0].Metrics.map((x: any) => x.Name));
 }
 
-function expectFailure(result: LifecycleResult & { out: Output }, instanceId: string, message: RegExp) {
-  expect(result.result).toBe('ABANDON');
-  expect(result.out.errors).toHaveLength(1);
-  expect(result.out.errors[0]).toMatch(new RegExp(`^ERROR lifecycle (LAUNCHING|TERMINATING) instance ${instanceId}: `));
-  expect(result.out.errors[0]).toMatch(message);
-  expect(result.out.errors[0]).not.toContain('\n');
-  expect(result.out.metrics).toEqual([expect.objectContaining({
-    _aws: expect.objectContaining({
-      CloudWatchMetrics: [{ Namespace: 'casper-casper-test', Dimensions: [['NodeName']], Metrics: [{ Name: 'LifecycleFailures', Unit: 'Count' }] }],
-    }),
-    NodeName: NODE,
-    LifecycleFailures: 1,
-  })]);
+function expectDone(e: Execution, action: string) {
+  expect(e.out.errors).toEqual([]);
+  expect(e.failed).toBe(false);
+  expect(e.state).toMatchObject({ status: 'done', action });
+  expect(metricNames(e)).toContain(action === 'relaunch-home' ? 'LifecycleRelaunchHome' : 'LifecycleSuccesses');
+}
+
+function expectAbandoned(e: Execution, instanceId: string, message: RegExp) {
+  expect(e.failed).toBe(true);
+  expect(e.state.status).toBe('abandoned');
+  expect(e.out.errors).toHaveLength(1);
+  expect(e.out.errors[0]).toMatch(new RegExp(`^ERROR lifecycle (LAUNCHING|TERMINATING) instance ${instanceId}: `));
+  expect(e.out.errors[0]).toMatch(message);
+  expect(metricNames(e)).toContain('LifecycleFailures');
   expect(lifecycle.completions()).toEqual(['ABANDON']);
 }
 
+async function attach(volumeId: string, instanceId: string) {
+  await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }));
+}
+
+async function pinGroup(...azs: string[]) {
+  await world.autoScaling.send(new UpdateAutoScalingGroupCommand({
+    AutoScalingGroupName: GROUP, VPCZoneIdentifier: azs.map((az) => world.subnets[az]).join(','),
+  }));
+}
+
 test('moto 5.2.5 serves no CompleteLifecycleAction or RecordLifecycleActionHeartbeat (hence LifecycleDouble)', async () => {
-  const client = new AutoScalingClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  const client = new AutoScalingClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
   const input = { AutoScalingGroupName: 'g', LifecycleHookName: 'h', LifecycleActionToken: 't', InstanceId: 'i-0123456789abcdef0' };
   await expect(client.send(new CompleteLifecycleActionCommand({ ...input, LifecycleActionResult: 'CONTINUE' }))).rejects.toThrow();
   await expect(client.send(new RecordLifecycleActionHeartbeatCommand(input))).rejects.toThrow();
 });
 
+test('the workflow: Advance, then Wait and Heartbeat until done; Abandon catches what Advance cannot handle', () => {
+  const states = definition.States;
+  expect(definition.StartAt).toBe('Advance');
+  expect(definition.TimeoutSeconds).toBe(24 * HOURS);
+  expect(states.Wait).toMatchObject({ Type: 'Wait', SecondsPath: '$.waitSeconds', Next: 'Heartbeat' });
+  expect(states.Heartbeat).toMatchObject({
+    Type: 'Task',
+    Resource: 'arn:aws:states:::aws-sdk:autoscaling:recordLifecycleActionHeartbeat',
+    Parameters: {
+      'AutoScalingGroupName.$': '$.detail.AutoScalingGroupName',
+      'LifecycleHookName.$': '$.detail.LifecycleHookName',
+      'LifecycleActionToken.$': '$.detail.LifecycleActionToken',
+      'InstanceId.$': '$.detail.EC2InstanceId',
+    },
+    ResultPath: null,
+    Next: 'Advance',
+  });
+  expect(states.Advance).toMatchObject({ Type: 'Task', Parameters: { 'op': 'advance', 'state.$': '$' }, Next: 'Done?' });
+  expect(states.Advance.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Abandon' }]);
+  expect(states['Done?'].Default).toBe('Wait');
+  expect(states.Abandon.Next).toBe('Abandoned');
+  expect(states.Abandoned.Type).toBe('Fail');
+});
+
 describe('LAUNCHING', () => {
-  test('a: an available volume in the instance AZ is attached, the instance tagged, the EIP associated, CONTINUE', async () => {
+  test('same-AZ reattach: the volume is attached in place (no snapshot, no copy), the group pinned to its AZ', async () => {
     const volumeId = await world.createVolume(AZ_A);
+    const oldId = await world.runInstance(AZ_A);
+    await attach(volumeId, oldId);
+    await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [oldId] }));
     const instanceId = await world.runInstance(AZ_A);
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'attached', volumeId });
+    expectDone(e, 'attached');
+    expect(e.state).toMatchObject({ volumeId, pinnedTo: AZ_A });
     await expectLaunched(instanceId, volumeId);
     expect(lifecycle.completions()).toEqual(['CONTINUE']);
-    expect(lifecycle.calls.find((c) => c.command === 'CompleteLifecycleAction')?.input).toEqual({
-      AutoScalingGroupName: 'casper-node-asg',
-      LifecycleHookName: `${NODE}-data-volume-launch`,
-      LifecycleActionToken: `token-LAUNCHING-${instanceId}`,
-      InstanceId: instanceId,
-      LifecycleActionResult: 'CONTINUE',
-    });
-    for (const command of ['CreateVolume', 'CreateSnapshot', 'DeleteVolume', 'DetachVolume']) expect(tap.callsOf(command)).toEqual([]);
-    expectSuccessMetric(result.out);
+    for (const command of ['CreateVolume', 'CreateSnapshot', 'DeleteVolume', 'DetachVolume', 'ModifyVolume']) expect(tap.callsOf(command)).toEqual([]);
+    expect(await world.groupAzs()).toEqual([AZ_A]);
     await world.expectNewestDataKept({ volumeId });
   });
 
-  test.each([
-    ['shutting-down', false],
-    ['stopping', false],
-    ['terminated', true],
-  ])('b: the volume is in use on an old instance that is %s: detached (Force=%s), then attached', async (state, force) => {
+  test('the old instance ends its termination after a few polls: reattached, never detached from a running instance, heartbeats sent', async () => {
     const volumeId = await world.createVolume(AZ_A);
     const oldId = await world.runInstance(AZ_A);
-    await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: oldId, Device: '/dev/sdf' }));
+    await attach(volumeId, oldId);
     const instanceId = await world.runInstance(AZ_A);
-    // moto detaches every volume on TerminateInstances and has no shutting-down or
-    // stopping state: report the old instance in that state while moto keeps it attached.
+    runner.onStep(async (_state, n) => {
+      if (n === 5) await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [oldId] }));
+    });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'released-and-attached');
+    expect(tap.callsOf('DetachVolume')).toEqual([]);
+    expect(lifecycle.heartbeats().length).toBeGreaterThanOrEqual(3);
+    expect(lifecycle.heartbeats()[0].input).toEqual({
+      AutoScalingGroupName: GROUP, LifecycleHookName: `${NODE}-data-volume-launch`, LifecycleActionToken: `token-LAUNCHING-${instanceId}`, InstanceId: instanceId,
+    });
+    await expectLaunched(instanceId, volumeId);
+    await world.expectNewestDataKept({ volumeId });
+  });
+
+  test('the old instance is terminated but still shows the attachment: forced detach, then attached', async () => {
+    const volumeId = await world.createVolume(AZ_A);
+    const oldId = await world.runInstance(AZ_A);
+    await attach(volumeId, oldId);
+    const instanceId = await world.runInstance(AZ_A);
+    // moto detaches on TerminateInstances; report the old instance terminated while moto keeps it attached.
     tap.rewrite('DescribeInstances', (output) => {
-      for (const i of output.Reservations.flatMap((r: any) => r.Instances)) if (i.InstanceId === oldId) i.State = { Name: state };
+      for (const i of output.Reservations.flatMap((r: any) => r.Instances)) if (i.InstanceId === oldId) i.State = { Name: 'terminated' };
     });
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'detached-and-attached', volumeId });
-    expect(tap.callsOf('DetachVolume').map((c) => c.input)).toEqual([{ VolumeId: volumeId, InstanceId: oldId, Device: '/dev/sdf', Force: force }]);
+    expectDone(e, 'released-and-attached');
+    expect(tap.callsOf('DetachVolume').map((c) => c.input)).toEqual([{ VolumeId: volumeId, InstanceId: oldId, Device: '/dev/sdf', Force: true }]);
     await expectLaunched(instanceId, volumeId);
-    expect(lifecycle.completions()).toEqual(['CONTINUE']);
-    expectSuccessMetric(result.out);
     await world.expectNewestDataKept({ volumeId });
   });
 
-  test('b: the volume is in use on an old instance that moto really stopped: detached without force, then attached', async () => {
+  test('an old instance that never lets go: detach forced only after HOLDER_WAIT_SECONDS', async () => {
     const volumeId = await world.createVolume(AZ_A);
     const oldId = await world.runInstance(AZ_A);
-    await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: oldId, Device: '/dev/sdf' }));
-    await world.ec2.send(new StopInstancesCommand({ InstanceIds: [oldId] }));
+    await attach(volumeId, oldId);
     const instanceId = await world.runInstance(AZ_A);
+    let forcedAt: number | undefined;
+    const start = clock.now();
+    tap.rewrite('DetachVolume', () => { forcedAt ??= clock.now() - start; });
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'detached-and-attached', volumeId });
-    expect(tap.callsOf('DetachVolume').map((c) => c.input.Force)).toEqual([false]);
+    expectDone(e, 'released-and-attached');
+    expect(forcedAt! / 1000).toBeGreaterThan(1200);
+    expect(forcedAt! / 1000).toBeLessThan(1200 + 60);
+    expect(e.out.logs.some((l) => new RegExp(`WARN instance ${oldId} is still running after \\d+ s: forcing the detach`).test(l))).toBe(true);
     await expectLaunched(instanceId, volumeId);
-    await world.expectNewestDataKept({ volumeId });
   });
 
-  test('b: the volume detaches by itself after a few polls (old instance ends its termination): attached, heartbeats recorded', async () => {
-    const volumeId = await world.createVolume(AZ_A);
-    const oldId = await world.runInstance(AZ_A);
-    await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: oldId, Device: '/dev/sdf' }));
-    const instanceId = await world.runInstance(AZ_A);
-    // The old instance is running (in Terminating:Wait); after the 4th poll it goes away.
-    clock.onSleep(async (n) => {
-      if (n === 4) await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [oldId] }));
-    });
-
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
-
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'detached-and-attached', volumeId });
-    expect(clock.sleeps).toEqual([5000, 5000, 5000, 5000]);
-    expect(tap.callsOf('DetachVolume')).toEqual([]); // never detached from a running instance
-    expect(lifecycle.heartbeats().length).toBeGreaterThanOrEqual(1);
-    await expectLaunched(instanceId, volumeId);
-    expect(lifecycle.completions()).toEqual(['CONTINUE']);
-    await world.expectNewestDataKept({ volumeId });
-  });
-
-  test('heartbeats are recorded every minute while waiting (snapshot pending for 150 s during a move)', async () => {
-    const volumeId = await world.createVolume(AZ_B);
-    const instanceId = await world.runInstance(AZ_A);
-    tap.rewrite('DescribeSnapshots', (output) => {
-      if (clock.sleeps.length < 30) for (const s of output.Snapshots) if (s.VolumeId === volumeId) Object.assign(s, { State: 'pending', Progress: '42%' });
-    });
-
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId), { waitBudgetSeconds: 600 });
-
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'moved' });
-    expect(clock.sleeps).toHaveLength(30);
-    const heartbeat = {
-      AutoScalingGroupName: 'casper-node-asg',
-      LifecycleHookName: `${NODE}-data-volume-launch`,
-      LifecycleActionToken: `token-LAUNCHING-${instanceId}`,
-      InstanceId: instanceId,
-    };
-    // at 0 s, 60 s and 120 s of waiting
-    expect(lifecycle.heartbeats().map((c) => c.input)).toEqual([heartbeat, heartbeat, heartbeat]);
-    expect(lifecycle.completions()).toEqual(['CONTINUE']);
-    await world.expectNewestDataKept({ volumeId });
-  });
-
-  test('c: the newest volume is in another AZ: snapshot, identical volume in the new AZ, attached, old volume deleted', async () => {
+  test('a move whose snapshot stays pending for 5 hours completes: heartbeats throughout, no step ever waits', async () => {
     const tags = { ...NODE_TAGS, Name: 'testnet-reader-data' };
     const oldVolumeId = await world.createVolume(AZ_B, { size: 40, iops: 6000, throughput: 400, kmsKeyId: KMS_KEY, tags });
+    await pinGroup(AZ_A); // a deliberate move: the group no longer launches into AZ B
     const instanceId = await world.runInstance(AZ_A);
+    const start = clock.now();
+    let sawPendingTag = false;
+    tap.rewrite('DescribeSnapshots', (output) => {
+      if (clock.now() - start < 5 * HOURS * 1000) {
+        for (const s of output.Snapshots ?? []) if (s.VolumeId === oldVolumeId) Object.assign(s, { State: 'pending', Progress: '42%' });
+      }
+    });
+    runner.onStep(async (state) => {
+      if (state.phase === 'wait-snapshot') sawPendingTag ||= (await world.instanceTags(instanceId))['casper:data-volume'] === 'pending';
+    });
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'moved', oldVolumeId, oldVolumeDeleted: true });
+    expectDone(e, 'moved');
+    expect(e.waitedSeconds).toBeGreaterThanOrEqual(5 * HOURS);
+    expect(e.waitedSeconds).toBeLessThan(5 * HOURS + 600);
+    // One heartbeat after every wait; the hook's heartbeat timeout is 900 s, waits are at most 300 s.
+    expect(lifecycle.heartbeats().length).toBe(e.steps - 1);
+    expect(lifecycle.heartbeats().length).toBeGreaterThan(60);
+    expect(sawPendingTag).toBe(true);
     const snapshots = await world.nodeSnapshots();
     expect(snapshots).toHaveLength(1);
-    expect(snapshots[0]).toMatchObject({ SnapshotId: result.snapshotId, VolumeId: oldVolumeId, State: 'completed' });
     expect(tagMap(snapshots[0].Tags)).toEqual({
-      ...tags, 'casper:created-by': 'lifecycle', 'casper:reason': 'az-move', 'casper:source-volume': oldVolumeId,
+      ...tags, 'casper:created-by': 'lifecycle', 'casper:reason': 'move', 'casper:source-volume': oldVolumeId, 'casper:move-attempts': '1',
     });
-    const volume = await world.volume(result.volumeId!);
+    const volume = await world.volume(e.state.volumeId!);
     expect(volume).toMatchObject({
-      AvailabilityZone: AZ_A, Size: 40, VolumeType: 'gp3', Iops: 6000, Throughput: 400, Encrypted: true, KmsKeyId: KMS_KEY, SnapshotId: result.snapshotId,
+      AvailabilityZone: AZ_A, Size: 40, VolumeType: 'gp3', Iops: 6000, Throughput: 400, Encrypted: true, KmsKeyId: KMS_KEY, SnapshotId: snapshots[0].SnapshotId,
     });
-    expect(tagMap(volume?.Tags)).toEqual(tags);
-    await expectLaunched(instanceId, result.volumeId!);
+    expect(tagMap(volume?.Tags)).toMatchObject({ ...tags, 'casper:source-snapshot': snapshots[0].SnapshotId });
+    await expectLaunched(instanceId, e.state.volumeId!);
+    // The old volume goes only after the copy is attached.
     expect(await world.volume(oldVolumeId)).toBeUndefined();
-    // deleted only after the new volume was attached
     const order = tap.calls.map((c) => c.command);
     expect(order.indexOf('DeleteVolume')).toBeGreaterThan(order.indexOf('AttachVolume'));
-    expect(lifecycle.completions()).toEqual(['CONTINUE']);
-    expectSuccessMetric(result.out);
+    expect(e.state.oldVolumesDeleted).toEqual([oldVolumeId]);
     await world.expectNewestDataKept({ volumeId: oldVolumeId });
   });
 
-  test('c: with KEEP_OLD_VOLUME=true the old volume is kept, untouched', async () => {
+  test('a move with KEEP_OLD_VOLUME keeps the source', async () => {
     const oldVolumeId = await world.createVolume(AZ_B);
-    const before = await world.volume(oldVolumeId);
+    await pinGroup(AZ_A);
     const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ keepOldVolume: true });
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId), { keepOldVolume: true });
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'moved', oldVolumeId, oldVolumeDeleted: false });
+    expectDone(e, 'moved');
     expect(tap.callsOf('DeleteVolume')).toEqual([]);
-    expect(await world.volume(oldVolumeId)).toEqual(before);
-    await expectLaunched(instanceId, result.volumeId!);
+    expect(await world.volume(oldVolumeId)).toBeDefined();
     await world.expectNewestDataKept({ volumeId: oldVolumeId });
   });
 
-  test('c: a failed DeleteVolume after the move only warns: the launch continues', async () => {
-    const oldVolumeId = await world.createVolume(AZ_B);
+  test('landing outside a usable home AZ: the group is pinned home and the launch abandoned, with no snapshot or copy', async () => {
+    const volumeId = await world.createVolume(AZ_B);
     const instanceId = await world.runInstance(AZ_A);
-    tap.failOn('DeleteVolume', serviceError('UnauthorizedOperation', 'not allowed', 'client'));
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'moved', oldVolumeDeleted: false });
-    expect(result.out.logs.some((l) => l.includes(`WARN could not delete old volume ${oldVolumeId}`))).toBe(true);
-    expect(await world.volume(oldVolumeId)).toBeDefined();
-    await expectLaunched(instanceId, result.volumeId!);
+    expectDone(e, 'relaunch-home');
+    expect(e.state.pinnedTo).toBe(AZ_B);
+    expect(await world.groupAzs()).toEqual([AZ_B]);
+    expect(lifecycle.completions()).toEqual(['ABANDON']);
+    for (const command of ['CreateSnapshot', 'CreateVolume', 'AttachVolume', 'DeleteVolume']) expect(tap.callsOf(command)).toEqual([]);
+    // The relaunch in AZ B reattaches in place.
+    const relaunched = await world.runInstance(AZ_B);
+    expectDone(await runner.run(lifecycleEvent('LAUNCHING', relaunched)), 'attached');
+    await expectLaunched(relaunched, volumeId);
+    await world.expectNewestDataKept({ volumeId });
   });
 
-  test('c fault: CreateVolume fails: ABANDON, the old volume intact and still tagged', async () => {
+  test('an impaired home AZ: the newest completed snapshot is restored in the instance AZ', async () => {
+    const volumeId = await world.createVolume(AZ_B, { size: 30 });
+    const snapshotId = await world.snapshot(volumeId);
+    const instanceId = await world.runInstance(AZ_A);
+    tap.rewrite('DescribeAvailabilityZones', (output) => {
+      for (const z of output.AvailabilityZones ?? []) if (z.ZoneName === AZ_B) z.State = 'impaired';
+    });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'restored');
+    expect(e.state.snapshotId).toBe(snapshotId);
+    expect(e.out.logs.some((l) => l.includes(`WARN volume ${volumeId} is in ${AZ_B}, whose state is impaired`))).toBe(true);
+    expect(tap.callsOf('CreateSnapshot')).toEqual([]);
+    expect((await world.volume(e.state.volumeId!))).toMatchObject({ AvailabilityZone: AZ_A, SnapshotId: snapshotId, Size: 30 });
+    await expectLaunched(instanceId, e.state.volumeId!);
+    await world.expectNewestDataKept({ snapshotId });
+  });
+
+  test('failed launches into the home AZ: the starter moves the group out, and the next launch moves the data', async () => {
+    const volumeId = await world.createVolume(AZ_B);
+    await pinGroup(AZ_B);
+    // moto records no launch activities: report three failed launches in a row.
+    const autoScaling = new AutoScalingClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+    autoScaling.middlewareStack.add((next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === 'DescribeScalingActivitiesCommand') {
+        (result.output as any).Activities = [1, 2, 3].map((n) => ({
+          ActivityId: `a-${n}`, AutoScalingGroupName: GROUP, Description: 'Launching a new EC2 instance.  Status Reason: Insufficient capacity.',
+          StatusCode: 'Failed', Cause: 'InsufficientInstanceCapacity', StartTime: new Date(),
+        }));
+      }
+      return result;
+    }, { step: 'initialize', name: 'activities' });
+    const failed = {
+      'source': 'aws.autoscaling', 'detail-type': 'EC2 Instance Launch Unsuccessful',
+      'detail': { AutoScalingGroupName: GROUP, StatusCode: 'Failed', StatusMessage: 'Insufficient capacity' },
+    };
+    const metrics: string[] = [];
+    const options = { config: testConfig(world), autoScaling, ec2: tap.client, log: () => undefined, emitMetric: (l: string) => metrics.push(l) };
+
+    expect(await startLifecycle(failed, { ...options, config: testConfig(world, { launchFailuresBeforeUnpin: 4 }) }))
+      .toMatchObject({ outcome: 'launch-failure-noted' });
+    expect(await world.groupAzs()).toEqual([AZ_B]);
+    expect(await startLifecycle(failed, options)).toEqual({ outcome: 'unpinned', detail: AZ_B });
+    expect(await world.groupAzs()).toEqual([AZ_A]);
+    expect(metrics.map((l) => Object.keys(JSON.parse(l)))).toEqual([expect.arrayContaining(['LifecycleHomeAzLeft'])]);
+
+    const instanceId = await world.runInstance(AZ_A);
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'moved');
+    await expectLaunched(instanceId, e.state.volumeId!);
+    expect(await world.groupAzs()).toEqual([AZ_A]);
+    await world.expectNewestDataKept({ volumeId });
+  });
+
+  test('NotFound just after launch and after CreateVolume is waited out, not fatal', async () => {
+    const instanceId = await world.runInstance(AZ_A);
+    tap.failOn('DescribeInstances', serviceError('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`, 'client'), 2);
+    let hidden = 0;
+    tap.rewrite('DescribeVolumes', (output) => {
+      // The first two looks at the new volume by id find nothing.
+      const calls = tap.callsOf('DescribeVolumes');
+      if (calls[calls.length - 1].input.VolumeIds && hidden < 2) {
+        hidden++;
+        output.Volumes = [];
+      }
+    });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'created');
+    expect(hidden).toBe(2);
+    expect(e.out.logs.filter((l) => l.includes('EC2 is eventually consistent'))).toHaveLength(4);
+    await expectLaunched(instanceId, e.state.volumeId!);
+    await world.expectNewestDataKept({ volumeId: e.state.volumeId });
+  });
+
+  test('an instance that never appears is abandoned after a bounded number of looks', async () => {
+    const volumeId = await world.createVolume(AZ_A);
+    tap.failOn('DescribeInstances', serviceError('InvalidInstanceID.NotFound', 'does not exist', 'client'));
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', 'i-0123456789abcdef0'));
+
+    expectAbandoned(e, 'i-0123456789abcdef0', /instance i-0123456789abcdef0 not found after 10 tries/);
+    expect(tap.callsOf('DescribeInstances')).toHaveLength(11);
+    await world.expectNewestDataKept({ volumeId });
+  });
+
+  test('size growth: a volume smaller than VOLUME_SIZE_GIB is grown before it is attached', async () => {
+    const volumeId = await world.createVolume(AZ_A, { size: 10 });
+    const instanceId = await world.runInstance(AZ_A);
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'attached');
+    expect(tap.callsOf('ModifyVolume').map((c) => c.input)).toEqual([{ VolumeId: volumeId, Size: 20 }]);
+    const order = tap.calls.map((c) => c.command);
+    expect(order.indexOf('DescribeVolumesModifications')).toBeLessThan(order.indexOf('AttachVolume'));
+    expect((await world.volume(volumeId))?.Size).toBe(20);
+    await expectLaunched(instanceId, volumeId);
+    await world.expectNewestDataKept({ volumeId });
+  });
+
+  test('size growth refused (one modification per 6 hours): the node starts on the volume as it is', async () => {
+    const volumeId = await world.createVolume(AZ_A, { size: 10 });
+    const instanceId = await world.runInstance(AZ_A);
+    tap.failOn('ModifyVolume', serviceError('VolumeModificationRateExceeded', 'You\'ve reached the maximum modification rate per volume limit.', 'client'));
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'attached');
+    expect(e.out.logs.some((l) => l.includes(`WARN cannot grow volume ${volumeId} from 10 to 20 GiB now`))).toBe(true);
+    await expectLaunched(instanceId, volumeId);
+  });
+
+  test('a retried lifecycle action finds the volume attached: re-tags and completes harmlessly; still one volume', async () => {
+    const instanceId = await world.runInstance(AZ_A);
+    const event = lifecycleEvent('LAUNCHING', instanceId);
+
+    const first = await runner.run(event);
+    const second = await runner.run(event);
+
+    expectDone(first, 'created');
+    expectDone(second, 'already-attached');
+    expect(second.state.volumeId).toBe(first.state.volumeId);
+    expect(second.out.logs.some((l) => l.includes('lifecycle action already completed'))).toBe(true);
+    expect((await world.nodeVolumes()).map((v) => v.VolumeId)).toEqual([first.state.volumeId]);
+    expect(tap.callsOf('CreateVolume')).toHaveLength(1);
+    expect(tap.callsOf('AttachVolume')).toHaveLength(1);
+    await world.expectNewestDataKept({ volumeId: first.state.volumeId });
+  });
+
+  test('the old instance\'s termination arrives after the new instance\'s launch: both complete, the volume follows', async () => {
+    const volumeId = await world.createVolume(AZ_A);
+    const oldId = await world.runInstance(AZ_A);
+    await attach(volumeId, oldId);
+    await world.tagInstance(oldId, { 'casper:data-volume': volumeId });
+    const instanceId = await world.runInstance(AZ_A);
+    const terminator = new WorkflowRunner(definition, { tap, lifecycle, clock, config: testConfig(world) });
+    let termination: Execution | undefined;
+    runner.onStep(async (state) => {
+      if (state.phase === 'release' && !termination) {
+        termination = await terminator.run(lifecycleEvent('TERMINATING', oldId));
+        await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [oldId] }));
+      }
+    });
+
+    const launch = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(termination!, 'snapshot-started');
+    expectDone(launch, 'released-and-attached');
+    expect(lifecycle.completions()).toEqual(['CONTINUE', 'CONTINUE']);
+    await expectLaunched(instanceId, volumeId);
+    await world.expectNewestDataKept({ volumeId });
+  });
+
+  test('termination and launch at once: run concurrently, both complete', async () => {
+    const volumeId = await world.createVolume(AZ_A);
+    const oldId = await world.runInstance(AZ_A);
+    await attach(volumeId, oldId);
+    await world.tagInstance(oldId, { 'casper:data-volume': volumeId });
+    const instanceId = await world.runInstance(AZ_A);
+    const terminator = new WorkflowRunner(definition, { tap, lifecycle, clock, config: testConfig(world) });
+    let terminated = false;
+    const termination = terminator.run(lifecycleEvent('TERMINATING', oldId)).then(async (e) => {
+      await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [oldId] }));
+      terminated = true;
+      return e;
+    });
+
+    const [launch, term] = await Promise.all([runner.run(lifecycleEvent('LAUNCHING', instanceId)), termination]);
+
+    expect(terminated).toBe(true);
+    expectDone(term, 'snapshot-started');
+    expect(['attached', 'released-and-attached']).toContain(launch.state.action);
+    expect(launch.failed).toBe(false);
+    await expectLaunched(instanceId, volumeId);
+    expect((await world.nodeSnapshots()).map((s) => s.SnapshotId)).toEqual([term.state.snapshotId]);
+    await world.expectNewestDataKept({ volumeId });
+  });
+
+  test('a move retried by the next launch adopts the snapshot the previous try left, counting tries', async () => {
+    const volumeId = await world.createVolume(AZ_B);
+    await pinGroup(AZ_A);
+    const previous = await world.snapshot(volumeId, {
+      ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:reason': 'move', 'casper:source-volume': volumeId, 'casper:move-attempts': '1',
+    });
+    const instanceId = await world.runInstance(AZ_A);
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'moved');
+    expect(tap.callsOf('CreateSnapshot')).toEqual([]);
+    expect(e.state.snapshotId).toBe(previous);
+    const [snapshot] = (await world.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [previous] }))).Snapshots!;
+    expect(tagMap(snapshot.Tags)['casper:move-attempts']).toBe('2');
+    await world.expectNewestDataKept({ volumeId });
+  });
+
+  test('a move that keeps failing ends after MAX_MOVE_ATTEMPTS: Launch suspended, failure metric, the data kept', async () => {
+    const volumeId = await world.createVolume(AZ_B);
+    await pinGroup(AZ_A);
+    const previous = await world.snapshot(volumeId, {
+      ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:reason': 'move', 'casper:source-volume': volumeId, 'casper:move-attempts': '3',
+    });
+    const instanceId = await world.runInstance(AZ_A);
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectAbandoned(e, instanceId, new RegExp(`moving volume ${volumeId} failed 3 times \\(MAX_MOVE_ATTEMPTS 3\\): suspended the group's Launch process; snapshot ${previous}`));
+    expect(metricNames(e)).toContain('LifecycleMoveGaveUp');
+    const group = await world.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [GROUP] }));
+    expect(group.AutoScalingGroups![0].SuspendedProcesses?.map((p) => p.ProcessName)).toEqual(['Launch']);
+    expect(await world.volume(volumeId)).toBeDefined();
+    await world.expectNewestDataKept({ volumeId });
+  });
+
+  test('CreateVolume fails: abandoned, the old volume intact', async () => {
     const oldVolumeId = await world.createVolume(AZ_B);
+    await pinGroup(AZ_A);
     const before = await world.volume(oldVolumeId);
     const instanceId = await world.runInstance(AZ_A);
     tap.failOn('CreateVolume', serviceError('InsufficientVolumeCapacity', 'There is not enough capacity to fulfill your request.'));
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expectFailure(result, instanceId, /InsufficientVolumeCapacity: There is not enough capacity/);
+    expectAbandoned(e, instanceId, /InsufficientVolumeCapacity: There is not enough capacity/);
     expect(await world.volume(oldVolumeId)).toEqual(before);
-    expect(tagMap(before?.Tags)).toEqual(NODE_TAGS);
-    for (const command of ['DeleteVolume', 'DetachVolume', 'AttachVolume', 'CreateTags', 'AssociateAddress']) expect(tap.callsOf(command)).toEqual([]);
+    for (const command of ['DeleteVolume', 'DetachVolume', 'AttachVolume', 'AssociateAddress']) expect(tap.callsOf(command)).toEqual([]);
     await world.expectNewestDataKept({ volumeId: oldVolumeId });
   });
 
-  test('c fault: CreateSnapshot fails: ABANDON, the old volume intact and still tagged, nothing created', async () => {
-    const oldVolumeId = await world.createVolume(AZ_B);
-    const before = await world.volume(oldVolumeId);
-    const instanceId = await world.runInstance(AZ_A);
-    tap.failOn('CreateSnapshot', serviceError('SnapshotCreationPerVolumeRateExceeded', 'The maximum per volume CreateSnapshot request rate has been exceeded.', 'client'));
-
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
-
-    expectFailure(result, instanceId, /SnapshotCreationPerVolumeRateExceeded/);
-    expect(await world.volume(oldVolumeId)).toEqual(before);
-    for (const command of ['CreateVolume', 'DeleteVolume', 'AttachVolume']) expect(tap.callsOf(command)).toEqual([]);
-    await world.expectNewestDataKept({ volumeId: oldVolumeId });
-  });
-
-  test('d: no volume, three snapshots, the newest pending: restores the newest completed one', async () => {
+  test('no volume, three snapshots, the newest pending: restores the newest completed one', async () => {
     const scratch = await world.createVolume(AZ_B, { size: 50, tags: { Name: 'scratch' } });
-    const oldest = await world.snapshot(scratch);
+    await world.snapshot(scratch);
     await nextSecond();
     const newestCompleted = await world.snapshot(scratch);
     await nextSecond();
     const pending = await world.snapshot(scratch);
     await world.ec2.send(new DeleteVolumeCommand({ VolumeId: scratch }));
     tap.rewrite('DescribeSnapshots', (output) => {
-      for (const s of output.Snapshots) if (s.SnapshotId === pending) Object.assign(s, { State: 'pending', Progress: '10%' });
+      for (const s of output.Snapshots ?? []) if (s.SnapshotId === pending) Object.assign(s, { State: 'pending', Progress: '10%' });
     });
     const instanceId = await world.runInstance(AZ_A);
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'restored', snapshotId: newestCompleted });
-    expect(result.snapshotId).not.toBe(oldest);
-    const volume = await world.volume(result.volumeId!);
+    expectDone(e, 'restored');
+    expect(e.state.snapshotId).toBe(newestCompleted);
+    const volume = await world.volume(e.state.volumeId!);
     expect(volume).toMatchObject({ AvailabilityZone: AZ_A, SnapshotId: newestCompleted, Size: 50, VolumeType: 'gp3', Iops: 4000, Throughput: 250, Encrypted: true });
-    expect(tagMap(volume?.Tags)).toEqual({ ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:source-snapshot': newestCompleted });
-    expect(tap.callsOf('CreateVolume')).toHaveLength(1);
-    await expectLaunched(instanceId, result.volumeId!);
-    expectSuccessMetric(result.out);
+    expect(tagMap(volume?.Tags)).toMatchObject({ ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:source-snapshot': newestCompleted });
+    await expectLaunched(instanceId, e.state.volumeId!);
     await world.expectNewestDataKept({ snapshotId: newestCompleted });
   });
 
-  test('d: a restored volume is never smaller than VOLUME_SIZE_GIB; with only a pending snapshot it waits for it', async () => {
+  test('only a pending snapshot: waits for it, restores it at least VOLUME_SIZE_GIB large', async () => {
     const scratch = await world.createVolume(AZ_B, { size: 8, tags: { Name: 'scratch' } });
     const only = await world.snapshot(scratch);
     await world.ec2.send(new DeleteVolumeCommand({ VolumeId: scratch }));
+    const start = clock.now();
     tap.rewrite('DescribeSnapshots', (output) => {
-      if (clock.sleeps.length < 2) for (const s of output.Snapshots) Object.assign(s, { State: 'pending' });
+      if (clock.now() - start < 600_000) for (const s of output.Snapshots ?? []) Object.assign(s, { State: 'pending' });
     });
     const instanceId = await world.runInstance(AZ_A);
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'restored', snapshotId: only });
-    expect(clock.sleeps).toHaveLength(2);
-    expect((await world.volume(result.volumeId!))?.Size).toBe(20);
+    expectDone(e, 'restored');
+    expect(e.state.snapshotId).toBe(only);
+    expect(e.waitedSeconds).toBeGreaterThanOrEqual(600);
+    expect((await world.volume(e.state.volumeId!))?.Size).toBe(20);
   });
 
-  test('e: nothing exists: an empty encrypted gp3 volume with the configured size, IOPS, throughput and key, tagged', async () => {
+  test('nothing exists: an empty encrypted gp3 volume with the configured size, IOPS, throughput and key', async () => {
     const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ volumeKmsKeyId: KMS_KEY });
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId), { volumeKmsKeyId: KMS_KEY });
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'created' });
-    const volume = await world.volume(result.volumeId!);
+    expectDone(e, 'created');
+    const volume = await world.volume(e.state.volumeId!);
     expect(volume).toMatchObject({ AvailabilityZone: AZ_A, Size: 20, VolumeType: 'gp3', Iops: 4000, Throughput: 250, Encrypted: true, KmsKeyId: KMS_KEY });
-    expect(volume?.SnapshotId ?? '').toBe('');
-    expect(tagMap(volume?.Tags)).toEqual({ ...NODE_TAGS, 'casper:created-by': 'lifecycle' });
     expect(tap.callsOf('CreateVolume')[0].input.ClientToken).toMatch(/^[0-9a-f]{64}$/);
-    await expectLaunched(instanceId, result.volumeId!);
-    expectSuccessMetric(result.out);
-    await world.expectNewestDataKept({ volumeId: result.volumeId });
-  });
-
-  test('duplicate event: the second run re-tags, re-associates and completes harmlessly; still one volume', async () => {
-    const instanceId = await world.runInstance(AZ_A);
-    const event = lifecycleEvent('LAUNCHING', instanceId);
-
-    const first = await run(event);
-    const second = await run(event);
-
-    expect(first).toMatchObject({ result: 'CONTINUE', action: 'created', alreadyCompleted: false });
-    expect(second).toMatchObject({ result: 'CONTINUE', action: 'already-attached', volumeId: first.volumeId, alreadyCompleted: true });
-    expect(second.out.errors).toEqual([]);
-    expect(second.out.logs.some((l) => l.includes('lifecycle action already completed'))).toBe(true);
-    const volumes = await world.nodeVolumes();
-    expect(volumes.map((v) => v.VolumeId)).toEqual([first.volumeId]);
-    expect(tap.callsOf('CreateVolume')).toHaveLength(1);
-    expect(tap.callsOf('AttachVolume')).toHaveLength(1);
-    expect(tap.callsOf('CreateTags')).toHaveLength(2);
-    expect(tap.callsOf('AssociateAddress')).toHaveLength(2);
-    expect(lifecycle.completions()).toEqual(['CONTINUE', 'CONTINUE']);
-    expect((await world.volume(first.volumeId!))?.Attachments?.[0]).toMatchObject({ InstanceId: instanceId, State: 'attached' });
-    expect((await world.instanceTags(instanceId))['casper:data-volume']).toBe(first.volumeId);
-    await world.expectNewestDataKept({ volumeId: first.volumeId });
-  });
-
-  test('a volume stuck in use on a running old instance past the wait budget: ABANDON, failure metric, old volume untouched', async () => {
-    const volumeId = await world.createVolume(AZ_A);
-    const oldId = await world.runInstance(AZ_A);
-    await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: oldId, Device: '/dev/sdf' }));
-    const before = await world.volume(volumeId);
-    const instanceId = await world.runInstance(AZ_A);
-
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId), { waitBudgetSeconds: 30 });
-
-    expectFailure(result, instanceId, new RegExp(`gave up waiting for volume ${volumeId} to detach from instance ${oldId}: wait budget of 30 s .*instance ${oldId} is running`));
-    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(30_000);
-    expect(lifecycle.heartbeats().length).toBeGreaterThanOrEqual(1);
-    expect(await world.volume(volumeId)).toEqual(before);
-    for (const command of ['DetachVolume', 'DeleteVolume', 'CreateVolume', 'CreateSnapshot', 'AttachVolume']) expect(tap.callsOf(command)).toEqual([]);
-    await world.expectNewestDataKept({ volumeId });
-  });
-
-  test('rule: an available volume in the instance AZ is preferred to a newer one elsewhere', async () => {
-    const here = await world.createVolume(AZ_A);
-    await nextSecond();
-    await world.createVolume(AZ_B);
-    const instanceId = await world.runInstance(AZ_A);
-
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
-
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'attached', volumeId: here });
-    expect(tap.callsOf('CreateSnapshot')).toEqual([]);
-  });
-
-  test('rule: a volume another node volume was restored from (kept by an earlier move) is never preferred', async () => {
-    const stale = await world.createVolume(AZ_A, { size: 30 });
-    const moveSnapshot = await world.snapshot(stale);
-    const current = await world.createVolume(AZ_B, { size: 30, snapshotId: moveSnapshot });
-    const instanceId = await world.runInstance(AZ_A);
-
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId), { keepOldVolume: true });
-
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'moved', oldVolumeId: current });
-    expect(result.volumeId).not.toBe(stale);
-    expect(tap.callsOf('CreateSnapshot').map((c) => c.input.VolumeId)).toEqual([current]);
-    await world.expectNewestDataKept({ volumeId: current });
+    await expectLaunched(instanceId, e.state.volumeId!);
   });
 
   test('an instance that is no longer launching is abandoned without touching any volume', async () => {
@@ -421,39 +581,50 @@ describe('LAUNCHING', () => {
     const instanceId = await world.runInstance(AZ_A);
     await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
 
-    const result = await run(lifecycleEvent('LAUNCHING', instanceId));
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
-    expectFailure(result, instanceId, /is terminated, not launching/);
+    expectAbandoned(e, instanceId, /is terminated, not launching/);
     expect(tap.callsOf('AttachVolume')).toEqual([]);
     await world.expectNewestDataKept({ volumeId });
+  });
+
+  test('a step that fails outright (Lambda error) is retried by the workflow', async () => {
+    const volumeId = await world.createVolume(AZ_A);
+    const instanceId = await world.runInstance(AZ_A);
+    let thrown = 0;
+    runner.onStep(() => {
+      if (thrown < 2) {
+        thrown++;
+        throw Object.assign(new Error('Rate exceeded'), { name: 'Lambda.TooManyRequestsException' });
+      }
+    });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'attached');
+    expect(thrown).toBe(2);
+    await expectLaunched(instanceId, volumeId);
   });
 });
 
 describe('TERMINATING', () => {
-  test('snapshots the volume named by the instance tag, tagged, without waiting; CONTINUE', async () => {
+  test('snapshots the volume named by the instance tag without waiting; CONTINUE', async () => {
     const volumeId = await world.createVolume(AZ_A);
     const instanceId = await world.runInstance(AZ_A);
-    await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }));
+    await attach(volumeId, instanceId);
     await world.tagInstance(instanceId, { 'casper:data-volume': volumeId });
 
-    const result = await run(lifecycleEvent('TERMINATING', instanceId));
+    const e = await runner.run(lifecycleEvent('TERMINATING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'snapshot-started', volumeId });
+    expectDone(e, 'snapshot-started');
     const snapshots = await world.nodeSnapshots();
-    expect(snapshots.map((s) => s.SnapshotId)).toEqual([result.snapshotId]);
-    expect(snapshots[0].VolumeId).toBe(volumeId);
+    expect(snapshots.map((s) => s.SnapshotId)).toEqual([e.state.snapshotId]);
     expect(tagMap(snapshots[0].Tags)).toEqual({
-      ...NODE_TAGS,
-      'casper:created-by': 'lifecycle',
-      'casper:reason': 'termination',
-      'casper:source-volume': volumeId,
-      'casper:instance': instanceId,
+      ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:reason': 'termination', 'casper:source-volume': volumeId, 'casper:instance': instanceId,
     });
-    expect(clock.sleeps).toEqual([]);
-    expect(tap.callsOf('DescribeSnapshots')).toEqual([]);
+    expect(e.waitedSeconds).toBe(0);
     expect(lifecycle.completions()).toEqual(['CONTINUE']);
     expect(lifecycle.calls[0].input.LifecycleHookName).toBe(`${NODE}-data-volume-terminate`);
-    expectSuccessMetric(result.out);
     await world.expectNewestDataKept({ volumeId });
   });
 
@@ -461,55 +632,118 @@ describe('TERMINATING', () => {
     const volumeId = await world.createVolume(AZ_B);
     await world.createVolume(AZ_A); // another node volume, not attached to the instance
     const instanceId = await world.runInstance(AZ_B);
-    await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }));
+    await attach(volumeId, instanceId);
 
-    const result = await run(lifecycleEvent('TERMINATING', instanceId));
+    const e = await runner.run(lifecycleEvent('TERMINATING', instanceId));
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'snapshot-started', volumeId });
+    expectDone(e, 'snapshot-started');
     expect(tap.callsOf('CreateSnapshot').map((c) => c.input.VolumeId)).toEqual([volumeId]);
   });
 
-  test('no data volume: logs and CONTINUE', async () => {
+  test('no data volume: CONTINUE', async () => {
     const instanceId = await world.runInstance(AZ_A);
-
-    const result = await run(lifecycleEvent('TERMINATING', instanceId));
-
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'no-volume' });
-    expect(result.out.logs.some((l) => l.includes('no data volume attached to the instance'))).toBe(true);
+    const e = await runner.run(lifecycleEvent('TERMINATING', instanceId));
+    expectDone(e, 'no-volume');
     expect(tap.callsOf('CreateSnapshot')).toEqual([]);
     expect(lifecycle.completions()).toEqual(['CONTINUE']);
   });
 
-  test('fault: CreateSnapshot fails: ABANDON, the volume intact, attached and still tagged', async () => {
+  test('CreateSnapshot fails: abandoned, the volume intact, attached and still tagged', async () => {
     const volumeId = await world.createVolume(AZ_A);
     const instanceId = await world.runInstance(AZ_A);
-    await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }));
+    await attach(volumeId, instanceId);
     await world.tagInstance(instanceId, { 'casper:data-volume': volumeId });
-    const before = await world.volume(volumeId);
     tap.failOn('CreateSnapshot', serviceError('InternalError', 'An internal error has occurred.'));
 
-    const result = await run(lifecycleEvent('TERMINATING', instanceId));
+    const e = await runner.run(lifecycleEvent('TERMINATING', instanceId));
 
-    expectFailure(result, instanceId, /InternalError: An internal error has occurred\./);
-    expect(await world.volume(volumeId)).toEqual(before);
-    expect((await world.instanceTags(instanceId))['casper:data-volume']).toBe(volumeId);
+    expectAbandoned(e, instanceId, /InternalError: An internal error has occurred\./);
+    expect((await world.volume(volumeId))?.Attachments?.[0]?.InstanceId).toBe(instanceId);
+    await world.expectNewestDataKept({ volumeId });
+  });
+
+  test('prunes lifecycle snapshots beyond the newest three; never SnapshotRotation\'s, never the newest', async () => {
+    const volumeId = await world.createVolume(AZ_A);
+    const instanceId = await world.runInstance(AZ_A);
+    await attach(volumeId, instanceId);
+    const lifecycleTags = { ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:reason': 'termination' };
+    const old: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      old.push(await world.snapshot(volumeId, lifecycleTags));
+      await nextSecond();
+    }
+    const rotation = await world.snapshot(volumeId, { ...NODE_TAGS, 'casper:created-by': 'snapshot-rotation' });
+    await nextSecond();
+
+    const e = await runner.run(lifecycleEvent('TERMINATING', instanceId));
+
+    expectDone(e, 'snapshot-started');
+    // 5 lifecycle snapshots (4 old + this one): the 2 oldest go.
+    expect(e.state.snapshotsPruned?.sort()).toEqual([old[0], old[1]].sort());
+    const left = (await world.nodeSnapshots()).map((s) => s.SnapshotId).sort();
+    expect(left).toEqual([old[2], old[3], rotation, e.state.snapshotId].sort());
+    for (const call of tap.callsOf('DeleteSnapshot')) expect(old.slice(0, 2)).toContain(call.input.SnapshotId);
     await world.expectNewestDataKept({ volumeId });
   });
 });
 
-describe('events and configuration', () => {
-  test('events that are no lifecycle action are ignored without any call', async () => {
-    const result = await run({ 'detail-type': 'EC2 Instance Launch Successful', 'detail': { EC2InstanceId: 'i-0123456789abcdef0' } });
-    expect(result.result).toBe('IGNORED');
-    const testNotification = await run({ detail: { ...lifecycleEvent('LAUNCHING', 'i-1').detail, LifecycleTransition: 'autoscaling:TEST_NOTIFICATION' } });
-    expect(testNotification.result).toBe('IGNORED');
-    expect(tap.calls).toEqual([]);
-    expect(lifecycle.calls).toEqual([]);
+describe('starter', () => {
+  async function stateMachine(): Promise<{ sfn: SFNClient; arn: string }> {
+    const sfn = new SFNClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+    const created = await sfn.send(new CreateStateMachineCommand({
+      name: 'lifecycle', definition: JSON.stringify(definition), roleArn: 'arn:aws:iam::123456789012:role/lifecycle',
+    }));
+    return { sfn, arn: created.stateMachineArn! };
+  }
+
+  test('one execution per lifecycle action: a duplicate event starts nothing', async () => {
+    const { sfn, arn } = await stateMachine();
+    const event = lifecycleEvent('LAUNCHING', 'i-0123456789abcdef0');
+    const options = { config: testConfig(world, { stateMachineArn: arn }), sfn, log: () => undefined };
+
+    const first = await startLifecycle(event, options);
+    const second = await startLifecycle({ ...event, id: 'another-delivery' }, options);
+
+    expect(first).toMatchObject({ outcome: 'started', executionName: executionName(event.detail as any) });
+    expect(first.executionName).toMatch(/^launch-i-0123456789abcdef0-[0-9a-f]{40}$/);
+    // While it runs, the same name and input give back the same execution.
+    expect(second.executionArn).toBe(first.executionArn);
+    let executions = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn }))).executions ?? [];
+    expect(executions.map((x) => x.name)).toEqual([first.executionName]);
+    // Once it has finished, a late duplicate is refused by name.
+    await sfn.send(new StopExecutionCommand({ executionArn: first.executionArn }));
+    expect(await startLifecycle(event, options)).toMatchObject({ outcome: 'duplicate', executionName: first.executionName });
+    executions = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn }))).executions ?? [];
+    expect(executions).toHaveLength(1);
+    // Another action for the same instance (a new token) is another execution.
+    expect((await startLifecycle(lifecycleEvent('LAUNCHING', 'i-0123456789abcdef0', 'token-2'), options)).outcome).toBe('started');
+  });
+
+  test('events that are neither a lifecycle action nor a failed launch are ignored', async () => {
+    const options = { config: testConfig(world, { stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:x' }), log: () => undefined };
+    expect(await startLifecycle({ 'detail-type': 'EC2 Instance Launch Successful', 'detail': { EC2InstanceId: 'i-1' } }, options)).toEqual({ outcome: 'ignored' });
+    const test = lifecycleEvent('LAUNCHING', 'i-1');
+    expect(await startLifecycle({ ...test, detail: { ...test.detail, LifecycleTransition: 'autoscaling:TEST_NOTIFICATION' } }, options)).toEqual({ outcome: 'ignored' });
+  });
+
+  test('a failed launch of a group that is not pinned to one AZ changes nothing', async () => {
+    const options = { config: testConfig(world), log: () => undefined, autoScaling: world.autoScaling };
+    const failed = { 'detail-type': 'EC2 Instance Launch Unsuccessful', 'detail': { AutoScalingGroupName: GROUP } };
+    expect(await startLifecycle(failed, options)).toEqual({ outcome: 'launch-failure-noted' });
+    expect(await world.groupAzs()).toEqual([AZ_A, AZ_B]);
+  });
+});
+
+describe('configuration and entry points', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+    jest.restoreAllMocks();
   });
 
   test('configFromEnv: defaults, parsing and errors', () => {
-    const base = { NODE_NAME: NODE, VOLUME_SIZE_GIB: '500', METRIC_NAMESPACE: 'casper-casper-test' };
-    expect(configFromEnv({ ...base, VOLUME_KMS_KEY_ID: '', ELASTIC_IP_ALLOCATION_ID: 'eipalloc-1' })).toEqual({
+    const base = { NODE_NAME: NODE, VOLUME_SIZE_GIB: '500' };
+    expect(configFromEnv({ ...base, GROUP_SUBNETS: 'subnet-0a1=us-east-1a, subnet-0b2=us-east-1b' })).toEqual({
       nodeName: NODE,
       volumeSizeGiB: 500,
       volumeIops: 3000,
@@ -517,63 +751,41 @@ describe('events and configuration', () => {
       volumeKmsKeyId: undefined,
       deviceName: '/dev/sdf',
       instanceTagKey: 'casper:data-volume',
-      elasticIpAllocationId: 'eipalloc-1',
+      elasticIpAllocationId: undefined,
       keepOldVolume: false,
-      waitBudgetSeconds: 600,
-      metricNamespace: 'casper-casper-test',
+      groupSubnets: [{ subnetId: 'subnet-0a1', az: 'us-east-1a' }, { subnetId: 'subnet-0b2', az: 'us-east-1b' }],
+      moveTimeoutSeconds: 82_800,
+      maxMoveAttempts: 3,
+      holderWaitSeconds: 1200,
+      keepLifecycleSnapshots: 3,
+      launchFailuresBeforeUnpin: 3,
+      stateMachineArn: undefined,
+      metricNamespace: 'casper-node',
     });
-    expect(configFromEnv({ ...base, KEEP_OLD_VOLUME: 'TRUE', WAIT_BUDGET_SECONDS: '720', VOLUME_IOPS: '6000' }))
-      .toMatchObject({ keepOldVolume: true, waitBudgetSeconds: 720, volumeIops: 6000 });
     expect(() => configFromEnv({ VOLUME_SIZE_GIB: '10' })).toThrow(/NODE_NAME is required/);
     expect(() => configFromEnv({ NODE_NAME: NODE })).toThrow(/VOLUME_SIZE_GIB is required/);
-    expect(() => configFromEnv({ ...base, VOLUME_SIZE_GIB: '10GiB' })).toThrow(/VOLUME_SIZE_GIB must be an integer/);
     expect(() => configFromEnv({ ...base, KEEP_OLD_VOLUME: 'yes' })).toThrow(/KEEP_OLD_VOLUME must be true or false/);
-    // the budget must stay below the 15-minute Lambda timeout
-    expect(() => configFromEnv({ ...base, WAIT_BUDGET_SECONDS: '900' })).toThrow(/WAIT_BUDGET_SECONDS must be an integer from 1 to 840/);
+    expect(() => configFromEnv({ ...base, GROUP_SUBNETS: 'subnet-0a1' })).toThrow(/GROUP_SUBNETS entries must be subnet-<id>=<availability zone>, got "subnet-0a1"/);
+    expect(() => configFromEnv({ ...base, MAX_MOVE_ATTEMPTS: '0' })).toThrow(/MAX_MOVE_ATTEMPTS must be an integer from 1 to 10, got "0"/);
   });
 
   test('a bad configuration abandons with one error line and a failure metric', async () => {
     const instanceId = await world.runInstance(AZ_A);
-    const { options, output } = handlerOptions(tap, lifecycle, clock, testConfig(world.allocationId));
-    const result = await handleLifecycleEvent(lifecycleEvent('LAUNCHING', instanceId), {
-      ...options, config: undefined, env: { NODE_NAME: NODE, METRIC_NAMESPACE: 'casper-casper-test' },
-    });
-    expectFailure({ ...result, out: output }, instanceId, /VOLUME_SIZE_GIB is required/);
+    const bad = new WorkflowRunner(definition, { tap, lifecycle, clock, config: undefined as any });
+    process.env.NODE_NAME = NODE; // VOLUME_SIZE_GIB missing
+    delete process.env.VOLUME_SIZE_GIB;
+
+    const e = await bad.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectAbandoned(e, instanceId, /VOLUME_SIZE_GIB is required/);
     expect(tap.calls).toEqual([]);
   });
 
-  test('the wait budget is cut to leave a minute of the Lambda time', async () => {
-    const volumeId = await world.createVolume(AZ_A);
-    const oldId = await world.runInstance(AZ_A);
-    await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: oldId, Device: '/dev/sdf' }));
-    const instanceId = await world.runInstance(AZ_A);
-    const { options, output } = handlerOptions(tap, lifecycle, clock, testConfig(world.allocationId, { waitBudgetSeconds: 600 }));
-
-    const result = await handleLifecycleEvent(lifecycleEvent('LAUNCHING', instanceId), { ...options, remainingTimeMs: 80_000 });
-
-    expectFailure({ ...result, out: output }, instanceId, /wait budget of 20 s/);
-    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(20_000);
-  });
-});
-
-describe('Lambda entry point', () => {
-  const saved = { ...process.env };
-  afterEach(() => {
-    process.env = { ...saved };
-    jest.restoreAllMocks();
-  });
-
-  test('reads the configuration from the environment and uses SDK clients from it (EC2 on moto)', async () => {
+  test('the Lambda entry points read their configuration from the environment (AWS on moto)', async () => {
     const volumeId = await world.createVolume(AZ_A);
     const instanceId = await world.runInstance(AZ_A);
-    await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }));
-    Object.assign(process.env, motoEnv(moto.endpoint), {
-      NODE_NAME: NODE,
-      VOLUME_SIZE_GIB: '20',
-      METRIC_NAMESPACE: 'casper-casper-test',
-      ELASTIC_IP_ALLOCATION_ID: world.allocationId,
-      WAIT_BUDGET_SECONDS: '60',
-    });
+    await attach(volumeId, instanceId);
+    Object.assign(process.env, motoEnv(moto.endpoint), { NODE_NAME: NODE, VOLUME_SIZE_GIB: '20', METRIC_NAMESPACE: 'casper-casper-test' });
     const completions: any[] = [];
     // moto has no CompleteLifecycleAction: record it on the real client class.
     jest.spyOn(AutoScalingClient.prototype, 'send').mockImplementation(async (command: any) => {
@@ -583,14 +795,22 @@ describe('Lambda entry point', () => {
     const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     jest.spyOn(console, 'log').mockImplementation(() => undefined);
 
-    const result = await handler(lifecycleEvent('TERMINATING', instanceId), { getRemainingTimeInMillis: () => 900_000 });
+    const state = await stepHandler({ op: 'advance', state: { detail: lifecycleEvent('TERMINATING', instanceId).detail as any } });
 
-    expect(result).toMatchObject({ result: 'CONTINUE', action: 'snapshot-started', volumeId });
-    expect((await world.nodeSnapshots()).map((s) => s.SnapshotId)).toEqual([result.snapshotId]);
+    expect(state).toMatchObject({ status: 'done', action: 'snapshot-started', volumeId });
     expect(completions).toEqual([expect.objectContaining({ InstanceId: instanceId, LifecycleActionResult: 'CONTINUE' })]);
     const emf = stdout.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"_aws"'));
-    expect(emf).toHaveLength(1);
-    expect(emf[0].endsWith('\n')).toBe(true);
     expect(JSON.parse(emf[0])).toMatchObject({ NodeName: NODE, LifecycleSuccesses: 1 });
+
+    const sfn = new SFNClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+    const machine = await sfn.send(new CreateStateMachineCommand({ name: 'm', definition: JSON.stringify(definition), roleArn: 'arn:aws:iam::123456789012:role/r' }));
+    process.env.STATE_MACHINE_ARN = machine.stateMachineArn;
+    expect(await starterHandler(lifecycleEvent('LAUNCHING', instanceId))).toMatchObject({ outcome: 'started' });
   });
+});
+
+test('the world helpers tag what the tests expect', async () => {
+  const volumeId = await world.createVolume(AZ_A);
+  await world.ec2.send(new CreateTagsCommand({ Resources: [volumeId], Tags: [{ Key: 'x', Value: 'y' }] }));
+  expect(tagMap((await world.volume(volumeId))?.Tags)).toEqual({ ...NODE_TAGS, x: 'y' });
 });

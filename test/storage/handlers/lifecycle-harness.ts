@@ -5,7 +5,7 @@
  * rewrite what moto reports, a recording Auto Scaling double for the two
  * lifecycle-action APIs moto 5.2.5 does not serve, and a fake clock.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import {
   AllocateAddressCommand,
   CreateSnapshotCommand,
@@ -22,12 +22,13 @@ import {
   Tag,
   Volume,
 } from '@aws-sdk/client-ec2';
-import { LifecycleConfig, LifecycleEvent, LifecycleOptions, LAUNCHING, TERMINATING } from '../../../src/storage/handlers/data-volume-lifecycle';
+import { AutoScalingEvent, LifecycleConfig, LAUNCHING, TERMINATING } from '../../../src/storage/handlers/data-volume-lifecycle';
 
 export const NODE = 'testnet-reader';
 export const REGION = 'us-east-1';
 export const AZ_A = 'us-east-1a';
 export const AZ_B = 'us-east-1b';
+export const GROUP = 'casper-node-asg';
 export const NODE_TAGS: Record<string, string> = { 'casper:node': NODE, 'casper:role': 'data' };
 export const NODE_FILTERS = [
   { Name: 'tag:casper:node', Values: [NODE] },
@@ -68,7 +69,7 @@ export function serviceError(name: string, message: string, fault: 'client' | 's
 export class Ec2Tap {
   public readonly client: EC2Client;
   public readonly calls: RecordedCall[] = [];
-  private readonly faults = new Map<string, Error>();
+  private readonly faults = new Map<string, { error: Error; times: number }>();
   private readonly rewrites: Array<{ command: string; fn: (output: any) => void }> = [];
 
   constructor(endpoint: string) {
@@ -77,16 +78,19 @@ export class Ec2Tap {
       const command = String(context.commandName).replace(/Command$/, '');
       this.calls.push({ command, input: JSON.parse(JSON.stringify(args.input)) });
       const fault = this.faults.get(command);
-      if (fault) throw fault;
+      if (fault && fault.times > 0) {
+        fault.times--;
+        throw fault.error;
+      }
       const result = await next(args);
       for (const r of this.rewrites) if (r.command === command) r.fn(result.output);
       return result;
     }, { step: 'initialize', name: 'lifecycleTestTap' });
   }
 
-  /** Makes every call of `command` fail with `error`. */
-  public failOn(command: string, error: Error): void {
-    this.faults.set(command, error);
+  /** Makes the next `times` calls of `command` (every call by default) fail with `error`. */
+  public failOn(command: string, error: Error, times = Infinity): void {
+    this.faults.set(command, { error, times });
   }
 
   /** Edits the deserialized output of every `command` response. */
@@ -135,28 +139,18 @@ export class LifecycleDouble {
   }
 }
 
-/** A clock that only moves when the handler sleeps; hooks run on each sleep. */
+/** A clock that moves only when the workflow waits (the Wait states run in no time). */
 export class FakeClock {
-  public t = 1_000_000;
-  public readonly sleeps: number[] = [];
-  private readonly hooks: Array<(sleepCount: number) => Promise<void> | void> = [];
-
+  public t = Date.UTC(2026, 11, 1, 12, 0, 0);
   public readonly now = (): number => this.t;
 
-  public readonly sleep = async (ms: number): Promise<void> => {
-    this.sleeps.push(ms);
+  public advance(ms: number): void {
     this.t += ms;
-    for (const hook of this.hooks) await hook(this.sleeps.length);
-  };
-
-  /** Runs `hook` after every sleep (with the number of sleeps so far). */
-  public onSleep(hook: (sleepCount: number) => Promise<void> | void): void {
-    this.hooks.push(hook);
   }
 }
 
-/** Config used by the tests (small budget: every wait uses the fake clock anyway). */
-export function testConfig(allocationId: string, overrides: Partial<LifecycleConfig> = {}): LifecycleConfig {
+/** Config used by the tests. */
+export function testConfig(world: World, overrides: Partial<LifecycleConfig> = {}): LifecycleConfig {
   return {
     nodeName: NODE,
     volumeSizeGiB: 20,
@@ -164,24 +158,28 @@ export function testConfig(allocationId: string, overrides: Partial<LifecycleCon
     volumeThroughputMiBps: 250,
     deviceName: '/dev/sdf',
     instanceTagKey: 'casper:data-volume',
-    elasticIpAllocationId: allocationId,
+    elasticIpAllocationId: world.allocationId,
     keepOldVolume: false,
-    waitBudgetSeconds: 120,
+    groupSubnets: Object.entries(world.subnets).map(([az, subnetId]) => ({ subnetId, az })),
+    moveTimeoutSeconds: 82_800,
+    maxMoveAttempts: 3,
+    holderWaitSeconds: 1200,
+    keepLifecycleSnapshots: 3,
+    launchFailuresBeforeUnpin: 3,
     metricNamespace: 'casper-casper-test',
     ...overrides,
   };
 }
 
-export function lifecycleEvent(transition: 'LAUNCHING' | 'TERMINATING', instanceId: string, token = `token-${transition}-${instanceId}`): LifecycleEvent {
+export function lifecycleEvent(transition: 'LAUNCHING' | 'TERMINATING', instanceId: string, token = `token-${transition}-${instanceId}`): AutoScalingEvent {
   const launching = transition === 'LAUNCHING';
   return {
     'id': `event-${token}`,
     'source': 'aws.autoscaling',
     'detail-type': launching ? 'EC2 Instance-launch Lifecycle Action' : 'EC2 Instance-terminate Lifecycle Action',
-    'region': REGION,
     'detail': {
       LifecycleActionToken: token,
-      AutoScalingGroupName: 'casper-node-asg',
+      AutoScalingGroupName: GROUP,
       LifecycleHookName: launching ? `${NODE}-data-volume-launch` : `${NODE}-data-volume-terminate`,
       EC2InstanceId: instanceId,
       LifecycleTransition: launching ? LAUNCHING : TERMINATING,
@@ -198,15 +196,35 @@ export class World {
       (await ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId, CidrBlock: cidr, AvailabilityZone: az }))).Subnet!.SubnetId!;
     const subnets = { [AZ_A]: await subnet('10.0.1.0/24', AZ_A), [AZ_B]: await subnet('10.0.2.0/24', AZ_B) };
     const eip = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
-    return new World(endpoint, ec2, subnets, eip.AllocationId!);
+    // The node's group (no instances: the tests launch them), in both AZs.
+    const autoScaling = new AutoScalingClient({ endpoint, region: REGION, credentials: CREDENTIALS });
+    await autoScaling.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: 'lc', ImageId: 'ami-12c6146b', InstanceType: 'm6a.2xlarge' }));
+    await autoScaling.send(new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: GROUP,
+      LaunchConfigurationName: 'lc',
+      MinSize: 0,
+      MaxSize: 1,
+      DesiredCapacity: 0,
+      VPCZoneIdentifier: Object.values(subnets).join(','),
+      Tags: [{ Key: 'casper:node', Value: NODE, PropagateAtLaunch: true }],
+    }));
+    return new World(endpoint, ec2, autoScaling, subnets, eip.AllocationId!);
   }
 
   private constructor(
     public readonly endpoint: string,
     public readonly ec2: EC2Client,
-    private readonly subnets: Record<string, string>,
+    public readonly autoScaling: AutoScalingClient,
+    public readonly subnets: Record<string, string>,
     public readonly allocationId: string,
   ) {}
+
+  /** The AZs the group launches into now. */
+  public async groupAzs(): Promise<string[]> {
+    const out = await this.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [GROUP] }));
+    const ids = (out.AutoScalingGroups?.[0]?.VPCZoneIdentifier ?? '').split(',').filter(Boolean);
+    return Object.entries(this.subnets).filter(([, id]) => ids.includes(id)).map(([az]) => az).sort();
+  }
 
   public async runInstance(az: string, tags: Record<string, string> = {}): Promise<string> {
     const result = await this.ec2.send(new RunInstancesCommand({
@@ -295,31 +313,3 @@ export class World {
   }
 }
 
-/** Captured output of one handler run. */
-export interface Output {
-  readonly logs: string[];
-  readonly errors: string[];
-  readonly metrics: any[];
-}
-
-/** Options wiring the handler to the tap, the double, the fake clock and captured output. */
-export function handlerOptions(
-  tap: Ec2Tap, lifecycle: LifecycleDouble, clock: FakeClock, config: LifecycleConfig,
-): { options: LifecycleOptions; output: Output } {
-  const output: Output = { logs: [], errors: [], metrics: [] };
-  return {
-    output,
-    options: {
-      config,
-      ec2: tap.client,
-      autoScaling: lifecycle.client,
-      now: clock.now,
-      sleep: clock.sleep,
-      pollIntervalMs: 5_000,
-      heartbeatIntervalMs: 60_000,
-      log: (line) => output.logs.push(line),
-      logError: (line) => output.errors.push(line),
-      emitMetric: (line) => output.metrics.push(JSON.parse(line)),
-    },
-  };
-}

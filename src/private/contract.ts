@@ -1,0 +1,33 @@
+/**
+ * The contract between the constructs, the Lambda handlers, the instance
+ * scripts and the tests: tag keys and values, the data volume's device name.
+ * No AWS SDK or CDK imports, so handlers bundle it without pulling either in.
+ */
+
+/** Every volume, snapshot, instance, group and Elastic IP of a node carries `casper:node=<node name>`. */
+export const TAG_NODE = 'casper:node';
+/** `casper:role=data` marks the node's data volumes and their snapshots. */
+export const TAG_ROLE = 'casper:role';
+export const ROLE_DATA = 'data';
+/** Who made a volume or snapshot: `lifecycle` or `snapshot-rotation`. */
+export const TAG_CREATED_BY = 'casper:created-by';
+export const CREATED_BY_LIFECYCLE = 'lifecycle';
+/** Why the lifecycle made a snapshot: `termination` or `move`. */
+export const TAG_REASON = 'casper:reason';
+/** The volume a snapshot was taken from (lifecycle snapshots). */
+export const TAG_SOURCE_VOLUME = 'casper:source-volume';
+/** The snapshot a volume was restored from. */
+export const TAG_SOURCE_SNAPSHOT = 'casper:source-snapshot';
+/** The instance a volume was last attached to, or a termination snapshot came from. */
+export const TAG_INSTANCE = 'casper:instance';
+/** When the lifecycle last attached a volume (ISO 8601). */
+export const TAG_ATTACHED_AT = 'casper:attached-at';
+/** How many launches have tried to move a volume through this move snapshot. */
+export const TAG_MOVE_ATTEMPTS = 'casper:move-attempts';
+
+/** The instance tag naming the attached data volume; the bootstrap waits for it. */
+export const DATA_VOLUME_INSTANCE_TAG = 'casper:data-volume';
+/** Value of that tag while a long move or restore is under way: the bootstrap keeps waiting. */
+export const DATA_VOLUME_PENDING = 'pending';
+/** The device the data volume is attached as. */
+export const DATA_VOLUME_DEVICE = '/dev/sdf';
