@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -24,7 +24,7 @@ function setup(props: Partial<DataVolumeLifecycleProps> = {}) {
   });
   const eip = new ec2.CfnEIP(stack, 'Eip');
   const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', {
-    autoScalingGroup: asg, nodeName: 'reader-1', elasticIpAllocationId: eip.attrAllocationId, ...props,
+    autoScalingGroup: asg, nodeName: 'reader-1', elasticIpAllocationId: eip.attrAllocationId, groupSubnets: vpc.publicSubnets, ...props,
   });
   return { stack, asg, lifecycle, t: Template.fromStack(stack) };
 }
@@ -48,32 +48,65 @@ describe('DataVolumeLifecycle', () => {
     });
     t.resourceCountIs('AWS::AutoScaling::LifecycleHook', 0);
     const group = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
-    // The group waits for the handler, its policy and the rule.
-    for (const prefix of ['LifecycleHandler', 'LifecyclePolicy', 'LifecycleRule']) {
+    // The group waits for everything its first launch needs.
+    for (const prefix of ['LifecycleHandler', 'LifecyclePolicy', 'LifecycleRule', 'LifecycleWorkflow', 'LifecycleStarter', 'LifecycleStarterPolicy']) {
       expect(group.DependsOn.some((d: string) => d.startsWith(prefix))).toBe(true);
     }
-    // ...and nothing of the lifecycle references the group (that would be a cycle).
-    const json = JSON.stringify(Object.entries(t.toJSON().Resources).filter(([id]) => id.startsWith('Lifecycle')));
-    expect(json).not.toContain(stack.getLogicalId(asg.node.defaultChild as any));
+    // ...and nothing it waits for references the group (that would be a cycle): only
+    // the failed-launch rule does, which the group does not wait for.
+    const groupId = stack.getLogicalId(asg.node.defaultChild as any);
+    const referencing = Object.entries(t.toJSON().Resources).filter(([id, r]) => id.startsWith('Lifecycle') && JSON.stringify(r).includes(groupId));
+    expect(referencing.map(([id]) => id)).toEqual([expect.stringMatching(/^LifecycleLaunchFailures/)]);
+    expect(group.DependsOn.some((d: string) => d.startsWith('LifecycleLaunchFailures'))).toBe(false);
   });
 
-  test('the rule routes both hooks to the handler', () => {
-    const { t } = setup();
+  test('the rules route both hooks and failed launches to the starter', () => {
+    const { t, stack, lifecycle, asg } = setup();
+    const starter = { 'Fn::GetAtt': [stack.getLogicalId(lifecycle.starter.node.defaultChild as any), 'Arn'] };
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         'source': ['aws.autoscaling'],
         'detail-type': ['EC2 Instance-launch Lifecycle Action', 'EC2 Instance-terminate Lifecycle Action'],
         'detail': { LifecycleHookName: ['reader-1-data-volume-launch', 'reader-1-data-volume-terminate'] },
       },
-      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 } })],
+      Targets: [Match.objectLike({ Arn: starter, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 } })],
+    });
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.autoscaling'],
+        'detail-type': ['EC2 Instance Launch Unsuccessful'],
+        'detail': { AutoScalingGroupName: [{ Ref: stack.getLogicalId(asg.node.defaultChild as any) }] },
+      },
+      Targets: [Match.objectLike({ Arn: starter })],
     });
   });
 
-  test('handler: Node.js 22, 15 minutes, configuration in the environment', () => {
-    const { t } = setup({ volumeSizeGiB: 800, volumeIops: 4000, volumeThroughputMibps: 250, keepOldVolume: true, metricsNamespace: 'casper-casper-test' });
+  test('the workflow: a standard state machine bounded by the launch hook\'s global timeout, logged and traced', () => {
+    const { t, stack, lifecycle } = setup({ moveTimeout: Duration.hours(6) });
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+    const [machine] = Object.values(t.findResources('AWS::StepFunctions::StateMachine'));
+    expect(JSON.stringify(machine.Properties.DefinitionString)).toContain('\\"TimeoutSeconds\\":25200');
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: stack.getLogicalId(lifecycle.stateMachine.node.defaultChild as any) } }) },
+    });
+    // Heartbeats come from the workflow's own role, on this stack's groups.
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'autoscaling:RecordLifecycleActionHeartbeat' })]) },
+    });
+  });
+
+  test('steps: Node.js 22, 2 minutes (a step never waits), configuration in the environment', () => {
+    const { t } = setup({
+      volumeSizeGiB: 800, volumeIops: 4000, volumeThroughputMibps: 250, keepOldVolume: true, metricsNamespace: 'casper-casper-test',
+      moveTimeout: Duration.hours(10), maxMoveAttempts: 2, lifecycleSnapshotsToKeep: 5,
+    });
     t.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
-      Timeout: 900,
+      Timeout: 120,
       Environment: {
         Variables: Match.objectLike({
           NODE_NAME: 'reader-1',
@@ -83,12 +116,27 @@ describe('DataVolumeLifecycle', () => {
           DEVICE_NAME: '/dev/sdf',
           INSTANCE_TAG_KEY: 'casper:data-volume',
           KEEP_OLD_VOLUME: 'true',
-          WAIT_BUDGET_SECONDS: '720',
+          MOVE_TIMEOUT_SECONDS: '36000',
+          MAX_MOVE_ATTEMPTS: '2',
+          KEEP_LIFECYCLE_SNAPSHOTS: '5',
           METRIC_NAMESPACE: 'casper-casper-test',
           VOLUME_KMS_KEY_ID: '',
+          GROUP_SUBNETS: { 'Fn::Join': [',', Match.arrayWith([Match.objectLike({ 'Fn::Join': Match.anyValue() })])] },
         }),
       },
     });
+  });
+
+  test.each([
+    [{ moveTimeout: Duration.minutes(5) }, 'DataVolumeLifecycle: invalid moveTimeout "5 minutes": must be from 10 minutes to 23 hours'],
+    [{ moveTimeout: Duration.hours(24) }, 'DataVolumeLifecycle: invalid moveTimeout "1 day": must be from 10 minutes to 23 hours'],
+    [{ maxMoveAttempts: 0 }, 'DataVolumeLifecycle: invalid maxMoveAttempts 0: must be an integer from 1 to 10'],
+    [{ lifecycleSnapshotsToKeep: 1.5 }, 'DataVolumeLifecycle: invalid lifecycleSnapshotsToKeep 1.5: must be an integer from 1 to 100'],
+  ])('rejects %j', (props, message) => {
+    const stack = agnosticStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', { vpc, instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+    expectRejected(stack, () => new DataVolumeLifecycle(stack, 'L', { autoScalingGroup: asg, nodeName: 'n', elasticIpAllocationId: 'x', ...props }), message);
   });
 
   test('least privilege: every mutating EC2 action is scoped by a tag condition or an exact ARN', () => {
@@ -112,6 +160,15 @@ describe('DataVolumeLifecycle', () => {
       'StringEquals': { 'aws:ResourceTag/casper:node': 'reader-1' },
       'ForAllValues:StringEquals': { 'aws:TagKeys': ['casper:data-volume'] },
     });
+    // Pruning deletes the node's lifecycle snapshots only, never SnapshotRotation's.
+    const prune = statements(stack, lifecycle).find((s) => s.Action === 'ec2:DeleteSnapshot');
+    expect(prune.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/casper:node': 'reader-1', 'aws:ResourceTag/casper:created-by': 'lifecycle' } });
+    const grow = statements(stack, lifecycle).find((s) => [].concat(s.Action).includes('ec2:ModifyVolume' as never));
+    expect(grow.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/casper:node': 'reader-1' } });
+    // Auto Scaling: this stack's groups tagged with the node.
+    const group = statements(stack, lifecycle).find((s) => [].concat(s.Action).includes('autoscaling:CompleteLifecycleAction' as never));
+    expect(JSON.stringify(group.Resource)).toContain(`:autoScalingGroup:*:autoScalingGroupName/${stack.stackName}-*`);
+    expect(group.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/casper:node': 'reader-1' } });
   });
 
   test('a customer KMS key is granted to the handler', () => {

@@ -68,8 +68,8 @@ export const ACCEPTED_CFN_LINT_WARNINGS: AcceptedWarning[] = [
   {
     rule: 'W3005',
     resourcePrefix: '',
-    message: /^'[A-Za-z0-9]*Role[0-9A-F]{8}' dependency already enforced by a 'GetAtt' at 'Resources\/[A-Za-z0-9]+\/Properties\/Role'$/,
-    reason: 'aws-cdk-lib makes every Lambda function depend on its role explicitly as well as through Role; harmless',
+    message: /^'[A-Za-z0-9]*Role[0-9A-F]{8}' dependency already enforced by a 'GetAtt' at 'Resources\/[A-Za-z0-9]+\/Properties\/Role(Arn)?'$/,
+    reason: 'aws-cdk-lib makes every Lambda function and state machine depend on its role explicitly as well as through Role/RoleArn; harmless',
   },
   {
     rule: 'W3010',
