@@ -1,3 +1,4 @@
+import { DATA_VOLUME_INSTANCE_TAG } from './contract';
 import { CasperNetwork } from '../casper-network';
 
 /** What the node's `config.json` is rendered from. */
@@ -42,6 +43,8 @@ export interface NodeConfigDocument {
     readonly instanceTagKey: string;
     readonly mountPoint: string;
     readonly tagWaitSeconds: number;
+    /** How much longer to wait while the tag says `pending` (a move or restore under way). */
+    readonly pendingWaitSeconds: number;
     readonly deviceWaitSeconds: number;
     readonly filesystem: 'ext4';
   };
@@ -62,27 +65,34 @@ export interface NodeConfigDocument {
 /** Where the node's data lives; the lifecycle handler and the bootstrap agree on it. */
 export const DATA_MOUNT_POINT = '/var/lib/casper/casper-node';
 
-/** The instance tag naming the data volume (the lifecycle/bootstrap contract). */
-export const DATA_VOLUME_INSTANCE_TAG = 'casper:data-volume';
+export { DATA_VOLUME_INSTANCE_TAG };
 
 /** The open-files limit the Casper docs ask for. */
 export const OPEN_FILES_LIMIT = 64000;
 
 /**
- * The data-volume lifecycle's worst case from an instance's launch to the
- * volume tag on it: the launch hook's heartbeat timeout, after which Auto
- * Scaling abandons the launch (and terminates the instance). The handler's
- * Lambda timeout is the same, so no handler run outlasts it.
+ * The launch hook's heartbeat timeout. An ordinary launch (the volume
+ * reattached in place, restored or created) tags the instance well within
+ * it; anything that may take longer (waiting for the old instance to let go,
+ * a move, a pending snapshot) first tags it `pending`, and the workflow keeps
+ * the hook alive with heartbeats.
  */
 export const LIFECYCLE_LAUNCH_WORST_CASE_SECONDS = 900;
 
 /**
- * How long the bootstrap waits for the volume tag: the lifecycle's worst case
+ * How long the bootstrap waits for the volume tag: the heartbeat timeout
  * plus a margin for EventBridge delivery, the tag reaching instance metadata
  * and one poll interval. Waiting less could fail a launch the lifecycle is
  * still legitimately handling.
  */
 export const DATA_VOLUME_TAG_WAIT_SECONDS = LIFECYCLE_LAUNCH_WORST_CASE_SECONDS + 120;
+
+/**
+ * How much longer the bootstrap waits while the tag says `pending`: the
+ * launch hook's global timeout (100 heartbeat timeouts, at most 48 hours),
+ * after which Auto Scaling ends the launch whatever happens.
+ */
+export const DATA_VOLUME_PENDING_WAIT_SECONDS = Math.min(100 * LIFECYCLE_LAUNCH_WORST_CASE_SECONDS, 172_800);
 
 /** How long the bootstrap waits for the tagged volume's device to appear. */
 export const DATA_VOLUME_DEVICE_WAIT_SECONDS = 300;
@@ -144,6 +154,7 @@ export function renderNodeConfig(input: NodeConfigInput): NodeConfigDocument {
       instanceTagKey: DATA_VOLUME_INSTANCE_TAG,
       mountPoint: DATA_MOUNT_POINT,
       tagWaitSeconds: DATA_VOLUME_TAG_WAIT_SECONDS,
+      pendingWaitSeconds: DATA_VOLUME_PENDING_WAIT_SECONDS,
       deviceWaitSeconds: DATA_VOLUME_DEVICE_WAIT_SECONDS,
       filesystem: 'ext4',
     },

@@ -42,6 +42,7 @@ describe('renderNodeConfig', () => {
       dataVolume: {
         instanceTagKey: 'casper:data-volume',
         mountPoint: '/var/lib/casper/casper-node',
+        pendingWaitSeconds: 90000,
         tagWaitSeconds: 1020,
         deviceWaitSeconds: 300,
         filesystem: 'ext4',

@@ -98,6 +98,7 @@ put("SECRET_ARN", "signingKeySecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager
 put("VOLUME_TAG_KEY", "dataVolume.instanceTagKey", pattern=r"[A-Za-z0-9:._@+-]+")
 put("MOUNT_POINT", "dataVolume.mountPoint", pattern=r"/[A-Za-z0-9._/-]+")
 put("TAG_WAIT", "dataVolume.tagWaitSeconds", int)
+put("PENDING_WAIT", "dataVolume.pendingWaitSeconds", int)
 put("DEVICE_WAIT", "dataVolume.deviceWaitSeconds", int)
 put("FILESYSTEM", "dataVolume.filesystem", pattern=r"ext4")
 put("CW_PARAMETER", "cloudWatchAgent.configParameterName", pattern=r"[A-Za-z0-9_./-]*")
@@ -142,9 +143,16 @@ check_assets() {
 
 # ------------------------------------------------------ instance metadata ----
 
+# The tag names the volume once it is attached; "pending" while the lifecycle
+# moves or restores the data, which may take hours (the launch hook bounds it).
 read_volume_tag() {
   local value
-  value=$(imds_get "tags/instance/$CFG_VOLUME_TAG_KEY" 2>/dev/null) && [[ -n $value ]] && VOLUME_ID=$value
+  value=$(imds_get "tags/instance/$CFG_VOLUME_TAG_KEY" 2>/dev/null) && [[ -n $value ]] || return 1
+  if [[ $value == pending ]]; then
+    VOLUME_PENDING=1
+    return 1
+  fi
+  VOLUME_ID=$value
 }
 
 read_instance_metadata() {
@@ -152,10 +160,22 @@ read_instance_metadata() {
   retry 5 imds_token || die "cannot get an IMDSv2 token"
   INSTANCE_ID=$(retry 5 imds_get instance-id) || die "cannot read the instance id"
   log "instance metadata: instance $INSTANCE_ID"
-  # The lifecycle handler tags the instance once it has attached the volume.
+  # The lifecycle workflow tags the instance once it has attached the volume.
   log "instance metadata: waiting up to $CFG_TAG_WAIT s for tag $CFG_VOLUME_TAG_KEY"
-  poll_until "$CFG_TAG_WAIT" read_volume_tag ||
-    die "tag $CFG_VOLUME_TAG_KEY did not appear within $CFG_TAG_WAIT s (it is set by the data-volume lifecycle handler; are instance metadata tags enabled?)"
+  VOLUME_PENDING=0
+  if ! poll_until "$CFG_TAG_WAIT" read_volume_tag; then
+    ((VOLUME_PENDING)) ||
+      die "tag $CFG_VOLUME_TAG_KEY did not appear within $CFG_TAG_WAIT s (it is set by the data-volume lifecycle workflow; are instance metadata tags enabled?)"
+    # A long move: the deadline timer re-arms itself while this stamp exists.
+    mkdir -p "$STATE_DIR"
+    : >"$STATE_DIR/volume-pending"
+    log "instance metadata: the data volume is being moved or restored; waiting up to $CFG_PENDING_WAIT s more"
+    if ! poll_until "$CFG_PENDING_WAIT" read_volume_tag; then
+      rm -f "$STATE_DIR/volume-pending"
+      die "tag $CFG_VOLUME_TAG_KEY still not a volume after $CFG_PENDING_WAIT s more (the move or restore did not finish)"
+    fi
+    rm -f "$STATE_DIR/volume-pending"
+  fi
   [[ $VOLUME_ID =~ ^vol-[0-9a-f]+$ ]] || die "tag $CFG_VOLUME_TAG_KEY holds '$VOLUME_ID', not a volume id"
   log "instance metadata: data volume $VOLUME_ID"
 }

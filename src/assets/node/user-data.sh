@@ -13,6 +13,8 @@ dir="$root/opt/casper-bootstrap"
 log="$root/var/log/casper-bootstrap.log"
 # Written by bootstrap.sh when the node answers steadily.
 done_stamp="$root/var/lib/casper-bootstrap/done"
+# Present while bootstrap.sh waits for a data volume the lifecycle is moving.
+pending_stamp="$root/var/lib/casper-bootstrap/volume-pending"
 deadline_script="$root/usr/local/sbin/casper-bootstrap-deadline"
 timeout_seconds=__BOOTSTRAP_TIMEOUT_SECONDS__
 region="__REGION__"
@@ -50,6 +52,14 @@ signal_failure() {
     echo "user data: signal-resource FAILURE failed (nothing may be waiting for this instance)"
 }
 
+# arm_deadline <unit>: run this script in deadline mode after the timeout.
+arm_deadline() {
+  systemd-run --unit="$1" --on-active="${timeout_seconds}s" \
+    --description="Report the instance unhealthy if the Casper bootstrap has not finished" \
+    /bin/bash "${deadline_script#"$root"}" --deadline ||
+    echo "ERROR: user data: cannot arm the bootstrap deadline"
+}
+
 # The bootstrap did not finish within the timeout, whether it died or hangs:
 # tell CloudFormation (first deploy) and Auto Scaling (any instance), so that
 # a broken instance never looks healthy. When Auto Scaling cannot be told,
@@ -58,6 +68,14 @@ deadline() {
   exec >>"$log" 2>&1
   if [[ -e $done_stamp ]]; then
     echo "bootstrap deadline: the bootstrap finished in time"
+    return 0
+  fi
+  # The instance is still in its launch hook while its data moves: the hook
+  # (and the workflow behind it) bounds that wait, and the bootstrap's own
+  # time starts once the volume is there. Look again after another timeout.
+  if [[ -e $pending_stamp ]]; then
+    echo "bootstrap deadline: the data volume is still being moved or restored; checking again in $timeout_seconds s"
+    arm_deadline "casper-bootstrap-deadline-$(date +%s)"
     return 0
   fi
   echo "ERROR: bootstrap deadline: the bootstrap has not finished after $timeout_seconds s; reporting this instance unhealthy"
@@ -92,10 +110,7 @@ if [[ ! -e $done_stamp ]]; then
   mkdir -p "${deadline_script%/*}"
   cp -- "${BASH_SOURCE[0]}" "$deadline_script"
   chmod 0755 "$deadline_script"
-  systemd-run --unit=casper-bootstrap-deadline --on-active="${timeout_seconds}s" \
-    --description="Report the instance unhealthy if the Casper bootstrap has not finished" \
-    /bin/bash "${deadline_script#"$root"}" --deadline ||
-    echo "ERROR: user data: cannot arm the bootstrap deadline"
+  arm_deadline casper-bootstrap-deadline
 fi
 
 if ! command -v aws >/dev/null 2>&1; then

@@ -656,7 +656,7 @@ class Step {
     if (newest.State === 'creating') return this.wait(s, 10, VOLUME_WAIT_SECONDS, `volume ${volumeId} to be created`);
     const holder = newest.Attachments?.find((a) => a.State !== 'detached')?.InstanceId;
     if (newest.AvailabilityZone === az) {
-      if (holder) return this.go(s, 'release', { volumeId, holderId: holder });
+      if (holder) return this.enterRelease(s, volumeId, holder);
       this.log(`volume ${volumeId} is available in ${az}: reattaching it in place`);
       return this.go(s, 'prepare', { volumeId, action: s.action ?? 'attached' });
     }
@@ -678,9 +678,15 @@ class Step {
       return { ...s, status: 'done', waitSeconds: 0, action: 'relaunch-home', volumeId, pinnedTo: home };
     }
     // A move copies the volume once its old instance has let go of it.
-    if (holder) return this.go(s, 'release', { volumeId, holderId: holder });
+    if (holder) return this.enterRelease(s, volumeId, holder);
     this.log(`volume ${volumeId} is in ${home}, which the group no longer launches into: moving it to ${az}`);
     return this.go(s, 'move', { sourceVolumeId: volumeId });
+  }
+
+  /** Enters `release`: the old instance may take longer than the bootstrap's ordinary wait to let go. */
+  private async enterRelease(s: LifecycleState, volumeId: string, holder: string): Promise<LifecycleState> {
+    await this.tagPending();
+    return this.go(s, 'release', { volumeId, holderId: holder });
   }
 
   private async release(s: LifecycleState): Promise<LifecycleState> {

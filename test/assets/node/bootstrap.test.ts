@@ -433,16 +433,38 @@ describe('instance metadata', () => {
     h.writeConfig((c) => { c.dataVolume.tagWaitSeconds = 4; });
     const r = h.runBootstrap();
     expectFailure(h, r, 'ERROR: instance metadata: tag casper:data-volume did not appear within 4 s '
-      + '(it is set by the data-volume lifecycle handler; are instance metadata tags enabled?)');
+      + '(it is set by the data-volume lifecycle workflow; are instance metadata tags enabled?)');
     expect(matching(r.calls, /meta-data\/tags\/instance\/casper:data-volume$/)).toHaveLength(4);
     expect(matching(withoutSignal(r.calls), /^(apt-get|dpkg|blkid|aws)/)).toEqual([]);
   });
 
-  test('a tag that is not a volume id is rejected', () => {
+  test('a tag that is neither "pending" nor a volume id is rejected', () => {
     const h = machine();
+    h.imds('tags/instance/casper:data-volume', 'vol-XYZ');
+    const r = h.runBootstrap();
+    expectFailure(h, r, "ERROR: instance metadata: tag casper:data-volume holds 'vol-XYZ', not a volume id");
+  });
+
+  test('"pending" (a move under way) extends the wait beyond the ordinary bound, with a stamp for the deadline timer', () => {
+    const h = machine();
+    h.writeConfig((c) => { c.dataVolume.tagWaitSeconds = 2; });
+    h.rule('curl', 'meta-data/tags/instance/casper:data-volume$', { exit: 0, stdout: 'pending', times: 4 });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(logLines(h)).toContain('instance metadata: the data volume is being moved or restored; waiting up to 90000 s more');
+    expect(matching(r.calls, /meta-data\/tags\/instance\/casper:data-volume$/)).toHaveLength(5);
+    expect(logLines(h)).toContain(`instance metadata: data volume ${VOLUME_ID}`);
+    expect(h.exists('var/lib/casper-bootstrap/volume-pending')).toBe(false);
+  });
+
+  test('"pending" for longer than the launch hook allows fails clearly and leaves no stamp behind', () => {
+    const h = machine();
+    h.writeConfig((c) => { c.dataVolume.tagWaitSeconds = 2; c.dataVolume.pendingWaitSeconds = 3; });
     h.imds('tags/instance/casper:data-volume', 'pending');
     const r = h.runBootstrap();
-    expectFailure(h, r, "ERROR: instance metadata: tag casper:data-volume holds 'pending', not a volume id");
+    expectFailure(h, r, 'ERROR: instance metadata: tag casper:data-volume still not a volume after 3 s more (the move or restore did not finish)');
+    expect(h.exists('var/lib/casper-bootstrap/volume-pending')).toBe(false);
+    expect(matching(withoutSignal(r.calls), /^(apt-get|dpkg|blkid)/)).toEqual([]);
   });
 });
 
@@ -931,9 +953,9 @@ describe('readiness and the CloudFormation signal', () => {
 
   test('a fatal error before the instance id was read still signals FAILURE (the id and region come from IMDS)', () => {
     const h = machine();
-    h.imds('tags/instance/casper:data-volume', 'pending');
+    h.imds('tags/instance/casper:data-volume', 'snap-0123');
     const r = h.runBootstrap();
-    expectFailure(h, r, "ERROR: instance metadata: tag casper:data-volume holds 'pending', not a volume id");
+    expectFailure(h, r, "ERROR: instance metadata: tag casper:data-volume holds 'snap-0123', not a volume id");
   });
 
   test('an invalid config still signals FAILURE, with the region from IMDS', () => {

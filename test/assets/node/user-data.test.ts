@@ -170,6 +170,18 @@ describe('user-data.sh', () => {
       expect(h.bootstrapLog()).toContain('bootstrap deadline: the bootstrap finished in time\n');
     });
 
+    test('while the data volume is being moved (the launch hook bounds that), the deadline re-arms itself and reports nothing', () => {
+      const h = userDataHost();
+      runUserData(h, { STUB_EXIT: '1' });
+      h.writeRootFile('var/lib/casper-bootstrap/volume-pending', '');
+      const r = runDeadline(h);
+      expect(r.status).toBe(0);
+      expect(r.calls.filter((c) => c.startsWith('aws '))).toEqual([]);
+      expect(r.calls).toEqual([expect.stringMatching(new RegExp(`^systemd-run --unit=casper-bootstrap-deadline-\\d+ --on-active=${TIMEOUT_SECONDS}s `
+        + '--description=Report the instance unhealthy if the Casper bootstrap has not finished /bin/bash /usr/local/sbin/casper-bootstrap-deadline --deadline$'))]);
+      expect(h.bootstrapLog()).toContain(`bootstrap deadline: the data volume is still being moved or restored; checking again in ${TIMEOUT_SECONDS} s\n`);
+    });
+
     test('a bootstrap that died or hangs: FAILURE to CloudFormation and Unhealthy to Auto Scaling, past the grace period', () => {
       const h = userDataHost();
       runUserData(h, { STUB_EXIT: '1' });
