@@ -10,6 +10,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as synthetics from 'aws-cdk-lib/aws-synthetics';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { buildApp } from '../examples/testnet-node';
@@ -48,7 +50,11 @@ describe('AwsCustomResource calls match the AWS API model (botocore)', () => {
   test('the example node (examples/testnet-node.ts)', () => {
     const app = buildApp(new App());
     const calls = sdkCalls(templateOf(app.node.findChild('CasperTestnetNode') as Stack), 'CasperTestnetNode');
-    expect(names(calls)).toEqual(LOG_GROUP_CALLS);
+    // The custom resources, and the lifecycle workflow's heartbeat (a Step Functions SDK integration).
+    expect(names(calls)).toEqual([...LOG_GROUP_CALLS.slice(0, 2), 'Synthetics.getCanary', 'autoscaling.recordLifecycleActionHeartbeat'].sort());
+    expect(calls.find((c) => c.action === 'recordLifecycleActionHeartbeat')?.parameters).toEqual({
+      AutoScalingGroupName: '${JsonPath}', LifecycleHookName: '${JsonPath}', LifecycleActionToken: '${JsonPath}', InstanceId: '${JsonPath}',
+    });
     expect(calls.flatMap(checkCall)).toEqual([]);
   });
 
@@ -167,6 +173,25 @@ describe('the check fails on a wrong call', () => {
       'Negative/CallC7B3859B (Create): Synthetics.getCanaries: synthetics has no operation GetCanaries');
     expect(problemsOf({ service: 'Synthetic', action: 'getCanary', parameters: {} })[0]).toBe(
       'Negative/CallC7B3859B (Create): Synthetic.getCanary: no AWS service "Synthetic" in the botocore models');
+  });
+});
+
+describe('Step Functions SDK tasks are checked the same way', () => {
+  function machineWith(parameters: Record<string, unknown>): SdkCall[] {
+    const stack = agnosticStack();
+    const task = new tasks.CallAwsService(stack, 'Heartbeat', {
+      service: 'autoscaling', action: 'recordLifecycleActionHeartbeat', iamResources: ['*'], parameters,
+    });
+    new sfn.StateMachine(stack, 'M', { definitionBody: sfn.DefinitionBody.fromChainable(task) });
+    return sdkCalls(templateOf(stack), 'Negative');
+  }
+
+  test('a misspelt parameter of the heartbeat is caught', () => {
+    const calls = machineWith({ AutoScalingGroup: sfn.JsonPath.stringAt('$.g'), LifecycleHookName: 'h', InstanceId: 'i' });
+    expect(calls.flatMap(checkCall)).toEqual([
+      expect.stringMatching(/state "Heartbeat": autoscaling\.recordLifecycleActionHeartbeat parameters: required RecordLifecycleActionHeartbeatType\.AutoScalingGroupName is missing$/),
+      expect.stringMatching(/RecordLifecycleActionHeartbeatType has no member "AutoScalingGroup"/),
+    ]);
   });
 });
 

@@ -195,6 +195,23 @@ export function sdkCalls(template: any, name: string): SdkCall[] {
           ],
         });
       }
+    } else if (r.Type === 'AWS::StepFunctions::StateMachine' && r.Properties.DefinitionString) {
+      // Step Functions' AWS SDK integrations: arn:aws:states:::aws-sdk:<service>:<action>.
+      const definition = JSON.parse(render(r.Properties.DefinitionString));
+      for (const [state, s] of Object.entries<any>(definition.States ?? {})) {
+        const m = /^arn:[^:]*:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/.exec(String(s.Resource ?? '').replace(/^arn:\$\{Ref\}/, 'arn:aws'));
+        if (s.Type !== 'Task' || !m) continue;
+        // `Key.$` takes its value from the state at run time.
+        const parameters = Object.fromEntries(Object.entries<any>(s.Parameters ?? {})
+          .map(([k, v]) => (k.endsWith('.$') ? [k.slice(0, -2), '${JsonPath}'] : [k, v])));
+        calls.push({
+          where: `${name}/${id} state "${state}"`,
+          service: m[1],
+          action: m[2],
+          parameters,
+          responsePaths: s.ResultSelector ? Object.values<string>(s.ResultSelector).map((v) => String(v).replace(/^\$\./, '')) : [],
+        });
+      }
     } else if (typeof r.Type === 'string' && r.Type.startsWith('Custom::DeployAssert@SdkCall')) {
       const p = r.Properties;
       const parameters = Object.fromEntries(Object.entries(p.parameters ?? {})
