@@ -14,10 +14,10 @@ import { Construct, IDependable } from 'constructs';
 import { DataVolumeLifecycleFunction } from './data-volume-lifecycle-function';
 import { DataVolumeLifecycleStarterFunction } from './data-volume-lifecycle-starter-function';
 import { noReservedConcurrency, plainEnvironment, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
-import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
 import {
   CREATED_BY_LIFECYCLE, DATA_VOLUME_DEVICE, DATA_VOLUME_INSTANCE_TAG, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE, TAG_MOVE_ATTEMPTS, TAG_NODE,
 } from '../private/contract';
+import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
 import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
 import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
 

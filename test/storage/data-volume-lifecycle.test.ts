@@ -91,7 +91,9 @@ describe('DataVolumeLifecycle', () => {
     const [machine] = Object.values(t.findResources('AWS::StepFunctions::StateMachine'));
     expect(JSON.stringify(machine.Properties.DefinitionString)).toContain('\\"TimeoutSeconds\\":25200');
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: stack.getLogicalId(lifecycle.stateMachine.node.defaultChild as any) } }) },
+      Environment: {
+        Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: stack.getLogicalId(lifecycle.stateMachine.node.defaultChild as any) } }),
+      },
     });
     // Heartbeats come from the workflow's own role, on this stack's groups.
     t.hasResourceProperties('AWS::IAM::Policy', {
@@ -101,8 +103,14 @@ describe('DataVolumeLifecycle', () => {
 
   test('steps: Node.js 22, 2 minutes (a step never waits), configuration in the environment', () => {
     const { t } = setup({
-      volumeSizeGiB: 800, volumeIops: 4000, volumeThroughputMibps: 250, keepOldVolume: true, metricsNamespace: 'casper-casper-test',
-      moveTimeout: Duration.hours(10), maxMoveAttempts: 2, lifecycleSnapshotsToKeep: 5,
+      volumeSizeGiB: 800,
+      volumeIops: 4000,
+      volumeThroughputMibps: 250,
+      keepOldVolume: true,
+      metricsNamespace: 'casper-casper-test',
+      moveTimeout: Duration.hours(10),
+      maxMoveAttempts: 2,
+      lifecycleSnapshotsToKeep: 5,
     });
     t.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',

@@ -422,7 +422,9 @@ async function handleLaunchFailure(groupName: string, o: ReturnType<typeof resol
     o.log(`lifecycle: failed launch in group ${groupName}, which is not pinned to one AZ: Auto Scaling tries the others`);
     return { outcome: 'launch-failure-noted' };
   }
-  const activities = (await o.autoScaling.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: groupName, MaxRecords: 20 }))).Activities ?? [];
+  const activities = (await o.autoScaling.send(new DescribeScalingActivitiesCommand({
+    AutoScalingGroupName: groupName, MaxRecords: 20,
+  }))).Activities ?? [];
   // Newest first: count the failed launches before the last successful one.
   let failures = 0;
   for (const a of activities) {
@@ -477,7 +479,9 @@ export class LifecycleError extends Error {
  * the action is completed. Errors abandon the action (never thrown), except
  * when even ABANDON cannot be sent: then the workflow's retry and catch take over.
  */
-export async function advanceLifecycle(input: LifecycleState | { detail: LifecycleActionDetail }, options: LifecycleOptions = {}): Promise<LifecycleState> {
+export async function advanceLifecycle(
+  input: LifecycleState | { detail: LifecycleActionDetail }, options: LifecycleOptions = {},
+): Promise<LifecycleState> {
   const o = resolveOptions(options);
   let state: LifecycleState = 'phase' in input ? input : initialState(input, o.now());
   try {
@@ -493,7 +497,9 @@ export async function advanceLifecycle(input: LifecycleState | { detail: Lifecyc
 }
 
 /** Abandons the action: ERROR line, `LifecycleFailures`, ABANDON. Also the workflow's catch-all step. */
-export async function abandonLifecycle(state: LifecycleState & { error?: unknown; cause?: unknown }, options: LifecycleOptions = {}): Promise<LifecycleState> {
+export async function abandonLifecycle(
+  state: LifecycleState & { error?: unknown; cause?: unknown }, options: LifecycleOptions = {},
+): Promise<LifecycleState> {
   const o = resolveOptions(options);
   const message = typeof state.error === 'string' ? state.error : oneLine(state.cause ?? state.error ?? 'unknown error');
   const d = state.detail;
@@ -705,7 +711,9 @@ class Step {
       this.log(`${holderState === 'terminated' ? `instance ${attachment.InstanceId} is terminated` : `WARN instance ${attachment.InstanceId} `
         + `is still ${holderState} after ${Math.round(waited)} s`}: forcing the detach of ${s.volumeId}`);
       try {
-        await this.ec2.send(new DetachVolumeCommand({ VolumeId: s.volumeId, InstanceId: attachment.InstanceId, Device: attachment.Device, Force: true }));
+        await this.ec2.send(new DetachVolumeCommand({
+          VolumeId: s.volumeId, InstanceId: attachment.InstanceId, Device: attachment.Device, Force: true,
+        }));
       } catch (err) {
         // Detaching already, or detached meanwhile: the next look tells.
         if (!['IncorrectState', 'InvalidAttachment.NotFound'].includes(errorName(err) ?? '')) throw err;
@@ -898,7 +906,9 @@ class Step {
     }));
     this.log(`tagged the instance ${this.config.instanceTagKey}=${volumeId}`);
     if (this.config.elasticIpAllocationId) {
-      await this.ec2.send(new AssociateAddressCommand({ AllocationId: this.config.elasticIpAllocationId, InstanceId: this.instanceId, AllowReassociation: true }));
+      await this.ec2.send(new AssociateAddressCommand({
+        AllocationId: this.config.elasticIpAllocationId, InstanceId: this.instanceId, AllowReassociation: true,
+      }));
       this.log(`associated Elastic IP ${this.config.elasticIpAllocationId}`);
     }
     await complete(this.o, s.detail, 'CONTINUE');
@@ -1009,7 +1019,9 @@ class Step {
 
   /** Tells the bootstrap that the volume is on its way but may take long. */
   private async tagPending(): Promise<void> {
-    await this.ec2.send(new CreateTagsCommand({ Resources: [this.instanceId], Tags: [{ Key: this.config.instanceTagKey, Value: DATA_VOLUME_PENDING }] }));
+    await this.ec2.send(new CreateTagsCommand({
+      Resources: [this.instanceId], Tags: [{ Key: this.config.instanceTagKey, Value: DATA_VOLUME_PENDING }],
+    }));
   }
 
   /**

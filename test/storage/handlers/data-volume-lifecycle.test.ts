@@ -315,14 +315,19 @@ describe('LAUNCHING', () => {
       const result = await next(args);
       if (context.commandName === 'DescribeScalingActivitiesCommand') {
         (result.output as any).Activities = [1, 2, 3].map((n) => ({
-          ActivityId: `a-${n}`, AutoScalingGroupName: GROUP, Description: 'Launching a new EC2 instance.  Status Reason: Insufficient capacity.',
-          StatusCode: 'Failed', Cause: 'InsufficientInstanceCapacity', StartTime: new Date(),
+          ActivityId: `a-${n}`,
+          AutoScalingGroupName: GROUP,
+          Description: 'Launching a new EC2 instance.  Status Reason: Insufficient capacity.',
+          StatusCode: 'Failed',
+          Cause: 'InsufficientInstanceCapacity',
+          StartTime: new Date(),
         }));
       }
       return result;
     }, { step: 'initialize', name: 'activities' });
     const failed = {
-      'source': 'aws.autoscaling', 'detail-type': 'EC2 Instance Launch Unsuccessful',
+      'source': 'aws.autoscaling',
+      'detail-type': 'EC2 Instance Launch Unsuccessful',
       'detail': { AutoScalingGroupName: GROUP, StatusCode: 'Failed', StatusMessage: 'Insufficient capacity' },
     };
     const metrics: string[] = [];

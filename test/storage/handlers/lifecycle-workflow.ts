@@ -20,10 +20,10 @@ import { dispatchStep, LifecycleConfig, LifecycleState, StepInput } from '../../
 // it uses is Promise.withResolvers (ES2024), added here with its standard meaning.
 if (!(Promise as any).withResolvers) {
   (Promise as any).withResolvers = <T>() => {
-    let resolve!: (value: T) => void;
-    let reject!: (reason: unknown) => void;
-    const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
-    return { promise, resolve, reject };
+    let settle!: (value: T) => void;
+    let fail!: (reason: unknown) => void;
+    const promise = new Promise<T>((res, rej) => { settle = res; fail = rej; });
+    return { promise, resolve: settle, reject: fail };
   };
 }
 
