@@ -76,7 +76,7 @@ describe('AwsCustomResource calls match the AWS API model (botocore)', () => {
     expect(names(calls)).toEqual([
       'CloudWatch.describeAlarms', 'CloudWatch.getDashboard', ...LOG_GROUP_CALLS.slice(0, 2),
       'EC2.describeSecurityGroups', 'EC2.describeSnapshots', 'Lambda.invoke',
-      'Synthetics.describeCanariesLastRun', 'Synthetics.getCanary',
+      'Synthetics.describeCanariesLastRun', 'Synthetics.getCanary', 'autoscaling.recordLifecycleActionHeartbeat',
     ]);
     expect(calls.flatMap(checkCall)).toEqual([]);
   });
