@@ -13,11 +13,12 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, IDependable } from 'constructs';
 import { DataVolumeLifecycleFunction } from './data-volume-lifecycle-function';
 import { DataVolumeLifecycleStarterFunction } from './data-volume-lifecycle-starter-function';
-import { noReservedConcurrency, plainEnvironment, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
+import { serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
+import { handlerFunction } from '../private/handler-function';
 import {
   CREATED_BY_LIFECYCLE, DATA_VOLUME_DEVICE, DATA_VOLUME_INSTANCE_TAG, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE, TAG_MOVE_ATTEMPTS, TAG_NODE,
 } from '../private/contract';
-import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
+import { acknowledgeNagRules, nagFindingName } from '../private/nag';
 import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
 import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
 
@@ -207,13 +208,6 @@ export class DataVolumeLifecycle extends Construct {
     // Everything the group's first launch needs: the group depends on these.
     const beforeGroup: IDependable[] = [];
 
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention, removalPolicy: RemovalPolicy.RETAIN });
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Casper node ${props.nodeName}: data-volume lifecycle steps`,
-    });
-    logGroup.grantWrite(this.role);
-
     const arn = (resource: string, name: string) => stack.formatArn({ service: 'ec2', resource, resourceName: name });
     const volumes = arn('volume', '*');
     const snapshots = stack.formatArn({ service: 'ec2', resource: 'snapshot', resourceName: '*', account: '' });
@@ -309,27 +303,31 @@ export class DataVolumeLifecycle extends Construct {
         conditions: { StringEquals: nodeTag },
       }),
     ];
-    const policy = new iam.Policy(this, 'Policy', { roles: [this.role], statements });
-    beforeGroup.push(policy);
-    if (props.encryptionKey) {
-      // EC2 uses the key on the workflow's behalf for encrypted volumes and snapshots.
-      props.encryptionKey.grant(this.role, 'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey',
-        'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*');
-    }
-
     const subnets = (props.groupSubnets ?? []).map((subnet) => `${subnet.subnetId}=${subnet.availabilityZone}`);
     const common = {
       NODE_NAME: props.nodeName,
       GROUP_SUBNETS: subnets.length > 0 ? Fn.join(',', subnets) : '',
       METRIC_NAMESPACE: this.metricsNamespace,
     };
-    const handler = new DataVolumeLifecycleFunction(this, 'Handler', {
+    const lifecycleNotes = {
+      logRetention: retention,
+      failureHandling: 'A failed launch is abandoned (the group replaces the instance) and every failure counts in LifecycleFailures, '
+        + 'which CasperAlarms alarms on; by the time an event reached a DLQ its lifecycle action would have timed out, so there would '
+        + 'be nothing left to replay it against.',
+      services: 'EC2, Auto Scaling, Step Functions',
+      environmentContents: 'the node name, volume size, IOPS and throughput, device and tag names, subnet ids, the Elastic IP '
+        + 'allocation id, the workflow ARN and an optional KMS key ARN',
+    };
+    const steps = handlerFunction(this, {
+      ...lifecycleNotes,
+      idPrefix: '',
+      functionId: 'Handler',
+      createFunction: (scope, fnId, options) => new DataVolumeLifecycleFunction(scope, fnId, options),
       description: `Casper node ${props.nodeName}: data-volume lifecycle steps (attach, move, restore, snapshot)`,
-      role: this.role,
-      logGroup,
+      roleDescription: `Casper node ${props.nodeName}: data-volume lifecycle steps`,
+      statements,
       // Each step makes a few API calls and returns; waits are the workflow's.
       timeout: Duration.minutes(2),
-      memorySize: 256,
       environment: {
         ...common,
         VOLUME_SIZE_GIB: String(props.volumeSizeGiB ?? 500),
@@ -344,10 +342,19 @@ export class DataVolumeLifecycle extends Construct {
         MAX_MOVE_ATTEMPTS: String(maxMoveAttempts),
         KEEP_LIFECYCLE_SNAPSHOTS: String(keepSnapshots),
       },
+      logContents: 'The workflow steps\' decisions with volume, snapshot, instance and address ids, no secrets',
+      invokedBy: 'its Step Functions workflow (which retries it and abandons the lifecycle action when it keeps failing)',
     });
-    handler.node.addDependency(policy);
+    const handler = steps.fn;
     this.handler = handler;
-    beforeGroup.push(handler);
+    this.role = steps.role;
+    const logGroup = steps.logGroup;
+    beforeGroup.push(steps.policy, handler);
+    if (props.encryptionKey) {
+      // EC2 uses the key on the workflow's behalf for encrypted volumes and snapshots.
+      props.encryptionKey.grant(this.role, 'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey',
+        'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*');
+    }
 
     // The workflow: Advance until done; every wait is a Wait state and a heartbeat.
     const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', { retention, removalPolicy: RemovalPolicy.RETAIN });
@@ -402,16 +409,15 @@ export class DataVolumeLifecycle extends Construct {
     beforeGroup.push(this.stateMachine);
 
     // The starter: one execution per lifecycle action; the home-AZ check after failed launches.
-    const starterLogs = new logs.LogGroup(this, 'StarterLogs', { retention, removalPolicy: RemovalPolicy.RETAIN });
-    const starterRole = new iam.Role(this, 'StarterRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Casper node ${props.nodeName}: data-volume lifecycle starter`,
-    });
-    starterLogs.grantWrite(starterRole);
-    this.stateMachine.grantStartExecution(starterRole);
-    const starterPolicy = new iam.Policy(this, 'StarterPolicy', {
-      roles: [starterRole],
+    const starterParts = handlerFunction(this, {
+      ...lifecycleNotes,
+      idPrefix: 'Starter',
+      functionId: 'Starter',
+      createFunction: (scope, fnId, options) => new DataVolumeLifecycleStarterFunction(scope, fnId, options),
+      description: `Casper node ${props.nodeName}: starts the data-volume lifecycle workflow`,
+      roleDescription: `Casper node ${props.nodeName}: data-volume lifecycle starter`,
       statements: [
+        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }),
         new iam.PolicyStatement({
           actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeScalingActivities'],
           resources: ['*'],
@@ -422,22 +428,19 @@ export class DataVolumeLifecycle extends Construct {
           conditions: { StringEquals: nodeTag },
         }),
       ],
-    });
-    const starter = new DataVolumeLifecycleStarterFunction(this, 'Starter', {
-      description: `Casper node ${props.nodeName}: starts the data-volume lifecycle workflow`,
-      role: starterRole,
-      logGroup: starterLogs,
       timeout: Duration.seconds(30),
-      memorySize: 256,
       environment: {
         ...common,
         STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
         LAUNCH_FAILURES_BEFORE_UNPIN: '3',
       },
+      logContents: 'The starter\'s decisions with instance ids and execution names, no secrets',
+      invokedBy: 'its EventBridge rules (8 retries, events expire after an hour)',
     });
-    starter.node.addDependency(starterPolicy);
+    const starter = starterParts.fn;
+    const starterLogs = starterParts.logGroup;
     this.starter = starter;
-    beforeGroup.push(starter, starterPolicy);
+    beforeGroup.push(starter, starterParts.policy);
 
     // Hooks inside the group: a separate hook resource would only exist after the
     // group (and its first instance) had been created. Launch: without the volume
@@ -502,33 +505,8 @@ export class DataVolumeLifecycle extends Construct {
         ...(props.encryptionKey ? ['Action::kms:ReEncrypt*'] : []),
       ],
     }]);
-    acknowledgeNagRules(handler, [PINNED_NODE_RUNTIME]);
-    acknowledgeNagRules(starter, [PINNED_NODE_RUNTIME]);
-
-    for (const [group, what] of [[logGroup, 'The workflow steps\' decisions'], [starterLogs, 'The starter\'s decisions'],
-      [workflowLogs, 'The workflow\'s state transitions']] as const) {
-      skipCheckov(group.node.defaultChild!, [serviceEncryptedLogGroup(`${what} with volume, snapshot, instance and address ids, no secrets`)]);
-    }
-    for (const [fn, invokedBy] of [[handler, 'its Step Functions workflow (which retries it and abandons the lifecycle action when it keeps failing)'],
-      [starter, 'its EventBridge rules (8 retries, events expire after an hour)']] as const) {
-      skipCheckov(fn.node.defaultChild!, [
-        {
-          id: 'CKV_AWS_117',
-          comment: 'The function calls only regional AWS APIs (EC2, Auto Scaling, Step Functions) and reaches nothing inside a VPC. In the '
-            + 'node\'s VPC (CasperVpc: no NAT gateway) it would need an interface endpoint for each, each billed per hour '
-            + 'and Availability Zone, without reducing exposure.',
-        },
-        {
-          id: 'CKV_AWS_116',
-          comment: `Invoked by ${invokedBy}. A failed launch is abandoned (the group replaces the instance) and every failure counts in `
-            + 'LifecycleFailures, which CasperAlarms alarms on; by the time an event reached a DLQ its lifecycle action would have timed '
-            + 'out, so there would be nothing left to replay it against.',
-        },
-        noReservedConcurrency('the lifecycle hooks of the node\'s Auto Scaling group of one, a few times per instance launch or termination'),
-        plainEnvironment('the node name, volume size, IOPS and throughput, device and tag names, subnet ids, the Elastic IP allocation id, '
-          + 'the workflow ARN and an optional KMS key ARN'),
-      ]);
-    }
+    skipCheckov(workflowLogs.node.defaultChild!, [serviceEncryptedLogGroup('The workflow\'s state transitions with volume, snapshot, '
+      + 'instance and address ids, no secrets')]);
   }
 
   /** Failed launches or terminations (the handler abandoned the lifecycle action). */

@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -7,8 +7,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { SnapshotRotationFunction } from './snapshot-rotation-function';
-import { noReservedConcurrency, plainEnvironment, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
-import { acknowledgeNagRules, nagFindingName, PINNED_NODE_RUNTIME } from '../private/nag';
+import { handlerFunction } from '../private/handler-function';
+import { acknowledgeNagRules, nagFindingName } from '../private/nag';
 import { CasperValidationError } from '../private/validation';
 
 /**
@@ -153,19 +153,14 @@ export class SnapshotRotation extends Construct {
     this.rotationId = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     const stack = Stack.of(this);
 
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Snapshot rotation ${this.rotationId}`,
-    });
-    logGroup.grantWrite(role);
     const volumes = stack.formatArn({ service: 'ec2', resource: 'volume', resourceName: '*' });
     const snapshots = stack.formatArn({ service: 'ec2', resource: 'snapshot', resourceName: '*', account: '' });
-    const policy = new iam.Policy(this, 'Policy', {
-      roles: [role],
+    const { logGroup, fn } = handlerFunction(this, {
+      idPrefix: '',
+      functionId: 'Handler',
+      createFunction: (scope, fnId, options) => new SnapshotRotationFunction(scope, fnId, options),
+      description: `Snapshot rotation of volumes tagged ${tagKey}=${props.volumeTagValue}`,
+      roleDescription: `Snapshot rotation ${this.rotationId}`,
       statements: [
         // Describe and GetMetricData support no resource-level permissions.
         new iam.PolicyStatement({
@@ -194,14 +189,7 @@ export class SnapshotRotation extends Construct {
           conditions: { StringEquals: { 'aws:ResourceTag/casper:rotation': this.rotationId } },
         }),
       ],
-    });
-
-    this.handler = new SnapshotRotationFunction(this, 'Handler', {
-      description: `Snapshot rotation of volumes tagged ${tagKey}=${props.volumeTagValue}`,
-      role,
-      logGroup,
       timeout: Duration.minutes(15),
-      memorySize: 256,
       environment: {
         VOLUME_TAG_KEY: tagKey,
         VOLUME_TAG_VALUE: props.volumeTagValue,
@@ -215,8 +203,15 @@ export class SnapshotRotation extends Construct {
         MISSING_SYNC_METRIC: props.snapshotWhenSyncMetricMissing ? 'snapshot' : 'skip',
         METRIC_NAMESPACE: this.metricsNamespace,
       },
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logContents: 'The rotation\'s decisions with volume and snapshot ids, no secrets',
+      invokedBy: 'its schedule rule (daily by default)',
+      failureHandling: 'A failed run (2 retries) publishes no SnapshotRotationSucceeded, which the backup-age alarm catches, and the next '
+        + 'scheduled run takes a fresh snapshot; replaying a stale schedule event from a DLQ would add nothing.',
+      services: 'EC2, CloudWatch',
+      environmentContents: 'tag keys and values, the retention count, the rotation id and metric names',
     });
-    this.handler.node.addDependency(policy);
+    this.handler = fn;
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: `Snapshot rotation of volumes tagged ${tagKey}=${props.volumeTagValue}`,
@@ -234,23 +229,6 @@ export class SnapshotRotation extends Construct {
         `Resource::${nagFindingName(this, `${logGroup.logGroupArn}:*`)}`,
       ],
     }]);
-    acknowledgeNagRules(this.handler, [PINNED_NODE_RUNTIME]);
-
-    skipCheckov(logGroup.node.defaultChild!, [serviceEncryptedLogGroup('The rotation\'s decisions with volume and snapshot ids, no secrets')]);
-    skipCheckov(this.handler.node.defaultChild!, [
-      {
-        id: 'CKV_AWS_117',
-        comment: 'The handler calls only regional AWS APIs (EC2, CloudWatch) and reaches nothing inside a VPC. In the node\'s VPC '
-          + '(CasperVpc: no NAT gateway) it would need an interface endpoint for each, billed per hour and Availability Zone, without reducing exposure.',
-      },
-      {
-        id: 'CKV_AWS_116',
-        comment: 'Invoked by its schedule rule (2 retries). A failed run publishes no SnapshotRotationSucceeded, which the backup-age '
-          + 'alarm catches, and the next scheduled run takes a fresh snapshot; replaying a stale schedule event from a DLQ would add nothing.',
-      },
-      noReservedConcurrency('its schedule rule (daily by default)'),
-      plainEnvironment('tag keys and values, the retention count, the rotation id and metric names'),
-    ]);
   }
 
   /** 1 per successful run; alarm when its Sum over a day and a bit is below 1 (stale backups). */
