@@ -20,8 +20,10 @@ import { NodeConfigDocument, renderNodeConfig } from '../../src/private/node-con
 
 /** Repository root. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-/** The node bootstrap assets under test. */
+/** The node bootstrap assets under test (as in the source tree: without lib.sh). */
 export const NODE_ASSETS = path.join(REPO_ROOT, 'src', 'assets', 'node');
+/** The shell library the scripts source from their own folder. */
+export const SHELL_LIB = path.join(REPO_ROOT, 'src', 'assets', 'lib', 'lib.sh');
 /** The command test double. */
 export const SHIM_DISPATCH = path.join(REPO_ROOT, 'test', 'fixtures', 'shims', 'shim.sh');
 /** A realistic `/status` body (casper-node 2.0, chainspec casper-test). */
@@ -192,6 +194,16 @@ export class ShellHarness {
     for (const tool of REAL_TOOLS) fs.symlinkSync(findTool(tool), path.join(this.toolDir, tool));
   }
 
+  /** The node assets as the config bucket holds them (node/ with lib.sh beside it): what the scripts run from. */
+  get assets(): string {
+    const dir = path.join(this.base, 'node-assets');
+    if (!fs.existsSync(dir)) {
+      fs.cpSync(NODE_ASSETS, dir, { recursive: true });
+      fs.copyFileSync(SHELL_LIB, path.join(dir, 'lib.sh'));
+    }
+    return dir;
+  }
+
   /** Path of a file below CASPER_ROOT. */
   path(rel: string): string {
     return path.join(this.root, rel);
@@ -312,9 +324,9 @@ export class ShellHarness {
     return this.exists('var/log/casper-bootstrap.log') ? this.read('var/log/casper-bootstrap.log') : '';
   }
 
-  /** Runs the bootstrap with the harness's config. */
+  /** Runs the bootstrap (from `assets`) with the harness's config. */
   runBootstrap(env: Record<string, string> = {}): RunResult {
-    return this.run(path.join(NODE_ASSETS, 'bootstrap.sh'), [this.configPath], env);
+    return this.run(path.join(this.assets, 'bootstrap.sh'), [this.configPath], env);
   }
 
   /** Runs a bash script inside the sandbox. */

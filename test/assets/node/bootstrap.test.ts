@@ -4,8 +4,8 @@ import * as path from 'path';
 import { FakePeers } from '../../support/fake-peers';
 import {
   ARMOURED_KEY, BASE_FSTAB, DEVICE, GIB, IMDS, IMDS_TOKEN, INSTANCE_ID, LIBSSL_URL, LOGICAL_ID, MKFS_UUID,
-  MOUNT_POINT, NODE_ASSETS, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, STACK_NAME, STATUS_FIXTURE, STATUS_URL, ShellHarness,
-  TRUSTED_HASH, VOLUME_ID, expectCallsInOrder, re, watchdogEnv,
+  MOUNT_POINT, NODE_ASSETS, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, SHELL_LIB, STACK_NAME, STATUS_FIXTURE,
+  STATUS_URL, ShellHarness, TRUSTED_HASH, VOLUME_ID, expectCallsInOrder, re, watchdogEnv,
 } from '../../support/shell-harness';
 
 /**
@@ -246,11 +246,13 @@ describe('fresh boot on a blank device', () => {
     expect(unit).toContain('ExecStart=/usr/local/lib/casper-node/stage-protocols.sh /etc/casper-stage-protocols.env\n');
     // The unit's bound is above the script's own (1800 s plus 30 s to stop).
     expect(unit).toMatch(/^TimeoutStartSec=40min$/m);
-    for (const f of ['lib.sh', 'stage-protocols.sh', 'casper-node-config.py', 'casper-trusted-hash.py']) {
-      expect(h.read(`usr/local/lib/casper-node/${f}`)).toBe(fs.readFileSync(path.join(NODE_ASSETS, f), 'utf8'));
+    for (const f of ['lib.sh', 'protocols.sh', 'stage-protocols.sh', 'casper-node-config.py', 'casper-trusted-hash.py']) {
+      const source = f === 'lib.sh' ? SHELL_LIB : path.join(NODE_ASSETS, f);
+      expect(h.read(`usr/local/lib/casper-node/${f}`)).toBe(fs.readFileSync(source, 'utf8'));
     }
     expect(h.mode('usr/local/lib/casper-node/stage-protocols.sh')).toBe('755');
     expect(h.mode('usr/local/lib/casper-node/lib.sh')).toBe('644');
+    expect(h.mode('usr/local/lib/casper-node/protocols.sh')).toBe('644');
   });
 
   test('records completion and logs timestamped lines to the log file and stdout', () => {
@@ -1099,8 +1101,8 @@ describe('metrics collector', () => {
   test.each(['casper-metrics.py', 'casper-metrics.service', 'casper-metrics.timer'])(
     'a missing %s fails the config check before anything happens', (missing) => {
       const h = metricsMachine();
-      const assets = path.join(h.base, 'node-assets');
-      fs.cpSync(NODE_ASSETS, assets, { recursive: true });
+      const assets = path.join(h.base, 'partial-assets');
+      fs.cpSync(h.assets, assets, { recursive: true });
       fs.rmSync(path.join(assets, missing));
       const r = h.run(path.join(assets, 'bootstrap.sh'), [h.configPath]);
       expectFailure(h, r, `ERROR: config: ${path.join(assets, missing)} is missing (upload the whole node/ asset folder)`);
@@ -1145,7 +1147,7 @@ describe('config', () => {
 
   test('a missing config file is reported', () => {
     const h = machine();
-    const r = h.run(path.join(NODE_ASSETS, 'bootstrap.sh'), [path.join(h.base, 'nope.json')]);
+    const r = h.run(path.join(h.assets, 'bootstrap.sh'), [path.join(h.base, 'nope.json')]);
     expectFailure(h, r, `ERROR: config: config file ${path.join(h.base, 'nope.json')} not found`);
   });
 });

@@ -12,7 +12,7 @@ export { EASYRSA_DIR, TOOL_PACKAGES, findTool };
  * test/support/shell-harness.ts (of which it is a VPN-specific copy).
  *
  * Each harness owns a temp dir holding:
- * - `root/`: the script's VPN_ROOT (its whole view of the filesystem);
+ * - `root/`: the script's CASPER_ROOT (its whole view of the filesystem);
  * - `shims/`: one wrapper per stubbed command calling test/fixtures/vpn/shim.sh,
  *   which logs each call to `state/calls.log` and keeps the secrets, packages,
  *   units, sysctls and iptables rules in `state/`;
@@ -23,6 +23,8 @@ export { EASYRSA_DIR, TOOL_PACKAGES, findTool };
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const SETUP_SCRIPT = path.join(REPO_ROOT, 'src', 'assets', 'vpn', 'setup.sh');
+/** The shell library setup.sh sources from its own folder. */
+export const SHELL_LIB = path.join(REPO_ROOT, 'src', 'assets', 'lib', 'lib.sh');
 export const VPN_SHIM = path.join(REPO_ROOT, 'test', 'fixtures', 'vpn', 'shim.sh');
 
 /** Every system command the script changes the machine with, all stubbed. */
@@ -173,6 +175,17 @@ export class VpnHarness {
     return h;
   }
 
+  /** setup.sh as the user data leaves it, with lib.sh beside it: what runSetup runs. */
+  get scriptDir(): string {
+    const dir = path.join(this.base, 'etc-casper-vpn');
+    if (!fs.existsSync(dir)) {
+      fs.mkdirSync(dir);
+      fs.copyFileSync(SETUP_SCRIPT, path.join(dir, 'setup.sh'));
+      fs.copyFileSync(SHELL_LIB, path.join(dir, 'lib.sh'));
+    }
+    return dir;
+  }
+
   get configPath(): string {
     return path.join(this.base, 'config.env');
   }
@@ -253,7 +266,7 @@ export class VpnHarness {
     return this.exists('var/log/casper-vpn-setup.log') ? this.read('var/log/casper-vpn-setup.log') : '';
   }
 
-  /** Every file below VPN_ROOT (but the setup log) with its inode, mtime, mode and hash. */
+  /** Every file below CASPER_ROOT (but the setup log) with its inode, mtime, mode and hash. */
   snapshot(): Map<string, FileState> {
     const out = new Map<string, FileState>();
     const walk = (dir: string) => {
@@ -280,12 +293,12 @@ export class VpnHarness {
 
   /**
    * Runs setup.sh with the harness's config.env. `script` and `cwd` run it as
-   * `cd <cwd> && bash <script> <config.env>` (default: the repository's
-   * script, from the current directory); `noHome` leaves HOME unset, as
+   * `cd <cwd> && bash <script> <config.env>` (default: `scriptDir`'s
+   * setup.sh, from the current directory); `noHome` leaves HOME unset, as
    * cloud-init may.
    */
   runSetup(env: Record<string, string> = {}, how: { script?: string; cwd?: string; noHome?: boolean } = {}): RunResult {
-    const r = spawnSync(path.join(this.toolDir, 'bash'), [how.script ?? SETUP_SCRIPT, this.configPath], {
+    const r = spawnSync(path.join(this.toolDir, 'bash'), [how.script ?? path.join(this.scriptDir, 'setup.sh'), this.configPath], {
       encoding: 'utf8',
       timeout: 60_000,
       cwd: how.cwd,
@@ -294,8 +307,8 @@ export class VpnHarness {
         ...(how.noHome ? {} : { HOME: path.join(this.base, 'home') }),
         LANG: 'C.UTF-8',
         TMPDIR: this.tmpDir,
-        VPN_ROOT: this.root,
-        VPN_POLL_SECONDS: '0',
+        CASPER_ROOT: this.root,
+        CASPER_POLL_SECONDS: '0',
         SHIM_STATE: this.state,
         SHIM_DISPATCH: VPN_SHIM,
         SHIM_DIR: this.shimDir,
