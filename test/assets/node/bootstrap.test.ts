@@ -179,10 +179,10 @@ describe('fresh boot on a blank device', () => {
   });
 
   test('stores the new key in Secrets Manager before installing it, with private modes', () => {
-    expect(h.readState('put-secret-value.key-installed')).toBe('no\n');
+    expect(h.puts()).toEqual([`${SECRET_ARN} no`]);
     expect(h.list('etc/casper/validator_keys')).toEqual(KEY_FILES);
     expect(h.mode('etc/casper/validator_keys')).toBe('700');
-    const stored = JSON.parse(h.readState('secret')!);
+    const stored = JSON.parse(h.secret(SECRET_ARN)!);
     expect(Object.keys(stored).sort()).toEqual(['public_key_hex', 'public_key_pem', 'secret_key_pem']);
     expect(stored.secret_key_pem).toBe(h.read('etc/casper/validator_keys/secret_key.pem'));
     expect(stored.public_key_pem).toBe(h.read('etc/casper/validator_keys/public_key.pem'));
@@ -610,7 +610,7 @@ describe('packages', () => {
 describe('signing key', () => {
   test('a key stored in Secrets Manager is restored: no keygen, no secret write, private modes', () => {
     const h = machine();
-    h.setState('secret', JSON.stringify(STORED_KEY));
+    h.setSecret(SECRET_ARN, JSON.stringify(STORED_KEY));
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
     expect(matching(r.calls, /keygen|put-secret-value/)).toEqual([]);
@@ -619,7 +619,7 @@ describe('signing key', () => {
     expect(h.read('etc/casper/validator_keys/public_key_hex')).toBe(STORED_KEY.public_key_hex);
     for (const f of KEY_FILES) expect({ f, mode: h.mode(`etc/casper/validator_keys/${f}`) }).toEqual({ f, mode: '600' });
     expect(h.mode('etc/casper/validator_keys')).toBe('700');
-    expect(h.readState('secret')).toBe(JSON.stringify(STORED_KEY));
+    expect(h.secret(SECRET_ARN)).toBe(JSON.stringify(STORED_KEY));
     expect(logLines(h)).toContain(`signing key: restored from ${SECRET_ARN}`);
     expect(h.bootstrapLog()).not.toContain('RESTORED-SECRET-KEY');
     expect(h.list('etc/casper').filter((f) => f.startsWith('.validator_keys.'))).toEqual([]);
@@ -663,16 +663,16 @@ describe('signing key', () => {
 
   test('a secret holding no key (a placeholder value) gets a new key', () => {
     const h = machine();
-    h.setState('secret', 'placeholder-generated-by-cloudformation');
+    h.setSecret(SECRET_ARN, 'placeholder-generated-by-cloudformation');
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
     expect(matching(r.calls, /^casper-client keygen/)).toHaveLength(1);
-    expect(JSON.parse(h.readState('secret')!).secret_key_pem).toBe(h.read('etc/casper/validator_keys/secret_key.pem'));
+    expect(JSON.parse(h.secret(SECRET_ARN)!).secret_key_pem).toBe(h.read('etc/casper/validator_keys/secret_key.pem'));
   });
 
   test('a secret with a private key but no public key is an error, not a new key', () => {
     const h = machine();
-    h.setState('secret', JSON.stringify({ secret_key_pem: STORED_KEY.secret_key_pem }));
+    h.setSecret(SECRET_ARN, JSON.stringify({ secret_key_pem: STORED_KEY.secret_key_pem }));
     const r = h.runBootstrap();
     expectFailure(h, r, `ERROR: signing key: cannot restore the key from ${SECRET_ARN}`);
     expect(matching(r.calls, /keygen|put-secret-value/)).toEqual([]);
