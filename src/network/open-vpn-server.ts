@@ -96,6 +96,8 @@ export interface OpenVpnServerProps extends OpenVpnServerOptions {
 }
 
 const SETUP_SCRIPT = path.join(__dirname, '..', 'assets', 'vpn', 'setup.sh');
+/** The shell library setup.sh sources from its own folder. */
+const SHELL_LIB = path.join(__dirname, '..', 'assets', 'lib', 'lib.sh');
 const UBUNTU_2204 = 'ubuntu/server/22.04/stable/current';
 
 /**
@@ -110,7 +112,8 @@ const UBUNTU_2204 = 'ubuntu/server/22.04/stable/current';
  * the source: `allowSshTo(node)` opens SSH on a node to the VPN only.
  *
  * IMDSv2 only, SSM Session Manager, encrypted root volume; the instance role
- * may read its setup script and read/write only its own secrets.
+ * may read its setup script and the shell library it sources, and read/write
+ * only its own secrets.
  */
 export class OpenVpnServer extends Construct implements ec2.IConnectable {
   /** The instance. */
@@ -200,11 +203,15 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
       resources: [this.pkiSecret, ...this.clientProfileSecrets].map((secret) => secret.secretArn),
     }));
 
-    // The setup script, readable by this role as exactly that one object.
+    // The setup script and the shell library it sources, readable by this
+    // role as exactly those two objects.
     const setup = new s3assets.Asset(this, 'Setup', { path: SETUP_SCRIPT });
+    const lib = new s3assets.Asset(this, 'ShellLib', { path: SHELL_LIB });
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['s3:GetObject'],
-      resources: [Stack.of(this).formatArn({ service: 's3', region: '', account: '', resource: setup.s3BucketName, resourceName: setup.s3ObjectKey })],
+      resources: [setup, lib].map((a) => Stack.of(this).formatArn({
+        service: 's3', region: '', account: '', resource: a.s3BucketName, resourceName: a.s3ObjectKey,
+      })),
     }));
 
     const arm = v.instanceType.architecture === ec2.InstanceArchitecture.ARM_64;
@@ -220,6 +227,7 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
       'command -v aws >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q awscli; }',
       'install -d -m 0700 /etc/casper-vpn',
       `aws s3 cp --region ${Stack.of(this).region} ${setup.s3ObjectUrl} /etc/casper-vpn/setup.sh`,
+      `aws s3 cp --region ${Stack.of(this).region} ${lib.s3ObjectUrl} /etc/casper-vpn/lib.sh`,
       'cat >/etc/casper-vpn/config.env <<EOF',
       `REGION=${Stack.of(this).region}`,
       `VPN_PORT=${v.port}`,
@@ -241,7 +249,7 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
       securityGroup: this.securityGroup,
       role,
       userData,
-      // A new setup script or config builds a new instance, which restores the PKI.
+      // A new setup script, shell library or config builds a new instance, which restores the PKI.
       userDataCausesReplacement: true,
       requireImdsv2: true,
       associatePublicIpAddress: true,

@@ -23,7 +23,10 @@ export interface ConfigBucketProps {
   /**
    * A local folder whose files are deployed under `keyPrefix`.
    *
-   * @default - the node bootstrap scripts shipped with this library (`assets/node`)
+   * It replaces the shipped scripts and the shell library deployed beside
+   * them: a folder whose scripts source `lib.sh` must hold it.
+   *
+   * @default - the node bootstrap scripts shipped with this library (`assets/node`), with the shell library they source (`assets/lib/lib.sh`) beside them
    */
   readonly scriptsPath?: string;
 
@@ -58,6 +61,9 @@ export interface ConfigBucketProps {
 }
 
 const OWNER = 'ConfigBucket';
+const NODE_SCRIPTS = path.join(__dirname, '..', 'assets', 'node');
+/** The shell library shared by the node scripts and the VPN setup (`lib.sh`). */
+const SHELL_LIB = path.join(__dirname, '..', 'assets', 'lib');
 const KEY_PREFIX = /^(?:[A-Za-z0-9!_.*'()-]+\/)+$/;
 
 /**
@@ -103,7 +109,10 @@ export class ConfigBucket extends Construct {
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(90), noncurrentVersionsToRetain: 10 }],
     });
 
-    const sources = [s3deploy.Source.asset(props.scriptsPath ?? path.join(__dirname, '..', 'assets', 'node'))];
+    // The node scripts source lib.sh from their own folder: both folders land under keyPrefix.
+    const sources = props.scriptsPath
+      ? [s3deploy.Source.asset(props.scriptsPath)]
+      : [s3deploy.Source.asset(NODE_SCRIPTS), s3deploy.Source.asset(SHELL_LIB)];
     if (props.nodeConfig) {
       sources.push(s3deploy.Source.jsonData('config.json', props.nodeConfig));
     }

@@ -84,15 +84,16 @@ describe('OpenVpnServer with defaults', () => {
       's3:GetObject',
       'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue',
     ]);
-    // The script is one object: no wildcard.
+    // The script and the shell library it sources are two objects: no wildcard.
     const s3 = statements.find((s) => s.Action === 's3:GetObject')!;
+    expect([s3.Resource].flat()).toHaveLength(2);
     expect(JSON.stringify(s3.Resource)).not.toContain('*');
   });
 
-  test('user data downloads the setup script and writes the config.env contract', () => {
+  test('user data downloads the setup script with lib.sh beside it and writes the config.env contract', () => {
     const ud = userDataOf(t);
-    expect(ud).toContain('aws s3 cp --region <AWS::Region> s3://');
-    expect(ud).toContain('/etc/casper-vpn/setup.sh');
+    expect(ud).toMatch(/^aws s3 cp --region <AWS::Region> s3:\/\/\S+ \/etc\/casper-vpn\/setup\.sh$/m);
+    expect(ud).toMatch(/^aws s3 cp --region <AWS::Region> s3:\/\/\S+ \/etc\/casper-vpn\/lib\.sh$/m);
     expect(ud).toMatch(/^VPN_PORT=1194$/m);
     expect(ud).toMatch(/^VPN_NETWORK=10\.8\.0\.0\/24$/m);
     expect(ud).toMatch(/^VPC_CIDR=<Vpc[0-9A-Za-z]+\.CidrBlock>$/m);

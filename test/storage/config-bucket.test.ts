@@ -1,5 +1,6 @@
+import * as fs from 'fs';
 import * as path from 'path';
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -48,6 +49,19 @@ describe('ConfigBucket', () => {
     expect(stack.resolve(cb.s3UrlFor('bootstrap.sh'))).toEqual({
       'Fn::Join': ['', ['s3://', { Ref: stack.getLogicalId(cb.bucket.node.defaultChild as s3.CfnBucket) }, '/node/bootstrap.sh']],
     });
+  });
+
+  test('by default deploys the node scripts with the shell library they source (lib.sh) beside them', () => {
+    const stack = agnosticStack();
+    new ConfigBucket(stack, 'Config');
+    const deploy = Object.values(Template.fromStack(stack).findResources('Custom::CDKBucketDeployment'))[0];
+    expect(deploy.Properties.DestinationBucketKeyPrefix).toBe('node/');
+    expect(deploy.Properties.SourceObjectKeys).toHaveLength(2);
+    const out = (stack.node.root as App).synth().directory;
+    const staged = fs.readdirSync(out).filter((d) => d.startsWith('asset.') && fs.statSync(path.join(out, d)).isDirectory())
+      .map((d) => fs.readdirSync(path.join(out, d)).sort());
+    expect(staged).toContainEqual(['lib.sh']);
+    expect(staged.filter((files) => files.includes('bootstrap.sh') && files.includes('protocols.sh'))).toHaveLength(1);
   });
 
   test('grantRead is limited to the prefix', () => {

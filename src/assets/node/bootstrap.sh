@@ -3,16 +3,20 @@
 #
 #   bootstrap.sh <config.json>
 #
-# Run by the user data after it has copied this folder from the config bucket.
-# Every step checks the machine first and changes only what is missing, so a
-# rerun on a bootstrapped machine formats nothing, generates no key, installs
-# nothing and rewrites no file. All paths are prefixed by $CASPER_ROOT and all
-# system commands are called through PATH, so tests run it with stubs.
+# Run by the user data after it has copied this folder (with lib.sh, which the
+# config bucket deploys beside it) from the config bucket. Every step checks
+# the machine first and changes only what is missing, so a rerun on a
+# bootstrapped machine formats nothing, generates no key, installs nothing and
+# rewrites no file. All paths are prefixed by $CASPER_ROOT and all system
+# commands are called through PATH, so tests run it with stubs (the test
+# hooks: see lib.sh).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source-path=SCRIPTDIR source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/lib.sh
 source "$HERE/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=protocols.sh
+source "$HERE/protocols.sh"
 
 # The CloudWatch agent installs its control script outside PATH; appended so
 # that a stub earlier in PATH still wins in tests.
@@ -23,12 +27,10 @@ STATE_DIR="$ROOT/var/lib/casper-bootstrap"
 KEYS_DIR="$CASPER_ETC/validator_keys"
 LAUNCHER_DROPIN_DIR="$ROOT/etc/systemd/system/casper-node-launcher.service.d"
 APT_KEYRING="/etc/apt/keyrings/casper-repo-pubkey.gpg"   # as apt sees it
-# Allow a dpkg lock held by unattended-upgrades at first boot to be released.
-APT_LOCK_WAIT=(-o DPkg::Lock::Timeout=300)
 
 # Scripts the node keeps using after the bootstrap (the protocol stager and
 # what it runs), installed side by side in TOOLS_DIR.
-NODE_TOOLS="lib.sh stage-protocols.sh casper-node-config.py casper-trusted-hash.py"
+NODE_TOOLS="lib.sh protocols.sh stage-protocols.sh casper-node-config.py casper-trusted-hash.py"
 TOOLS_DIR="$ROOT/usr/local/lib/casper-node"
 STAGE_SETTINGS="$ROOT/etc/casper-stage-protocols.env"
 SIDECAR_CONFIG="$ROOT/etc/casper-sidecar/config.toml"
@@ -36,6 +38,7 @@ SIDECAR_CONFIG="$ROOT/etc/casper-sidecar/config.toml"
 INSTANCE_ID=""
 VOLUME_ID=""
 WORK=""
+NEED_RELOAD=0        # a unit file or drop-in changed: daemon-reload before use
 
 # ---------------------------------------------------------------- config ----
 
@@ -203,13 +206,6 @@ add_casper_repository() {
   write_if_changed "$ROOT/etc/apt/sources.list.d/casper.list" 0644 \
     <<<"deb [arch=amd64 signed-by=$APT_KEYRING] $CFG_APT_URL $CFG_APT_SUITE main"
   log "packages: Casper repository $CFG_APT_URL $CFG_APT_SUITE configured"
-}
-
-# Every apt-get call waits for the dpkg lock, which unattended-upgrades holds
-# for minutes at first boot, instead of failing at once; local .deb files go
-# through apt-get too (dpkg -i does not wait for the lock).
-apt_get() {
-  DEBIAN_FRONTEND=noninteractive apt-get "${APT_LOCK_WAIT[@]}" "$@"
 }
 
 # Installs libssl1.1 from the pinned .deb, verified by its sha256. Ubuntu 22.04
@@ -493,7 +489,7 @@ install_node_tools() {
   local f mode
   for f in $NODE_TOOLS; do
     mode=0755
-    if [[ $f == lib.sh ]]; then mode=0644; fi   # sourced, not run
+    if [[ $f == lib.sh || $f == protocols.sh ]]; then mode=0644; fi   # sourced, not run
     write_if_changed "$TOOLS_DIR/$f" "$mode" <"$HERE/$f"
   done
   # Settings of stage-protocols.sh: the node's Elastic IP for config.toml

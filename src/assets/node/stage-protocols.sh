@@ -25,9 +25,12 @@
 # - records the outcome for the metrics collector (StageProtocolsFailed).
 set -euo pipefail
 
+# Installed with lib.sh and protocols.sh beside it (the bootstrap's NODE_TOOLS).
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source-path=SCRIPTDIR source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/lib.sh
 source "$HERE/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=protocols.sh
+source "$HERE/protocols.sh"
 
 # Read by casper-metrics.py; the directory is world-readable.
 RESULT_FILE="$ROOT/var/lib/casper-stage-protocols/result.json"

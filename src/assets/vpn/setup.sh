@@ -5,10 +5,10 @@
 #   setup.sh <config.env>
 #
 # Run as root by the user data at first boot ('bash setup.sh config.env',
-# from any directory: it needs no file beside itself, and logs to
-# /var/log/casper-vpn-setup.log). Every step checks the machine first and
-# changes only what is missing, so a rerun stores nothing, adds no rule and
-# rewrites no file.
+# from any directory: it needs only lib.sh beside itself, which the user data
+# downloads with it, and logs to /var/log/casper-vpn-setup.log). Every step
+# checks the machine first and changes only what is missing, so a rerun
+# stores nothing, adds no rule and rewrites no file.
 #
 # Nothing the clients need lives only on the instance, so a replacement
 # instance serves the same clients:
@@ -24,8 +24,9 @@
 # A PKI secret in any other format, or holding client material, is refused
 # and left as it is.
 #
-# All paths are prefixed by $VPN_ROOT and all system commands are called
-# through PATH, so tests run it in a temp dir with stubs.
+# All paths are prefixed by $CASPER_ROOT and all system commands are called
+# through PATH, so tests run it in a temp dir with stubs (the test hooks: see
+# lib.sh).
 #
 # config.env: one NAME=value per line (value optionally in "" or '', taken
 # literally, no expansion); blank lines and # comments allowed:
@@ -41,10 +42,12 @@
 #                       its client's inline .ovpn profile (certificate and key)
 set -euo pipefail
 
-ROOT="${VPN_ROOT:-}"
-POLL_SECONDS="${VPN_POLL_SECONDS:-5}"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/lib.sh
+source "$HERE/lib.sh"
+
 # Ubuntu's easy-rsa package does not put easyrsa on PATH.
-EASYRSA_DIR="${VPN_EASYRSA_DIR:-/usr/share/easy-rsa}"
+EASYRSA_DIR="${CASPER_EASYRSA_DIR:-/usr/share/easy-rsa}"
 
 LOG_FILE="$ROOT/var/log/casper-vpn-setup.log"
 SERVER_DIR="$ROOT/etc/openvpn/server"
@@ -53,16 +56,12 @@ SYSCTL_FILE="$ROOT/etc/sysctl.d/99-casper-vpn.conf"
 NAT_UNIT=casper-vpn-nat.service
 SERVICE=openvpn-server@server.service
 PACKAGES=(openvpn easy-rsa iptables)
-APT_LOCK_WAIT=(-o DPkg::Lock::Timeout=300)
 CURVE=secp384r1
 CERT_DAYS=3650
 CIPHERS=AES-256-GCM:AES-128-GCM
 PKI_FORMAT=2        # of the PKI secret's JSON, the only one read
 
-STEP="startup"      # named in every ERROR line
-CHANGED=0           # set by write_if_changed
 SERVER_CHANGED=0    # server.conf or a file it reads changed: restart openvpn
-TEMP_PATHS=()       # removed on exit: no half-written file survives a failure
 WORK=""             # scratch in $TMPDIR: no key material
 SCRATCH=""          # scratch for key material, next to the PKI (ensure_pki)
 PROBLEM=""          # set by client_pair_ok
@@ -73,86 +72,6 @@ CLIENT_SECRETS=()
 # Private by default: the PKI and the profiles are key material. Files that
 # must be readable get an explicit mode.
 umask 077
-
-# --------------------------------------------------------------- helpers ----
-
-log() { printf '%s\n' "$*" >&2; }
-
-die() {
-  log "ERROR: $STEP: $*"
-  exit 1
-}
-
-on_err() {
-  local rc=$1 line=$2 cmd=$3
-  # A failing $(...) exits quietly; its caller fails next and reports once.
-  if [[ $BASHPID != "$$" ]]; then exit "$rc"; fi
-  log "ERROR: $STEP: '$cmd' failed with exit code $rc (line $line)"
-  exit "$rc"
-}
-
-cleanup() {
-  local p
-  for p in "${TEMP_PATHS[@]}"; do rm -rf -- "$p"; done
-}
-
-set -o errtrace
-trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
-trap cleanup EXIT
-
-timestamp_lines() {
-  local line
-  while IFS= read -r line || [[ -n $line ]]; do
-    printf '%(%Y-%m-%dT%H:%M:%S%z)T %s\n' -1 "$line"
-  done
-}
-
-# Everything the script prints goes, timestamped, to the log and stderr.
-setup_logging() {
-  mkdir -p "${LOG_FILE%/*}"
-  touch "$LOG_FILE"
-  chmod 0640 "$LOG_FILE"
-  exec > >(timestamp_lines | tee -a "$LOG_FILE" >&2) 2>&1
-}
-
-# retry <attempts> <command...>: waits a little longer after each failure.
-# (Commands run as a condition here, so functions passed in must check their
-# own errors: errexit does not apply inside them.)
-retry() {
-  local attempts=$1 n=1
-  shift
-  until "$@"; do
-    if ((n >= attempts)); then return 1; fi
-    log "$STEP: '$1' failed (attempt $n of $attempts), retrying"
-    sleep $((POLL_SECONDS * n))
-    n=$((n + 1))
-  done
-}
-
-# write_if_changed <dest> <mode>: stdin becomes dest, through a temp file
-# renamed over it, only when the content differs. Sets CHANGED to 1 or 0.
-write_if_changed() {
-  local dest=$1 mode=$2 tmp
-  mkdir -p "${dest%/*}"
-  tmp=$(mktemp "${dest%/*}/.${dest##*/}.XXXXXX")
-  TEMP_PATHS+=("$tmp")
-  cat >"$tmp"
-  if [[ -f $dest ]] && cmp -s "$tmp" "$dest"; then
-    rm -f "$tmp"
-    CHANGED=0
-    return 0
-  fi
-  chmod "$mode" "$tmp"
-  mv -f "$tmp" "$dest"
-  CHANGED=1
-}
-
-is_installed() {
-  local status
-  # shellcheck disable=SC2016 # ${Status} is a dpkg-query field
-  status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
-  [[ $status == "install ok installed" ]]
-}
 
 # ---------------------------------------------------------------- config ----
 
@@ -257,9 +176,8 @@ install_packages() {
   if ! command -v python3 >/dev/null 2>&1; then missing+=(python3); fi
   if ! command -v aws >/dev/null 2>&1; then missing+=(awscli); fi
   if ((${#missing[@]})); then
-    export DEBIAN_FRONTEND=noninteractive
-    retry 3 apt-get update "${APT_LOCK_WAIT[@]}" || die "apt-get update failed"
-    retry 3 apt-get install -y "${APT_LOCK_WAIT[@]}" "${missing[@]}" ||
+    retry 3 apt_get update || die "apt-get update failed"
+    retry 3 apt_get install -y "${missing[@]}" ||
       die "apt-get install ${missing[*]} failed"
     log "packages: installed ${missing[*]}"
   else
@@ -836,7 +754,8 @@ main() {
     echo "usage: $0 <config.env>" >&2
     exit 2
   fi
-  setup_logging
+  # Everything the script prints goes, timestamped, to the log and stderr.
+  setup_logging "$LOG_FILE" 2
   log "casper vpn setup: starting with $1"
   load_config "$1"
   WORK=$(mktemp -d)

@@ -4,8 +4,8 @@ import * as path from 'path';
 import { FakePeers } from '../../support/fake-peers';
 import {
   ARMOURED_KEY, BASE_FSTAB, DEVICE, GIB, IMDS, IMDS_TOKEN, INSTANCE_ID, LIBSSL_URL, LOGICAL_ID, MKFS_UUID,
-  MOUNT_POINT, NODE_ASSETS, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, STACK_NAME, STATUS_FIXTURE, STATUS_URL, ShellHarness,
-  TRUSTED_HASH, VOLUME_ID, expectCallsInOrder, re, watchdogEnv,
+  MOUNT_POINT, NODE_ASSETS, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, SHELL_LIB, STACK_NAME, STATUS_FIXTURE,
+  STATUS_URL, ShellHarness, TRUSTED_HASH, VOLUME_ID, expectCallsInOrder, re, watchdogEnv,
 } from '../../support/shell-harness';
 
 /**
@@ -179,10 +179,10 @@ describe('fresh boot on a blank device', () => {
   });
 
   test('stores the new key in Secrets Manager before installing it, with private modes', () => {
-    expect(h.readState('put-secret-value.key-installed')).toBe('no\n');
+    expect(h.puts()).toEqual([`${SECRET_ARN} no`]);
     expect(h.list('etc/casper/validator_keys')).toEqual(KEY_FILES);
     expect(h.mode('etc/casper/validator_keys')).toBe('700');
-    const stored = JSON.parse(h.readState('secret')!);
+    const stored = JSON.parse(h.secret(SECRET_ARN)!);
     expect(Object.keys(stored).sort()).toEqual(['public_key_hex', 'public_key_pem', 'secret_key_pem']);
     expect(stored.secret_key_pem).toBe(h.read('etc/casper/validator_keys/secret_key.pem'));
     expect(stored.public_key_pem).toBe(h.read('etc/casper/validator_keys/public_key.pem'));
@@ -246,11 +246,13 @@ describe('fresh boot on a blank device', () => {
     expect(unit).toContain('ExecStart=/usr/local/lib/casper-node/stage-protocols.sh /etc/casper-stage-protocols.env\n');
     // The unit's bound is above the script's own (1800 s plus 30 s to stop).
     expect(unit).toMatch(/^TimeoutStartSec=40min$/m);
-    for (const f of ['lib.sh', 'stage-protocols.sh', 'casper-node-config.py', 'casper-trusted-hash.py']) {
-      expect(h.read(`usr/local/lib/casper-node/${f}`)).toBe(fs.readFileSync(path.join(NODE_ASSETS, f), 'utf8'));
+    for (const f of ['lib.sh', 'protocols.sh', 'stage-protocols.sh', 'casper-node-config.py', 'casper-trusted-hash.py']) {
+      const source = f === 'lib.sh' ? SHELL_LIB : path.join(NODE_ASSETS, f);
+      expect(h.read(`usr/local/lib/casper-node/${f}`)).toBe(fs.readFileSync(source, 'utf8'));
     }
     expect(h.mode('usr/local/lib/casper-node/stage-protocols.sh')).toBe('755');
     expect(h.mode('usr/local/lib/casper-node/lib.sh')).toBe('644');
+    expect(h.mode('usr/local/lib/casper-node/protocols.sh')).toBe('644');
   });
 
   test('records completion and logs timestamped lines to the log file and stdout', () => {
@@ -630,7 +632,7 @@ describe('packages', () => {
 describe('signing key', () => {
   test('a key stored in Secrets Manager is restored: no keygen, no secret write, private modes', () => {
     const h = machine();
-    h.setState('secret', JSON.stringify(STORED_KEY));
+    h.setSecret(SECRET_ARN, JSON.stringify(STORED_KEY));
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
     expect(matching(r.calls, /keygen|put-secret-value/)).toEqual([]);
@@ -639,7 +641,7 @@ describe('signing key', () => {
     expect(h.read('etc/casper/validator_keys/public_key_hex')).toBe(STORED_KEY.public_key_hex);
     for (const f of KEY_FILES) expect({ f, mode: h.mode(`etc/casper/validator_keys/${f}`) }).toEqual({ f, mode: '600' });
     expect(h.mode('etc/casper/validator_keys')).toBe('700');
-    expect(h.readState('secret')).toBe(JSON.stringify(STORED_KEY));
+    expect(h.secret(SECRET_ARN)).toBe(JSON.stringify(STORED_KEY));
     expect(logLines(h)).toContain(`signing key: restored from ${SECRET_ARN}`);
     expect(h.bootstrapLog()).not.toContain('RESTORED-SECRET-KEY');
     expect(h.list('etc/casper').filter((f) => f.startsWith('.validator_keys.'))).toEqual([]);
@@ -683,16 +685,16 @@ describe('signing key', () => {
 
   test('a secret holding no key (a placeholder value) gets a new key', () => {
     const h = machine();
-    h.setState('secret', 'placeholder-generated-by-cloudformation');
+    h.setSecret(SECRET_ARN, 'placeholder-generated-by-cloudformation');
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
     expect(matching(r.calls, /^casper-client keygen/)).toHaveLength(1);
-    expect(JSON.parse(h.readState('secret')!).secret_key_pem).toBe(h.read('etc/casper/validator_keys/secret_key.pem'));
+    expect(JSON.parse(h.secret(SECRET_ARN)!).secret_key_pem).toBe(h.read('etc/casper/validator_keys/secret_key.pem'));
   });
 
   test('a secret with a private key but no public key is an error, not a new key', () => {
     const h = machine();
-    h.setState('secret', JSON.stringify({ secret_key_pem: STORED_KEY.secret_key_pem }));
+    h.setSecret(SECRET_ARN, JSON.stringify({ secret_key_pem: STORED_KEY.secret_key_pem }));
     const r = h.runBootstrap();
     expectFailure(h, r, `ERROR: signing key: cannot restore the key from ${SECRET_ARN}`);
     expect(matching(r.calls, /keygen|put-secret-value/)).toEqual([]);
@@ -1121,8 +1123,8 @@ describe('metrics collector', () => {
   test.each(['casper-metrics.py', 'casper-metrics.service', 'casper-metrics.timer'])(
     'a missing %s fails the config check before anything happens', (missing) => {
       const h = metricsMachine();
-      const assets = path.join(h.base, 'node-assets');
-      fs.cpSync(NODE_ASSETS, assets, { recursive: true });
+      const assets = path.join(h.base, 'partial-assets');
+      fs.cpSync(h.assets, assets, { recursive: true });
       fs.rmSync(path.join(assets, missing));
       const r = h.run(path.join(assets, 'bootstrap.sh'), [h.configPath]);
       expectFailure(h, r, `ERROR: config: ${path.join(assets, missing)} is missing (upload the whole node/ asset folder)`);
@@ -1167,7 +1169,7 @@ describe('config', () => {
 
   test('a missing config file is reported', () => {
     const h = machine();
-    const r = h.run(path.join(NODE_ASSETS, 'bootstrap.sh'), [path.join(h.base, 'nope.json')]);
+    const r = h.run(path.join(h.assets, 'bootstrap.sh'), [path.join(h.base, 'nope.json')]);
     expectFailure(h, r, `ERROR: config: config file ${path.join(h.base, 'nope.json')} not found`);
   });
 });

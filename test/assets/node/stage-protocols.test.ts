@@ -10,7 +10,6 @@ import { NODE_ASSETS, PUBLIC_IP, RunResult, ShellHarness } from '../../support/s
 
 const SETTINGS = 'etc/casper-stage-protocols.env';
 const RESULT = 'var/lib/casper-stage-protocols/result.json';
-const SCRIPT = path.join(NODE_ASSETS, 'stage-protocols.sh');
 
 const harnesses: ShellHarness[] = [];
 afterEach(() => {
@@ -39,7 +38,8 @@ function bootstrappedNode(settings: Record<string, string> = {}): ShellHarness {
 }
 
 function stage(h: ShellHarness, ...args: string[]): RunResult {
-  return h.run(SCRIPT, [...args, h.path(SETTINGS)]);
+  // As installed: lib.sh and protocols.sh beside it.
+  return h.run(path.join(h.assets, 'stage-protocols.sh'), [...args, h.path(SETTINGS)]);
 }
 
 function result(h: ShellHarness): { failed: boolean; message: string; time: number } {

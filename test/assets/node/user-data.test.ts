@@ -7,7 +7,7 @@ import { ASG_NAME, INSTANCE_ID, LOGICAL_ID, NODE_ASSETS, RunResult, STACK_NAME, 
  * Behaviour of src/assets/node/user-data.sh, with its placeholders
  * substituted as the construct does. The aws stub's `s3 cp` copies the
  * harness's state/s3/ folder, which holds a stub bootstrap.sh that records
- * how it was called (or, in the last test, the real node assets).
+ * how it was called (or, in the last test, the real node assets and lib.sh).
  */
 
 const TEMPLATE = path.join(NODE_ASSETS, 'user-data.sh');
@@ -136,7 +136,8 @@ describe('user-data.sh', () => {
   test('end to end with the real bootstrap: the node comes up and every log line is written once', () => {
     const h = ShellHarness.freshMachine();
     harnesses.push(h);
-    for (const f of fs.readdirSync(NODE_ASSETS)) h.setState(`s3/${f}`, fs.readFileSync(path.join(NODE_ASSETS, f), 'utf8'));
+    // What the config bucket holds: node/ with lib.sh beside it.
+    for (const f of fs.readdirSync(h.assets)) h.setState(`s3/${f}`, fs.readFileSync(path.join(h.assets, f), 'utf8'));
     h.setState('s3/config.json', fs.readFileSync(h.configPath, 'utf8'));
     const r = runUserData(h);
     expect(r.status).toBe(0);

@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  CLIENT_NAMES, PKI_SECRET_ARN, PLACEHOLDER, RunResult, SETUP_SCRIPT, StoredPki, VpnHarness, clientSecretArn,
+  CLIENT_NAMES, PKI_SECRET_ARN, PLACEHOLDER, RunResult, SETUP_SCRIPT, SHELL_LIB, StoredPki, VpnHarness, clientSecretArn,
   defaultConfig, expectCallsInOrder, inlineBlock, openssl, pemOnly, re,
 } from './vpn-harness';
 
@@ -154,7 +154,7 @@ function expectClientPair(caPem: string, name: string, pair: Pair): void {
   expect(publicKeyOfKey(pair.key)).toBe(publicKeyOfCert(pair.cert));
 }
 
-/** Files below VPN_ROOT holding the text (e.g. a line of a key). */
+/** Files below CASPER_ROOT holding the text (e.g. a line of a key). */
 function filesContaining(h: VpnHarness, text: string): string[] {
   return [...h.snapshot().keys(), 'var/log/casper-vpn-setup.log'].filter((rel) => h.exists(rel) && h.read(rel).includes(text));
 }
@@ -201,8 +201,8 @@ describe('first boot with the placeholder secret', () => {
       new RegExp(`^aws secretsmanager put-secret-value --secret-id ${re(clientSecretArn(n))} --region us-east-1 --secret-string file://\\S+$`),
     ]);
     expectCallsInOrder(r.calls, [
-      /^apt-get update -o DPkg::Lock::Timeout=300$/,
-      /^apt-get install -y -o DPkg::Lock::Timeout=300 openvpn easy-rsa iptables$/,
+      /^apt-get -o DPkg::Lock::Timeout=300 update$/,
+      /^apt-get -o DPkg::Lock::Timeout=300 install -y openvpn easy-rsa iptables$/,
       new RegExp(`^aws secretsmanager get-secret-value --secret-id ${arn} --region us-east-1 --query SecretString --output text$`),
       new RegExp(`^aws secretsmanager put-secret-value --secret-id ${arn} --region us-east-1 --secret-string file://\\S+$`),
       /^sysctl --system$/,
@@ -213,7 +213,7 @@ describe('first boot with the placeholder secret', () => {
       ...profileCalls,
       new RegExp(`^systemctl enable --now ${re(SERVICE)}$`),
     ]);
-    expect(matching(r.calls, /^apt-get install/)).toHaveLength(1);
+    expect(matching(r.calls, /^apt-get .*install/)).toHaveLength(1);
     expect(matching(r.calls, new RegExp(`^systemctl enable --now ${re(SERVICE)}$`))).toHaveLength(1);
   });
 
@@ -752,14 +752,16 @@ describe('50 clients', () => {
 });
 
 describe('run as the user data runs it', () => {
-  test('bash setup.sh <config.env> from the script\'s own directory, without HOME: needs nothing beside the script', () => {
+  test('bash setup.sh <config.env> from the script\'s own directory, without HOME: needs nothing beside the script but lib.sh', () => {
     const h = machine();
-    const dir = path.join(h.base, 'etc-casper-vpn');
+    // What the user data downloads into /etc/casper-vpn.
+    const dir = path.join(h.base, 'etc-casper-vpn-by-hand');
     fs.mkdirSync(dir);
     fs.copyFileSync(SETUP_SCRIPT, path.join(dir, 'setup.sh'));
+    fs.copyFileSync(SHELL_LIB, path.join(dir, 'lib.sh'));
     const r = h.runSetup({}, { script: 'setup.sh', cwd: dir, noHome: true });
     expectSuccess(h, r);
-    expect(fs.readdirSync(dir)).toEqual(['setup.sh']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['lib.sh', 'setup.sh']);
     expect(logLines(h)[0]).toBe(`casper vpn setup: starting with ${h.configPath}`);
     expect(logLines(h)).toContain('casper vpn setup: finished');
     expect(h.mode('var/log/casper-vpn-setup.log')).toBe('640');
@@ -854,7 +856,7 @@ test('installs the AWS CLI with the other packages when there is no aws command'
   const h = machine({ omitShims: ['aws'] });
   const r = h.runSetup();
   expectSuccess(h, r);
-  expect(matching(r.calls, /^apt-get install /)).toEqual(['apt-get install -y -o DPkg::Lock::Timeout=300 openvpn easy-rsa iptables awscli']);
+  expect(matching(r.calls, /^apt-get .*install /)).toEqual(['apt-get -o DPkg::Lock::Timeout=300 install -y openvpn easy-rsa iptables awscli']);
   expect(storedPki(h).ca).toBe(h.read(`${PKI}/ca.crt`));
 });
 
@@ -862,14 +864,14 @@ test('installs python3 with the other packages when there is none', () => {
   const h = machine({ omitTools: ['python3'] });
   const r = h.runSetup();
   expectSuccess(h, r);
-  expect(matching(r.calls, /^apt-get install /)).toEqual(['apt-get install -y -o DPkg::Lock::Timeout=300 openvpn easy-rsa iptables python3']);
+  expect(matching(r.calls, /^apt-get .*install /)).toEqual(['apt-get -o DPkg::Lock::Timeout=300 install -y openvpn easy-rsa iptables python3']);
   expect(storedPki(h).ca).toBe(h.read(`${PKI}/ca.crt`));
 });
 
 describe('missing tools fail with the package to install', () => {
   test('easyrsa', () => {
     const h = machine();
-    const r = h.runSetup({ VPN_EASYRSA_DIR: '/nonexistent/easy-rsa' });
+    const r = h.runSetup({ CASPER_EASYRSA_DIR: '/nonexistent/easy-rsa' });
     expectFailure(h, r, 'ERROR: packages: easyrsa not found in /nonexistent/easy-rsa: apt-get install -y easy-rsa');
     expect(putsIn(r)).toEqual([]);
   });

@@ -1,29 +1,25 @@
 import { spawnSync } from 'child_process';
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { EASYRSA_DIR, TOOL_PACKAGES, findTool } from '../../support/debian-packages';
+import {
+  FileState, REPO_ROOT, RunHow, RunResult, SHELL_LIB, SandboxOptions, SandboxSpec, ShellSandbox, toolPath,
+} from '../../support/shell-sandbox';
 
 export { EASYRSA_DIR, TOOL_PACKAGES, findTool };
+export { SHELL_LIB, expectCallsInOrder, re } from '../../support/shell-sandbox';
+export type { FileState, RunResult } from '../../support/shell-sandbox';
 
 /**
- * Harness for behaviour tests of src/assets/vpn/setup.sh, in the style of
- * test/support/shell-harness.ts (of which it is a VPN-specific copy).
- *
- * Each harness owns a temp dir holding:
- * - `root/`: the script's VPN_ROOT (its whole view of the filesystem);
- * - `shims/`: one wrapper per stubbed command calling test/fixtures/vpn/shim.sh,
- *   which logs each call to `state/calls.log` and keeps the secrets, packages,
- *   units, sysctls and iptables rules in `state/`;
- * - `tools/`: symlinks to the real local tools the script may use, including
- *   the REAL easyrsa (through /usr/share/easy-rsa), openssl and openvpn. PATH is
- *   `shims:tools` only, so a command that is neither stubbed nor allowed fails.
+ * Harness for behaviour tests of src/assets/vpn/setup.sh: a ShellSandbox
+ * (test/support/shell-sandbox.ts) with the VPN's machine, config and helpers.
+ * The stubs keep the secrets, packages, units, sysctls and iptables rules in
+ * `state/`; the PKI tools are REAL: easyrsa (through /usr/share/easy-rsa),
+ * openssl and openvpn.
  */
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const SETUP_SCRIPT = path.join(REPO_ROOT, 'src', 'assets', 'vpn', 'setup.sh');
-export const VPN_SHIM = path.join(REPO_ROOT, 'test', 'fixtures', 'vpn', 'shim.sh');
 
 /** Every system command the script changes the machine with, all stubbed. */
 export const STUBBED_COMMANDS = ['aws', 'apt-get', 'dpkg-query', 'systemctl', 'sysctl', 'iptables', 'sleep'];
@@ -44,6 +40,7 @@ export function clientSecretArn(name: string): string {
 }
 /** What the construct puts into the PKI secret at creation. */
 export const PLACEHOLDER = '{"placeholder": "Nq3vX0pL7sRkZ2tYb8WmC4dE"}';
+const SETUP_LOG = 'var/log/casper-vpn-setup.log';
 
 /** The config.env contract of setup.sh. */
 export interface VpnConfig {
@@ -78,51 +75,25 @@ export function renderConfig(c: VpnConfig): string {
     .join('\n') + '\n';
 }
 
-export interface RunResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Calls to stubbed commands during this run, one `name args...` line each. */
-  readonly calls: string[];
+/** The VPN's sandbox: easyrsa (not on PATH) must be installed too. */
+function vpnSandbox(): SandboxSpec {
+  toolPath('easyrsa');
+  return {
+    prefix: 'casper-vpn-',
+    stubbed: STUBBED_COMMANDS,
+    tools: REAL_TOOLS,
+    // The PKI is stored before it is installed.
+    putWitness: 'etc/openvpn/server/pki/ca.crt',
+    timeoutMs: 60_000,
+  };
 }
 
-export interface RuleOptions {
-  readonly exit: number;
-  readonly stdout?: string;
-  readonly stderr?: string;
-  /** Apply to the first N matching calls only. */
-  readonly times?: number;
-}
-
-
-/** Throws, naming the apt package, when a tool the tests need is missing. */
-export function requireTools(...names: string[]): void {
-  const missing = names.filter((n) => findTool(n) === undefined);
-  if (missing.length > 0) {
-    throw new Error(missing.map((n) => `${n} not found: apt-get install -y ${TOOL_PACKAGES[n] ?? n}`).join('; '));
-  }
-}
-
-function toolPath(name: string): string {
-  const p = findTool(name);
-  if (p === undefined) throw new Error(`${name} not found: apt-get install -y ${TOOL_PACKAGES[name] ?? name}`);
-  return p;
-}
-
-/** A file's identity and content, to prove a rerun rewrote nothing. */
-export interface FileState {
-  readonly ino: number;
-  readonly mtimeMs: number;
-  readonly mode: string;
-  readonly sha256: string;
-}
-
-export class VpnHarness {
+export class VpnHarness extends ShellSandbox {
   /**
    * A machine as EC2 launches it, with the secrets as the construct creates them
    * (`clients`, default CLIENT_NAMES: the client secrets and the config's clients).
    */
-  static freshMachine(options: { omitTools?: string[]; omitShims?: string[]; config?: VpnConfig; clients?: string[] } = {}): VpnHarness {
+  static freshMachine(options: SandboxOptions & { config?: VpnConfig; clients?: string[] } = {}): VpnHarness {
     const h = new VpnHarness(options);
     const clients = options.clients ?? CLIENT_NAMES;
     h.setSecret(PKI_SECRET_ARN, PLACEHOLDER);
@@ -131,46 +102,23 @@ export class VpnHarness {
     return h;
   }
 
-  readonly base: string;
-  readonly root: string;
-  readonly state: string;
-  readonly shimDir: string;
-  readonly toolDir: string;
-  /** TMPDIR of the script: must be empty again after every run. */
-  readonly tmpDir: string;
-  private rules = 0;
-  private callsSeen = 0;
+  private readonly options: SandboxOptions;
 
-  constructor(private readonly options: { omitTools?: string[]; omitShims?: string[] } = {}) {
-    requireTools('easyrsa', 'openssl', 'openvpn', 'python3');
-    this.base = fs.mkdtempSync(path.join(os.tmpdir(), 'casper-vpn-'));
-    this.root = path.join(this.base, 'root');
-    this.state = path.join(this.base, 'state');
-    this.shimDir = path.join(this.base, 'shims');
-    this.toolDir = path.join(this.base, 'tools');
-    this.tmpDir = path.join(this.base, 'tmp');
-    for (const d of [this.root, this.state, this.shimDir, this.toolDir, this.tmpDir, path.join(this.base, 'home')]) {
-      fs.mkdirSync(d, { recursive: true });
-    }
-    fs.writeFileSync(path.join(this.state, 'calls.log'), '');
-    for (const cmd of STUBBED_COMMANDS.filter((c) => !(options.omitShims ?? []).includes(c))) {
-      fs.writeFileSync(path.join(this.shimDir, cmd), `#!/usr/bin/env bash\nSHIM_NAME=${cmd} exec bash '${VPN_SHIM}' "$@"\n`, { mode: 0o755 });
-    }
-    for (const tool of REAL_TOOLS) {
-      if (!(options.omitTools ?? []).includes(tool)) fs.symlinkSync(toolPath(tool), path.join(this.toolDir, tool));
-    }
+  constructor(options: SandboxOptions = {}) {
+    super(vpnSandbox(), options);
+    this.options = options;
   }
 
   /** A copy of this machine: its fake root, stub state (secrets, units, rules...) and config, no calls yet. */
   clone(): VpnHarness {
-    const h = new VpnHarness(this.options);
-    fs.cpSync(this.root, h.root, { recursive: true });
-    fs.rmSync(h.state, { recursive: true, force: true });
-    fs.cpSync(this.state, h.state, { recursive: true });
-    fs.writeFileSync(path.join(h.state, 'calls.log'), '');
+    const h = this.copyMachineTo(new VpnHarness(this.options));
     fs.copyFileSync(this.configPath, h.configPath);
-    h.rules = this.rules;
     return h;
+  }
+
+  /** setup.sh as the user data leaves it, with lib.sh beside it: what runSetup runs. */
+  get scriptDir(): string {
+    return this.stage('etc-casper-vpn', [SETUP_SCRIPT, SHELL_LIB]);
   }
 
   get configPath(): string {
@@ -185,137 +133,27 @@ export class VpnHarness {
     fs.writeFileSync(this.configPath, text);
   }
 
-  private secretFile(arn: string): string {
-    return path.join(this.state, 'secrets', arn.replace(/[^A-Za-z0-9]/g, '_'));
-  }
-
-  setSecret(arn: string, value: string): void {
-    fs.mkdirSync(path.join(this.state, 'secrets'), { recursive: true });
-    fs.writeFileSync(this.secretFile(arn), value);
-  }
-
-  secret(arn: string): string | undefined {
-    const f = this.secretFile(arn);
-    return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined;
-  }
-
-  /** `<arn> <PKI installed at that moment: yes|no>` per put-secret-value, all runs. */
-  puts(): string[] {
-    const f = path.join(this.state, 'puts.log');
-    return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l !== '') : [];
-  }
-
   /** Rules of the iptables stub's table, one `CHAIN args` line each. */
   iptables(table = 'nat'): string[] {
-    const f = path.join(this.state, 'iptables', table);
-    return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l !== '') : [];
-  }
-
-  readState(rel: string): string | undefined {
-    const p = path.join(this.state, rel);
-    return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined;
-  }
-
-  /** Overrides a stubbed command when its arguments match a bash ERE (first rule wins). */
-  rule(cmd: string, argsRegex: string, options: RuleOptions): void {
-    const d = path.join(this.state, 'rules', String(this.rules++).padStart(3, '0'));
-    fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(d, 'cmd'), cmd);
-    fs.writeFileSync(path.join(d, 'regex'), argsRegex);
-    fs.writeFileSync(path.join(d, 'exit'), String(options.exit));
-    if (options.stdout !== undefined) fs.writeFileSync(path.join(d, 'stdout'), options.stdout);
-    if (options.stderr !== undefined) fs.writeFileSync(path.join(d, 'stderr'), options.stderr);
-    if (options.times !== undefined) fs.writeFileSync(path.join(d, 'times'), String(options.times));
-  }
-
-  path(rel: string): string {
-    return path.join(this.root, rel);
-  }
-
-  read(rel: string): string {
-    return fs.readFileSync(this.path(rel), 'utf8');
-  }
-
-  exists(rel: string): boolean {
-    return fs.existsSync(this.path(rel));
-  }
-
-  mode(rel: string): string {
-    return (fs.statSync(this.path(rel)).mode % 0o10000).toString(8);
-  }
-
-  list(rel: string): string[] {
-    const p = this.path(rel);
-    return fs.existsSync(p) ? fs.readdirSync(p).sort() : [];
+    return this.stateLines(`iptables/${table}`);
   }
 
   setupLog(): string {
-    return this.exists('var/log/casper-vpn-setup.log') ? this.read('var/log/casper-vpn-setup.log') : '';
+    return this.exists(SETUP_LOG) ? this.read(SETUP_LOG) : '';
   }
 
-  /** Every file below VPN_ROOT (but the setup log) with its inode, mtime, mode and hash. */
+  /** Every file below CASPER_ROOT but the setup log, with its inode, mtime, mode and hash. */
   snapshot(): Map<string, FileState> {
-    const out = new Map<string, FileState>();
-    const walk = (dir: string) => {
-      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) {
-          walk(p);
-        } else {
-          const rel = path.relative(this.root, p);
-          if (rel === 'var/log/casper-vpn-setup.log') continue;
-          const st = fs.statSync(p);
-          out.set(rel, {
-            ino: st.ino,
-            mtimeMs: st.mtimeMs,
-            mode: (st.mode % 0o10000).toString(8),
-            sha256: crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex'),
-          });
-        }
-      }
-    };
-    walk(this.root);
-    return out;
+    return super.snapshot([SETUP_LOG]);
   }
 
   /**
    * Runs setup.sh with the harness's config.env. `script` and `cwd` run it as
-   * `cd <cwd> && bash <script> <config.env>` (default: the repository's
-   * script, from the current directory); `noHome` leaves HOME unset, as
-   * cloud-init may.
+   * `cd <cwd> && bash <script> <config.env>` (default: `scriptDir`'s setup.sh,
+   * from the current directory); `noHome` leaves HOME unset, as cloud-init may.
    */
-  runSetup(env: Record<string, string> = {}, how: { script?: string; cwd?: string; noHome?: boolean } = {}): RunResult {
-    const r = spawnSync(path.join(this.toolDir, 'bash'), [how.script ?? SETUP_SCRIPT, this.configPath], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      cwd: how.cwd,
-      env: {
-        PATH: `${this.shimDir}:${this.toolDir}`,
-        ...(how.noHome ? {} : { HOME: path.join(this.base, 'home') }),
-        LANG: 'C.UTF-8',
-        TMPDIR: this.tmpDir,
-        VPN_ROOT: this.root,
-        VPN_POLL_SECONDS: '0',
-        SHIM_STATE: this.state,
-        SHIM_DISPATCH: VPN_SHIM,
-        SHIM_DIR: this.shimDir,
-        SHIM_PYTHON3: toolPath('python3'),
-        ...env,
-      },
-    });
-    if (r.error) throw r.error;
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls: this.takeCalls() };
-  }
-
-  cleanup(): void {
-    fs.rmSync(this.base, { recursive: true, force: true });
-  }
-
-  private takeCalls(): string[] {
-    const all = fs.readFileSync(path.join(this.state, 'calls.log'), 'utf8').split('\n').filter((l) => l !== '');
-    const fresh = all.slice(this.callsSeen);
-    this.callsSeen = all.length;
-    return fresh;
+  runSetup(env: Record<string, string> = {}, how: RunHow & { script?: string } = {}): RunResult {
+    return this.run(how.script ?? path.join(this.scriptDir, 'setup.sh'), [this.configPath], env, how);
   }
 }
 
@@ -359,21 +197,4 @@ export function inlineBlock(profile: string, tag: string): string {
   const m = profile.match(new RegExp(`<${tag}>\\n([\\s\\S]*?)</${tag}>`));
   if (!m) throw new Error(`profile has no <${tag}> block`);
   return m[1];
-}
-
-/** Escapes text for use in a RegExp. */
-export function re(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Asserts that calls matching the patterns happened in this order. */
-export function expectCallsInOrder(calls: string[], patterns: RegExp[]): void {
-  let from = 0;
-  for (const p of patterns) {
-    const i = calls.slice(from).findIndex((c) => p.test(c));
-    if (i < 0) {
-      throw new Error(`no call matching ${p} after position ${from}; calls were:\n${calls.map((c, n) => `${n}: ${c}`).join('\n')}`);
-    }
-    from += i + 1;
-  }
 }

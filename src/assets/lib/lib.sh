@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
-# Helpers for bootstrap.sh: logging, error reporting, bounded retries and
-# polls, idempotent file writes and IMDSv2 access. Sourced, not run.
+# Shell helpers shared by the node scripts (node/bootstrap.sh,
+# node/stage-protocols.sh) and the VPN setup (vpn/setup.sh): logging, error
+# reporting, bounded retries and polls, idempotent file writes, dpkg/apt and
+# IMDSv2 access. Sourced, not run. It ships beside each script that sources it
+# (the config bucket deploys it with node/, the VPN user data downloads it next
+# to setup.sh), so a script sources "$HERE/lib.sh", HERE being its own directory.
+#
+# Test hooks: environment variables named CASPER_<NAME>. They are unset on an
+# instance, where the defaults below hold; tests set them to run the scripts
+# in a temp dir against stubbed commands (every system command is called
+# through PATH). The same names are read by the scripts that do not source
+# this file (node/user-data.sh fetches it, node/watchdog.sh runs alone).
+#   CASPER_ROOT          prefix of every path the scripts read or write
+#                        (default: empty, the real filesystem)
+#   CASPER_POLL_SECONDS  base wait of retry, poll_until and the scripts' own
+#                        polls, in seconds (default 5; tests use 0)
+#   CASPER_NOW           the current time, epoch seconds (node/watchdog.sh;
+#                        default: the clock)
+#   CASPER_EASYRSA_DIR   where easyrsa is (vpn/setup.sh; default
+#                        /usr/share/easy-rsa, Ubuntu's easy-rsa package)
 set -euo pipefail
 
-# Every path is prefixed so tests can run the scripts in a temp dir.
-# shellcheck disable=SC2034 # used by bootstrap.sh, which sources this file
+# shellcheck disable=SC2034 # used by the scripts that source this file
 ROOT="${CASPER_ROOT:-}"
 POLL_SECONDS="${CASPER_POLL_SECONDS:-5}"
 IMDS="http://169.254.169.254/latest"
 IMDS_TOKEN=""
+# Allow a dpkg lock held by unattended-upgrades at first boot to be released.
+APT_LOCK_WAIT=(-o DPkg::Lock::Timeout=300)
 
 STEP="startup"       # named in every ERROR line
 CHANGED=0            # set by write_if_changed
-# shellcheck disable=SC2034 # used by bootstrap.sh
-NEED_RELOAD=0        # a unit file or drop-in changed: daemon-reload before use
 TEMP_PATHS=()        # removed on exit, so no half-written file survives a failure
 FATAL_HOOK=""        # a function run once, in the main shell, on a fatal error
 
@@ -61,17 +78,20 @@ timestamp_lines() {
   done
 }
 
-# setup_logging <file>: stdout and stderr, timestamped, to the file and stdout.
+# setup_logging <file> [<console fd>]: stdout and stderr, timestamped, to the
+# file and to the console: stdout (fd 1, the default) or stderr (fd 2).
 setup_logging() {
-  local file=$1
+  local file=$1 console=${2:-1}
   mkdir -p "${file%/*}"
   touch "$file"
   chmod 0640 "$file"
-  exec > >(timestamp_lines | tee -a "$file") 2>&1
+  exec > >(timestamp_lines | tee -a "$file" >&"$console") 2>&1
 }
 
-# retry <attempts> <command...>: runs an external command until it succeeds,
-# waiting a little longer after each failure. Returns 1 when all attempts fail.
+# retry <attempts> <command...>: runs a command until it succeeds, waiting a
+# little longer after each failure. Returns 1 when all attempts fail.
+# (The command runs as a condition, so a function passed in must check its
+# own errors: errexit does not apply inside it.)
 retry() {
   local attempts=$1 n=1
   shift
@@ -104,7 +124,7 @@ poll_until() {
 # never leaves a partial file. Sets CHANGED=1 if the content differed, else 0.
 # (It reports through CHANGED, not its exit code, so that it is never called
 # as a condition, where bash would ignore errors inside it.)
-# shellcheck disable=SC2034 # CHANGED is read by bootstrap.sh
+# shellcheck disable=SC2034 # CHANGED is read by the scripts that source this file
 write_if_changed() {
   local dest=$1 mode=$2 tmp
   mkdir -p "${dest%/*}"
@@ -129,6 +149,15 @@ is_installed() {
   [[ $status == "install ok installed" ]]
 }
 
+# apt_get <args...>: apt-get without questions. Every call waits for the dpkg
+# lock, which unattended-upgrades holds for minutes at first boot, instead of
+# failing at once; local .deb files go through it too (dpkg -i does not wait
+# for the lock).
+apt_get() {
+  DEBIAN_FRONTEND=noninteractive apt-get "${APT_LOCK_WAIT[@]}" "$@"
+}
+
+# imds_token: a new IMDSv2 session token in IMDS_TOKEN.
 imds_token() {
   IMDS_TOKEN=$(curl -fsS --max-time 5 -X PUT "$IMDS/api/token" \
     -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600')
@@ -138,33 +167,4 @@ imds_token() {
 # imds_get <path below meta-data/>: prints the value; fails on 404.
 imds_get() {
   curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/meta-data/$1"
-}
-
-# Where casper-node-launcher finds each protocol version: its config under
-# CASPER_ETC/<version>/ and its binary under CASPER_BIN/<version>/.
-CASPER_ETC="$ROOT/etc/casper"
-CASPER_BIN="$ROOT/var/lib/casper/bin"
-
-# protocol_versions <dir>: the version directories (names like 2_0_0) in dir, oldest first.
-protocol_versions() {
-  local d
-  shopt -s nullglob
-  for d in "$1"/[0-9]*_[0-9]*_[0-9]*/; do
-    d=${d%/}
-    printf '%s\n' "${d##*/}"
-  done | sort -t_ -k1,1n -k2,2n -k3,3n
-  shopt -u nullglob
-}
-
-# is_staged <version>: its config.toml and its binary are both present.
-is_staged() {
-  [[ -f $CASPER_ETC/$1/config.toml && -f $CASPER_BIN/$1/casper-node ]]
-}
-
-# staged_configs: the config.toml of every fully staged version, oldest first.
-staged_configs() {
-  local v
-  for v in $(protocol_versions "$CASPER_ETC"); do
-    if is_staged "$v"; then printf '%s\n' "$CASPER_ETC/$v/config.toml"; fi
-  done
 }
