@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -158,11 +158,15 @@ export class DataVolumeLifecycle extends Construct {
     // must already be able to serve it. The group and its instances carry the
     // node tag instead, and the rule matches the hook names.
     const nodeInstance = { 'aws:ResourceTag/casper:node': props.nodeName };
+    // The group's name as far as it is known before the group exists: the one
+    // it was given, or CloudFormation's `<stack name>-<logical id>-<suffix>`.
+    const cfnGroupName = (props.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).autoScalingGroupName;
+    const groupName = cfnGroupName && !Token.isUnresolved(cfnGroupName) ? cfnGroupName : `${Stack.of(props.autoScalingGroup).stackName}-*`;
     const groupArn = stack.formatArn({
       service: 'autoscaling',
       resource: 'autoScalingGroup',
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      resourceName: '*:autoScalingGroupName/*',
+      resourceName: `*:autoScalingGroupName/${groupName}`,
     });
 
     const statements = [
@@ -222,6 +226,7 @@ export class DataVolumeLifecycle extends Construct {
         resources: [instances],
         conditions: { StringEquals: nodeInstance },
       }),
+      // This stack's groups (by name) carrying the node tag: the node's group.
       new iam.PolicyStatement({
         actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
         resources: [groupArn],
@@ -231,8 +236,15 @@ export class DataVolumeLifecycle extends Construct {
     const policy = new iam.Policy(this, 'Policy', { roles: [this.role], statements });
     if (props.encryptionKey) {
       // EC2 uses the key on the handler's behalf for encrypted volumes and snapshots.
-      props.encryptionKey.grant(this.role, 'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey',
-        'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*');
+      props.encryptionKey.grant(this.role, 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*');
+      // EBS grants itself the key for each volume; no other grant.
+      iam.Grant.addToPrincipalOrResource({
+        grantee: this.role,
+        actions: ['kms:CreateGrant'],
+        resourceArns: [props.encryptionKey.keyArn],
+        resource: props.encryptionKey,
+        conditions: { Bool: { 'kms:GrantIsForAWSResource': true } },
+      });
     }
 
     this.handler = new DataVolumeLifecycleFunction(this, 'Handler', {
