@@ -89,6 +89,11 @@ describe('CasperReadOnlyNode', () => {
         Action: ['ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
         Resource: '*',
       }]);
+      // In a policy of its own, the only one whose checkov CKV_AWS_111 (write without constraints) is skipped.
+      const sessionPolicies = Object.values(t.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('ssmmessages:'));
+      expect(sessionPolicies.map((p) => p.Properties.PolicyDocument.Statement.length)).toEqual([1]);
+      expect(sessionPolicies[0].Metadata.checkov.skip.map((x: { id: string }) => x.id)).toEqual(['CKV_AWS_111']);
       // No volume or snapshot permissions for the node (they belong to the handlers).
       expect(actions.filter((a) => a.startsWith('ec2:'))).toEqual([]);
     });

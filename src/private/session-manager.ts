@@ -1,4 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { skipCheckov } from './checkov';
 import { acknowledgeNagRules } from './nag';
 
 /**
@@ -21,17 +22,20 @@ export const SESSION_MANAGER_ACTIONS = [
   'ssmmessages:OpenDataChannel',
 ];
 
-/** Lets an instance role's SSM agent serve Session Manager (see `SESSION_MANAGER_ACTIONS`). */
-export function allowSessionManager(role: iam.Role): void {
-  role.addToPrincipalPolicy(new iam.PolicyStatement({
-    sid: 'SessionManager',
-    actions: SESSION_MANAGER_ACTIONS,
-    resources: ['*'],
-  }));
-  acknowledgeNagRules(role, [{
-    id: 'AwsSolutions-IAM5',
-    reason: 'Session Manager: the ssmmessages channel actions have no resource type, and the SSM agent calls ssm:UpdateInstanceInformation '
-      + 'for the instance it runs on; this is the minimal instance policy AWS documents for Session Manager (no parameters, no Run Command).',
-    appliesTo: ['Resource::*'],
-  }]);
+/**
+ * Lets an instance role's SSM agent serve Session Manager (see
+ * `SESSION_MANAGER_ACTIONS`), in a policy of its own so that what cdk-nag and
+ * checkov are told about it applies to these five actions only.
+ */
+export function allowSessionManager(role: iam.Role): iam.Policy {
+  const policy = new iam.Policy(role, 'SessionManagerPolicy', {
+    roles: [role],
+    statements: [new iam.PolicyStatement({ sid: 'SessionManager', actions: SESSION_MANAGER_ACTIONS, resources: ['*'] })],
+  });
+  const why = 'Session Manager: the ssmmessages channel actions have no resource type, and the SSM agent calls ssm:UpdateInstanceInformation '
+    + 'for the instance it runs on; this is the minimal instance policy AWS documents for Session Manager (no parameters, no Run Command), '
+    + 'and only an EC2 instance can use the role.';
+  acknowledgeNagRules(policy, [{ id: 'AwsSolutions-IAM5', reason: why, appliesTo: ['Resource::*'] }]);
+  skipCheckov(policy.node.defaultChild!, [{ id: 'CKV_AWS_111', comment: why }]);
+  return policy;
 }
