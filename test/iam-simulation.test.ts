@@ -685,7 +685,7 @@ describe('least privilege: every grant is used by a call', () => {
 describe('the call tables match the code', () => {
   const allCalls = ROLES.flatMap((r) => r.calls);
 
-  test('every source snippet is in its file (file:line printed on failure)', () => {
+  test('every source snippet is in its file (failure messages name its file:line)', () => {
     const missing = allCalls
       .filter((c) => !c.source.file.startsWith('https://'))
       .filter((c) => !fs.readFileSync(path.join(ROOT, c.source.file), 'utf8').includes(c.source.code))
@@ -767,7 +767,7 @@ describe('the checks catch a broken policy', () => {
     });
     const failures = await checkCalls(r, nodeRoleCalls(base), 'Allowed');
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatch(/^node \(NodeRole\w+\): store a new signing key: secretsmanager:PutSecretValue on arn:aws:secretsmanager:us-east-1:111122223333:secret:\S+ was ImplicitlyDenied, expected Allowed: .*src\/assets\/node\/bootstrap.sh/);
+    expect(failures[0]).toMatch(/^node \(NodeRole\w+\): store a new signing key: secretsmanager:PutSecretValue on arn:aws:secretsmanager:us-east-1:111122223333:secret:\S+ was ImplicitlyDenied, expected Allowed: .*src\/assets\/node\/bootstrap.sh:\d+\)$/);
   });
 
   test('without the group tag propagated to instances, attaching the volume is denied', async () => {

