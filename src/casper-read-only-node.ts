@@ -16,6 +16,7 @@ import { skipCheckov } from './private/checkov';
 import { checkInstanceType } from './private/instance-type';
 import { acknowledgeNagRules, nagFindingName } from './private/nag';
 import { readyWaitSeconds, renderNodeConfig } from './private/node-config';
+import { allowSessionManager } from './private/session-manager';
 import { slackChannel, validateSlack } from './private/slack';
 import { describeSshAccess, resolveSshPeers } from './private/ssh';
 import { CasperValidationError, NODE_NAME_PATTERN, isValidEmail, isValidMetricsNamespace } from './private/validation';
@@ -476,9 +477,10 @@ export class CasperReadOnlyNode extends Construct {
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `Casper node ${v.nodeName}`,
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
     this.role = role;
+    // A shell without an open port; not AmazonSSMManagedInstanceCore, which reads every parameter.
+    allowSessionManager(role);
     this.configBucket.grantRead(role);
     this.keys.grantReadWrite(role);
     this.agentConfig.grantAgent(role);
@@ -627,11 +629,6 @@ export class CasperReadOnlyNode extends Construct {
     }
 
     acknowledgeNagRules(role, [
-      {
-        id: 'AwsSolutions-IAM4',
-        reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for SSM Session Manager, which replaces an open SSH port.',
-        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore'],
-      },
       {
         id: 'AwsSolutions-IAM5',
         reason: 'The only wildcard is the object keys under the node\'s own config prefix in its config bucket.',

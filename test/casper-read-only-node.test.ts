@@ -62,10 +62,10 @@ describe('CasperReadOnlyNode', () => {
       expect(userData).not.toContain('__REGION__');
     });
 
-    test('instance role: SSM, its config prefix, its secret, its agent config and logs, its metrics, signal its stack, mark its own group unhealthy — nothing else', () => {
-      t.hasResourceProperties('AWS::IAM::Role', {
-        ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
-      });
+    test('instance role: Session Manager, its config prefix, its secret, its agent config and logs, its metrics, signal its stack, mark its own group unhealthy — nothing else', () => {
+      const role = t.toJSON().Resources[stack.getLogicalId(node.role.node.defaultChild as any)];
+      // No managed policy: AmazonSSMManagedInstanceCore would read every SSM parameter of the account.
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       const actions = roleActions(stack, node);
       expect([...new Set(actions)].sort()).toEqual([
         'autoscaling:SetInstanceHealth',
@@ -75,7 +75,25 @@ describe('CasperReadOnlyNode', () => {
         's3:GetObject', 's3:ListBucket',
         'ssm:DescribeParameters', 'ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:GetParameters',
         'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue',
+        'ssm:UpdateInstanceInformation',
+        'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
       ].sort());
+      // The only statement on every resource besides PutMetricData (namespace condition): Session Manager's.
+      const roleRef = JSON.stringify({ Ref: stack.getLogicalId(node.role.node.defaultChild as any) });
+      const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleRef))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Resource: unknown; Condition?: unknown }>);
+      expect(statements.filter((st) => st.Resource === '*' && !st.Condition)).toEqual([{
+        Sid: 'SessionManager',
+        Effect: 'Allow',
+        Action: ['ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
+        Resource: '*',
+      }]);
+      // In a policy of its own, the only one whose checkov CKV_AWS_111 (write without constraints) is skipped.
+      const sessionPolicies = Object.values(t.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('ssmmessages:'));
+      expect(sessionPolicies.map((p) => p.Properties.PolicyDocument.Statement.length)).toEqual([1]);
+      expect(sessionPolicies[0].Metadata.checkov.skip.map((x: { id: string }) => x.id)).toEqual(['CKV_AWS_111']);
       // No volume or snapshot permissions for the node (they belong to the handlers).
       expect(actions.filter((a) => a.startsWith('ec2:'))).toEqual([]);
     });

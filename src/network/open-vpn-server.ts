@@ -8,6 +8,7 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules } from '../private/nag';
+import { allowSessionManager } from '../private/session-manager';
 import { CasperValidationError } from '../private/validation';
 import { knownVpcCidr, validateOpenVpnOptions } from '../private/vpn-options';
 
@@ -111,9 +112,9 @@ const UBUNTU_2204 = 'ubuntu/server/22.04/stable/current';
  * client traffic into it, so VPC hosts see the VPN server's security group as
  * the source: `allowSshTo(node)` opens SSH on a node to the VPN only.
  *
- * IMDSv2 only, SSM Session Manager, encrypted root volume; the instance role
- * may read its setup script and the shell library it sources, and read/write
- * only its own secrets.
+ * IMDSv2 only, SSM Session Manager (the agent's Session Manager calls only,
+ * no parameters), encrypted root volume; the instance role may read its setup
+ * script and the shell library it sources, and read/write only its own secrets.
  */
 export class OpenVpnServer extends Construct implements ec2.IConnectable {
   /** The instance. */
@@ -194,9 +195,10 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'OpenVPN server',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
     this.role = role;
+    // Session Manager for administrators; not AmazonSSMManagedInstanceCore, which reads every parameter.
+    allowSessionManager(role);
     // Read and write its own secrets only (no version-stage or metadata updates).
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
@@ -301,11 +303,6 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
       { id: 'AwsSolutions-EC28', reason: 'A single small VPN instance; basic monitoring and the instance status checks are enough.' },
       { id: 'AwsSolutions-EC29', reason: 'The server holds no state of its own (its PKI is in Secrets Manager); replacing it is the recovery.' },
       { id: 'AwsSolutions-SMG4', reason: 'The PKI and client profiles are certificates and keys, not passwords; rotating them means re-issuing profiles to administrators, done by replacing the secrets.' },
-      {
-        id: 'AwsSolutions-IAM4',
-        reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for SSM Session Manager.',
-        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore'],
-      },
     ]);
     acknowledgeNagRules(this.instance, [{
       id: 'AwsSolutions-EC26',

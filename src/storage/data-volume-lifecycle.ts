@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -216,13 +216,16 @@ export class DataVolumeLifecycle extends Construct {
     Tags.of(props.autoScalingGroup).add(TAG_NODE, props.nodeName, { applyToLaunchedInstances: true });
     // Nothing here may reference the group's generated name: the group's first
     // instance launches before the group resource completes, and the workflow
-    // must already be able to serve it. CloudFormation names the group
-    // <stack name>-<id>-<suffix>, and the group and its instances carry the node tag.
+    // must already be able to serve it. The group and its instances carry the
+    // node tag. The group's name as far as it is known before the group exists:
+    // the one it was given, or CloudFormation's `<stack name>-<logical id>-<suffix>`.
+    const cfnGroupName = (props.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).autoScalingGroupName;
+    const groupName = cfnGroupName && !Token.isUnresolved(cfnGroupName) ? cfnGroupName : `${Stack.of(props.autoScalingGroup).stackName}-*`;
     const groupArn = stack.formatArn({
       service: 'autoscaling',
       resource: 'autoScalingGroup',
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      resourceName: `*:autoScalingGroupName/${stack.stackName}-*`,
+      resourceName: `*:autoScalingGroupName/${groupName}`,
     });
     const createTagKeys = (keys: string[]) => ({ 'ForAllValues:StringEquals': { 'aws:TagKeys': keys } });
 
@@ -297,6 +300,7 @@ export class DataVolumeLifecycle extends Construct {
         resources: [instances],
         conditions: { StringEquals: nodeTag },
       }),
+      // This stack's groups (by name) carrying the node tag: the node's group.
       new iam.PolicyStatement({
         actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:UpdateAutoScalingGroup', 'autoscaling:SuspendProcesses'],
         resources: [groupArn],
@@ -352,8 +356,15 @@ export class DataVolumeLifecycle extends Construct {
     beforeGroup.push(steps.policy, handler);
     if (props.encryptionKey) {
       // EC2 uses the key on the workflow's behalf for encrypted volumes and snapshots.
-      props.encryptionKey.grant(this.role, 'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey',
-        'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*');
+      props.encryptionKey.grant(this.role, 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*');
+      // EBS grants itself the key for each volume; no other grant.
+      iam.Grant.addToPrincipalOrResource({
+        grantee: this.role,
+        actions: ['kms:CreateGrant'],
+        resourceArns: [props.encryptionKey.keyArn],
+        resource: props.encryptionKey,
+        conditions: { Bool: { 'kms:GrantIsForAWSResource': true } },
+      });
     }
 
     // The workflow: Advance until done; every wait is a Wait state and a heartbeat.

@@ -68,7 +68,7 @@ describe('OpenVpnServer with defaults', () => {
     expect(vpn.clientProfileSecrets).toHaveLength(5);
   });
 
-  test('the role touches only its own secrets and its setup script', () => {
+  test('the role touches only its own secrets and its setup script, and serves Session Manager', () => {
     const roleRef = JSON.stringify({ Ref: stack.getLogicalId(vpn.role.node.defaultChild as any) });
     const statements = Object.values(t.findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleRef))
@@ -83,7 +83,18 @@ describe('OpenVpnServer with defaults', () => {
     expect([...actions].sort()).toEqual([
       's3:GetObject',
       'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue',
+      'ssm:UpdateInstanceInformation',
+      'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
     ]);
+    // Session Manager only: no managed policy (AmazonSSMManagedInstanceCore reads every SSM parameter).
+    const role = t.toJSON().Resources[stack.getLogicalId(vpn.role.node.defaultChild as any)];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(statements.filter((s) => JSON.stringify(s.Action).includes('ssm'))).toEqual([{
+      Sid: 'SessionManager',
+      Effect: 'Allow',
+      Action: ['ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
+      Resource: '*',
+    }]);
     // The script and the shell library it sources are two objects: no wildcard.
     const s3 = statements.find((s) => s.Action === 's3:GetObject')!;
     expect([s3.Resource].flat()).toHaveLength(2);

@@ -179,14 +179,54 @@ describe('DataVolumeLifecycle', () => {
     expect(group.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/casper:node': 'reader-1' } });
   });
 
-  test('a customer KMS key is granted to the handler', () => {
+  test('lifecycle actions: this stack\'s groups by their generated name prefix, and the node tag', () => {
+    const { stack, lifecycle } = setup();
+    const lifecycleActions = statements(stack, lifecycle).filter((s) => JSON.stringify(s.Action).includes('autoscaling:'));
+    expect(lifecycleActions).toEqual([{
+      Effect: 'Allow',
+      Action: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
+      // Not the group's name: its first instance launches before the group resource completes.
+      Resource: {
+        'Fn::Join': ['', [
+          'arn:', { Ref: 'AWS::Partition' }, ':autoscaling:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' },
+          `:autoScalingGroup:*:autoScalingGroupName/${stack.stackName}-*`,
+        ]],
+      },
+      Condition: { StringEquals: { 'aws:ResourceTag/casper:node': 'reader-1' } },
+    }]);
+  });
+
+  test('lifecycle actions: a group given a name is named exactly', () => {
+    const stack = agnosticStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
+      vpc,
+      autoScalingGroupName: 'my-node-group',
+      instanceType: new ec2.InstanceType('m6a.2xlarge'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    });
+    const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', { autoScalingGroup: asg, nodeName: 'n', elasticIpAllocationId: 'eipalloc-1' });
+    const st = statements(stack, lifecycle).find((s) => JSON.stringify(s.Action).includes('autoscaling:CompleteLifecycleAction'));
+    expect(JSON.stringify(st.Resource)).toContain(':autoScalingGroup:*:autoScalingGroupName/my-node-group"');
+    expect(st.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/casper:node': 'n' } });
+  });
+
+  test('a customer KMS key is granted to the handler; CreateGrant only for AWS resources (EBS)', () => {
     const stack = agnosticStack();
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
     const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
     const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', { vpc, instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
     new DataVolumeLifecycle(stack, 'Lifecycle', { autoScalingGroup: asg, nodeName: 'n', elasticIpAllocationId: 'eipalloc-1', encryptionKey: key });
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['kms:CreateGrant']) })]) } });
+    const keyArn = { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as any), 'Arn'] };
+    const kmsStatements = Object.values(t.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[])
+      .filter((s) => JSON.stringify(s.Action).includes('kms:'));
+    expect(kmsStatements).toEqual([
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*'], Resource: keyArn },
+      { Effect: 'Allow', Action: 'kms:CreateGrant', Resource: keyArn, Condition: { Bool: { 'kms:GrantIsForAWSResource': true } } },
+    ]);
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ VOLUME_KMS_KEY_ID: Match.anyValue() }) } });
   });
 

