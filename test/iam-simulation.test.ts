@@ -34,11 +34,10 @@ import {
   ACCOUNT, allPolicyDocuments, CallResource, CfnTemplate, checkCalls, checkProbes, REGION, RoleCall, rolePolicies, TemplateResolver,
   unsupportedConditionKeys,
 } from './support/iam-sim';
-import { DATA_VOLUME_INSTANCE_TAG } from '../src/private/node-config';
-import { TAG_CREATED_BY } from '../src/storage/handlers/common';
 import {
-  CREATED_BY_LIFECYCLE, ROLE_DATA, TAG_INSTANCE, TAG_NODE, TAG_REASON, TAG_ROLE, TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME,
-} from '../src/storage/handlers/data-volume-lifecycle';
+  CREATED_BY_LIFECYCLE, DATA_VOLUME_INSTANCE_TAG, DATA_VOLUME_PENDING, ROLE_DATA, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE, TAG_MOVE_ATTEMPTS,
+  TAG_NODE, TAG_REASON, TAG_ROLE, TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME,
+} from '../src/private/contract';
 import { CREATED_BY as CREATED_BY_ROTATION, ROTATION_TAG } from '../src/storage/handlers/snapshot-rotation';
 
 const ROOT = path.join(__dirname, '..');
@@ -134,6 +133,8 @@ const DOCS = {
   flowLogs: 'https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html',
   lambdaLogs: 'https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html',
   ebsKms: 'https://docs.aws.amazon.com/ebs/latest/userguide/how-ebs-encryption-works.html',
+  sfnLogs: 'https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html',
+  sfnXray: 'https://docs.aws.amazon.com/step-functions/latest/dg/concepts-xray-tracing.html',
 };
 
 /** Session Manager: what the SSM agent (preinstalled on Ubuntu) calls for a shell, and nothing for Run Command. */
@@ -239,11 +240,12 @@ function vpnRoleCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
   const role = 'vpn';
   const setup = 'src/assets/vpn/setup.sh';
   const policy = s.template.Resources[s.idOf('AWS::IAM::Policy', 'NodeVpnRoleDefaultPolicy')];
-  // The setup script is a CDK asset: its object is the one named in the role's s3:GetObject statement.
-  const setupObject = (s.r.resolve(policy.Properties.PolicyDocument).Statement as any[]).find((st) => st.Action === 's3:GetObject').Resource as string;
+  // The setup script and the shell library it sources are CDK assets: the objects named in the role's s3:GetObject statement.
+  const [setupObject, libObject] = [].concat((s.r.resolve(policy.Properties.PolicyDocument).Statement as any[]).find((st) => st.Action === 's3:GetObject').Resource) as string[];
   const secrets = [vpn.pkiSecret, ...vpn.clientProfileSecrets].map((x) => s.v(x.secretArn));
   return [
     { roleId, role, what: 'user data copies setup.sh (CDK asset)', action: 's3:GetObject', resources: [{ arn: setupObject }], source: { file: 'src/network/open-vpn-server.ts', code: 'aws s3 cp --region ${Stack.of(this).region} ${setup.s3ObjectUrl}' } },
+    { roleId, role, what: 'user data copies lib.sh (CDK asset)', action: 's3:GetObject', resources: [{ arn: libObject }], source: { file: 'src/network/open-vpn-server.ts', code: 'aws s3 cp --region ${Stack.of(this).region} ${lib.s3ObjectUrl}' } },
     ...secrets.map((arnOf, i): RoleCall => ({ roleId, role, what: `read ${i === 0 ? 'the PKI' : `client profile ${vpn.clientNames[i - 1]}`}`, action: 'secretsmanager:GetSecretValue', resources: [{ arn: arnOf }], source: { file: setup, code: 'if aws secretsmanager get-secret-value --secret-id "$1"' } })),
     ...secrets.map((arnOf, i): RoleCall => ({ roleId, role, what: `store ${i === 0 ? 'the PKI' : `client profile ${vpn.clientNames[i - 1]}`}`, action: 'secretsmanager:PutSecretValue', resources: [{ arn: arnOf }], source: { file: setup, code: 'aws secretsmanager put-secret-value --secret-id "$1"' } })),
     ...sessionManagerCalls(roleId, role, arn.ec2(`instance/${s.r.ref(s.idOf('AWS::EC2::Instance', 'NodeVpnInstance'))}`)),
@@ -436,19 +438,23 @@ function flowLogProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
 }
 
 // ------------------------------------------------------------------------
-// DataVolumeLifecycle's handler (src/storage/handlers/data-volume-lifecycle.ts).
-// Kept in one block: the handler is being redesigned into a Step Functions
-// workflow, whose calls will replace these rows.
+// DataVolumeLifecycle: the workflow's steps, its starter and the state machine
+// (src/storage/handlers/data-volume-lifecycle.ts, src/storage/data-volume-lifecycle.ts).
 // ------------------------------------------------------------------------
 
 interface LifecycleWorld {
   readonly roleId: string;
+  readonly starterRoleId: string;
+  readonly workflowRoleId: string;
   readonly nodeName: string;
   readonly asgName: string;
   readonly groupTags: Record<string, string>;
   readonly instanceTags: Record<string, string>;
   readonly allocationId: string;
   readonly logGroup: string;
+  readonly starterLogGroup: string;
+  readonly stateMachineArn: string;
+  readonly stepFunctionArn: string;
 }
 
 function lifecycleWorld(s: Synth, lifecycle: DataVolumeLifecycle, asgId: string, nodeName: string): LifecycleWorld {
@@ -457,12 +463,17 @@ function lifecycleWorld(s: Synth, lifecycle: DataVolumeLifecycle, asgId: string,
   const eip = ([] as string[]).concat(statements.find((st) => st.Action === 'ec2:AssociateAddress' && !st.Condition).Resource)[0];
   return {
     roleId: s.id(lifecycle.role),
+    starterRoleId: s.id(lifecycle.node.findChild('StarterRole')),
+    workflowRoleId: s.id(lifecycle.stateMachine.role),
     nodeName,
     asgName: s.r.ref(asgId),
     groupTags: tags.group,
     instanceTags: tags.instance,
     allocationId: eip.split('/').pop()!,
     logGroup: s.r.ref(s.id(lifecycle.node.findChild('Logs'))),
+    starterLogGroup: s.r.ref(s.id(lifecycle.node.findChild('StarterLogs'))),
+    stateMachineArn: s.r.ref(s.id(lifecycle.stateMachine)),
+    stepFunctionArn: s.v(lifecycle.handler.functionArn),
   };
 }
 
@@ -476,35 +487,75 @@ function lifecycleCalls(w: LifecycleWorld): RoleCall[] {
   const volume: CallResource = { arn: arn.ec2('volume/vol-0aaaaaaaaaaaaaaa1'), tags: { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE } };
   const newVolume = arn.ec2('volume/vol-0aaaaaaaaaaaaaaa2');
   const snapshot = arn.snapshot('snap-0bbbbbbbbbbbbbbb1');
-  const moveTags = { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'az-move', [TAG_SOURCE_VOLUME]: 'vol-0aaaaaaaaaaaaaaa1' };
+  const moveTags = { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'move', [TAG_SOURCE_VOLUME]: 'vol-0aaaaaaaaaaaaaaa1', [TAG_MOVE_ATTEMPTS]: '1' };
   const finalTags = { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'termination', [TAG_SOURCE_VOLUME]: 'vol-0aaaaaaaaaaaaaaa1', [TAG_INSTANCE]: 'i-0fedcba9876543210' };
   const restoredTags = { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_SOURCE_SNAPSHOT]: 'snap-0bbbbbbbbbbbbbbb1' };
   const emptyTags = { ...nodeTags, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE };
   const groupArn = arn.asg(w.asgName);
+  const group: CallResource = { arn: groupArn, tags: w.groupTags };
   const stream = arn.logStream(w.logGroup, '2026/01/01/[$LATEST]0123');
   return [
     { roleId, role, what: 'the launching instance', action: 'ec2:DescribeInstances', resources: ['*'], source: { file, code: 'new DescribeInstancesCommand({ InstanceIds: [instanceId] })' } },
     { roleId, role, what: 'the node\'s volumes', action: 'ec2:DescribeVolumes', resources: ['*'], source: { file, code: 'new DescribeVolumesCommand({ ...input, NextToken })' } },
-    { roleId, role, what: 'the node\'s snapshots', action: 'ec2:DescribeSnapshots', resources: ['*'], source: { file, code: 'const page = await this.ec2.send(new DescribeSnapshotsCommand({' } },
-    { roleId, role, what: 'attach the data volume to the new instance', action: 'ec2:AttachVolume', resources: [volume, instance], source: { file, code: 'new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: this.instanceId' } },
-    { roleId, role, what: 'detach it from the stopped/terminated old instance', action: 'ec2:DetachVolume', resources: [volume, oldInstance], source: { file, code: 'await this.ec2.send(new DetachVolumeCommand({' } },
-    { roleId, role, what: 'move: snapshot the volume', action: 'ec2:CreateSnapshot', resources: [volume, { arn: snapshot }], context: requestTags(moveTags), source: { file, code: '[TAG_REASON]: \'az-move\',' } },
-    { roleId, role, what: 'move: tag the snapshot at creation', action: 'ec2:CreateTags', resources: [{ arn: snapshot }], context: { ...requestTags(moveTags), 'ec2:CreateAction': 'CreateSnapshot' }, source: { file, code: '[TAG_REASON]: \'az-move\',' } },
-    { roleId, role, what: 'move: the volume in the new AZ from that snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: snapshot, tags: moveTags }], context: requestTags({ ...moveTags }), source: { file, code: 'ClientToken: this.clientToken(`move:${snapshotId}:${az}`),' } },
-    { roleId, role, what: 'move: tag the volume at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(moveTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: volumeTags }],' } },
-    { roleId, role, what: 'move: delete the old volume', action: 'ec2:DeleteVolume', resources: [volume], source: { file, code: 'new DeleteVolumeCommand({ VolumeId: oldVolumeId })' } },
-    { roleId, role, what: 'restore the newest snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: snapshot, tags: finalTags }], context: requestTags(restoredTags), source: { file, code: 'ClientToken: this.clientToken(`restore:${snapshotId}:${az}`),' } },
-    { roleId, role, what: 'restore: tag the volume at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(restoredTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'Tags: mergeTags(this.nodeTags(), { [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_SOURCE_SNAPSHOT]: snapshotId }),' } },
-    { roleId, role, what: 'create an empty volume', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }], context: requestTags(emptyTags), source: { file, code: 'ClientToken: this.clientToken(`empty:${az}`),' } },
-    { roleId, role, what: 'empty volume: tag it at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(emptyTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: mergeTags(this.nodeTags(), { [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE }) }],' } },
-    { roleId, role, what: `tag the instance ${DATA_VOLUME_INSTANCE_TAG} for the bootstrap`, action: 'ec2:CreateTags', resources: [instance], context: requestTags({ [DATA_VOLUME_INSTANCE_TAG]: 'vol-0aaaaaaaaaaaaaaa1' }), source: { file, code: 'Tags: [{ Key: this.config.instanceTagKey, Value: volumeId }],' } },
+    { roleId, role, what: 'the node\'s snapshots', action: 'ec2:DescribeSnapshots', resources: ['*'], source: { file, code: 'new DescribeSnapshotsCommand({ OwnerIds: [\'self\'], Filters: filters, NextToken })' } },
+    { roleId, role, what: 'is the home AZ usable', action: 'ec2:DescribeAvailabilityZones', resources: ['*'], source: { file, code: 'new DescribeAvailabilityZonesCommand({ ZoneNames: [az] })' } },
+    { roleId, role, what: 'has the volume grown', action: 'ec2:DescribeVolumesModifications', resources: ['*'], source: { file, code: 'new DescribeVolumesModificationsCommand({ VolumeIds: [s.volumeId!] })' } },
+    { roleId, role, what: 'the group\'s subnets', action: 'autoscaling:DescribeAutoScalingGroups', resources: ['*'], source: { file, code: 'new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] })' } },
+    { roleId, role, what: 'attach the data volume to the new instance', action: 'ec2:AttachVolume', resources: [volume, instance], source: { file, code: 'new AttachVolumeCommand({ VolumeId: s.volumeId, InstanceId: this.instanceId, Device: this.config.deviceName })' } },
+    { roleId, role, what: 'forced detach from the terminated old instance', action: 'ec2:DetachVolume', resources: [volume, oldInstance], source: { file, code: 'await this.ec2.send(new DetachVolumeCommand({' } },
+    { roleId, role, what: 'grow the volume', action: 'ec2:ModifyVolume', resources: [volume], source: { file, code: 'new ModifyVolumeCommand({ VolumeId: s.volumeId, Size: this.config.volumeSizeGiB })' } },
+    { roleId, role, what: 'move: snapshot the volume', action: 'ec2:CreateSnapshot', resources: [volume, { arn: snapshot }], context: requestTags(moveTags), source: { file, code: '[TAG_REASON]: \'move\'' } },
+    { roleId, role, what: 'move: tag the snapshot at creation', action: 'ec2:CreateTags', resources: [{ arn: snapshot }], context: { ...requestTags(moveTags), 'ec2:CreateAction': 'CreateSnapshot' }, source: { file, code: '[TAG_REASON]: \'move\'' } },
+    { roleId, role, what: 'move: count a try on a previous try\'s snapshot', action: 'ec2:CreateTags', resources: [{ arn: snapshot, tags: moveTags }], context: requestTags({ [TAG_MOVE_ATTEMPTS]: '2' }), source: { file, code: 'Tags: [{ Key: TAG_MOVE_ATTEMPTS, Value: String(attempts) }]' } },
+    { roleId, role, what: 'move or restore: the volume in the new AZ from a snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: snapshot, tags: moveTags }], context: requestTags({ ...moveTags }), source: { file, code: 'SnapshotId: s.snapshotId,' } },
+    { roleId, role, what: 'restore the newest (termination) snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: snapshot, tags: finalTags }], context: requestTags(restoredTags), source: { file, code: 'SnapshotId: s.snapshotId,' } },
+    { roleId, role, what: 'restore: tag the volume at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(restoredTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: tags.filter(' } },
+    { roleId, role, what: 'create an empty volume', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }], context: requestTags(emptyTags), source: { file, code: 'const created = await this.ec2.send(new CreateVolumeCommand({' } },
+    { roleId, role, what: 'empty volume: tag it at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(emptyTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: tags.filter(' } },
+    { roleId, role, what: `tag the instance ${DATA_VOLUME_INSTANCE_TAG} for the bootstrap`, action: 'ec2:CreateTags', resources: [instance], context: requestTags({ [DATA_VOLUME_INSTANCE_TAG]: 'vol-0aaaaaaaaaaaaaaa1' }), source: { file, code: 'Tags: [{ Key: this.config.instanceTagKey, Value: volumeId }]' } },
+    { roleId, role, what: `tag the instance ${DATA_VOLUME_INSTANCE_TAG}=${DATA_VOLUME_PENDING} during a move`, action: 'ec2:CreateTags', resources: [instance], context: requestTags({ [DATA_VOLUME_INSTANCE_TAG]: DATA_VOLUME_PENDING }), source: { file, code: 'Value: DATA_VOLUME_PENDING' } },
+    { roleId, role, what: 'tag the attached volume with when and to what', action: 'ec2:CreateTags', resources: [volume], context: requestTags({ [TAG_ATTACHED_AT]: '2026-12-01T12:00:00.000Z', [TAG_INSTANCE]: 'i-0123456789abcdef0' }), source: { file, code: 'Tags: [{ Key: TAG_ATTACHED_AT, Value:' } },
     { roleId, role, what: 'associate the node\'s Elastic IP', action: 'ec2:AssociateAddress', resources: [{ arn: arn.ec2(`elastic-ip/${w.allocationId}`) }, instance], source: { file, code: 'await this.ec2.send(new AssociateAddressCommand({' } },
-    { roleId, role, what: 'termination: final snapshot', action: 'ec2:CreateSnapshot', resources: [volume, { arn: snapshot }], context: requestTags(finalTags), source: { file, code: '[TAG_REASON]: \'termination\',' } },
-    { roleId, role, what: 'termination: tag the snapshot at creation', action: 'ec2:CreateTags', resources: [{ arn: snapshot }], context: { ...requestTags(finalTags), 'ec2:CreateAction': 'CreateSnapshot' }, source: { file, code: '[TAG_REASON]: \'termination\',' } },
-    { roleId, role, what: 'heartbeat while waiting', action: 'autoscaling:RecordLifecycleActionHeartbeat', resources: [{ arn: groupArn, tags: w.groupTags }], source: { file, code: 'await this.autoScaling.send(new RecordLifecycleActionHeartbeatCommand({' } },
-    { roleId, role, what: 'complete the lifecycle action', action: 'autoscaling:CompleteLifecycleAction', resources: [{ arn: groupArn, tags: w.groupTags }], source: { file, code: 'await autoScaling.send(new CompleteLifecycleActionCommand({' } },
+    { roleId, role, what: 'delete a volume a move superseded', action: 'ec2:DeleteVolume', resources: [volume], source: { file, code: 'new DeleteVolumeCommand({ VolumeId: v.VolumeId })' } },
+    { roleId, role, what: 'prune an old lifecycle snapshot', action: 'ec2:DeleteSnapshot', resources: [{ arn: snapshot, tags: finalTags }], source: { file, code: 'new DeleteSnapshotCommand({ SnapshotId: sn.SnapshotId })' } },
+    { roleId, role, what: 'termination: final snapshot', action: 'ec2:CreateSnapshot', resources: [volume, { arn: snapshot }], context: requestTags(finalTags), source: { file, code: '[TAG_REASON]: \'termination\'' } },
+    { roleId, role, what: 'termination: tag the snapshot at creation', action: 'ec2:CreateTags', resources: [{ arn: snapshot }], context: { ...requestTags(finalTags), 'ec2:CreateAction': 'CreateSnapshot' }, source: { file, code: '[TAG_REASON]: \'termination\'' } },
+    { roleId, role, what: 'complete the lifecycle action', action: 'autoscaling:CompleteLifecycleAction', resources: [group], source: { file, code: 'await o.autoScaling.send(new CompleteLifecycleActionCommand({' } },
+    { roleId, role, what: 'pin the group to the volume\'s AZ', action: 'autoscaling:UpdateAutoScalingGroup', resources: [group], source: { file, code: 'new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: groupName, VPCZoneIdentifier: subnetIds.join(\',\') })' } },
+    { roleId, role, what: 'stop launching after MAX_MOVE_ATTEMPTS', action: 'autoscaling:SuspendProcesses', resources: [group], source: { file, code: 'new SuspendProcessesCommand({' } },
     { roleId, role, what: 'Lambda runtime: log stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source: { file: DOCS.lambdaLogs, code: '' } },
-    { roleId, role, what: 'Lambda runtime: log events (and the EMF metrics)', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source: { file, code: 'const emitMetric = options.emitMetric ?? ((line: string) => { process.stdout.write(line + \'\\n\'); });' } },
+    { roleId, role, what: 'Lambda runtime: log events (and the EMF metrics)', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source: { file, code: 'process.stdout.write(line + \'\\n\')' } },
+  ];
+}
+
+function lifecycleStarterCalls(w: LifecycleWorld): RoleCall[] {
+  const roleId = w.starterRoleId;
+  const role = 'lifecycle-starter';
+  const file = 'src/storage/handlers/data-volume-lifecycle.ts';
+  const stream = arn.logStream(w.starterLogGroup, '2026/01/01/[$LATEST]0123');
+  return [
+    { roleId, role, what: 'start one execution per lifecycle action', action: 'states:StartExecution', resources: [{ arn: w.stateMachineArn }], source: { file, code: 'executionArn = (await sfn.send(new StartExecutionCommand({' } },
+    { roleId, role, what: 'the group\'s subnets', action: 'autoscaling:DescribeAutoScalingGroups', resources: ['*'], source: { file, code: 'new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] })' } },
+    { roleId, role, what: 'failed launches in a row', action: 'autoscaling:DescribeScalingActivities', resources: ['*'], source: { file, code: 'new DescribeScalingActivitiesCommand({' } },
+    { roleId, role, what: 'leave a failing home AZ', action: 'autoscaling:UpdateAutoScalingGroup', resources: [{ arn: arn.asg(w.asgName), tags: w.groupTags }], source: { file, code: 'new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: groupName, VPCZoneIdentifier: subnetIds.join(\',\') })' } },
+    { roleId, role, what: 'Lambda runtime: log stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source: { file: DOCS.lambdaLogs, code: '' } },
+    { roleId, role, what: 'Lambda runtime: log events', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source: { file: DOCS.lambdaLogs, code: '' } },
+  ];
+}
+
+function lifecycleWorkflowCalls(w: LifecycleWorld): RoleCall[] {
+  const roleId = w.workflowRoleId;
+  const role = 'lifecycle-workflow';
+  const file = 'src/storage/data-volume-lifecycle.ts';
+  const logs = { file: DOCS.sfnLogs, code: '' };
+  const xray = { file: DOCS.sfnXray, code: '' };
+  return [
+    { roleId, role, what: 'run a step (Advance, Abandon)', action: 'lambda:InvokeFunction', resources: [{ arn: w.stepFunctionArn }], source: { file, code: 'new tasks.LambdaInvoke(this, \'Advance\', {' } },
+    { roleId, role, what: 'lifecycle heartbeat after each wait', action: 'autoscaling:RecordLifecycleActionHeartbeat', resources: [{ arn: arn.asg(w.asgName), tags: w.groupTags }], source: { file, code: 'iamAction: \'autoscaling:RecordLifecycleActionHeartbeat\',' } },
+    ...['CreateLogDelivery', 'GetLogDelivery', 'UpdateLogDelivery', 'DeleteLogDelivery', 'ListLogDeliveries', 'PutResourcePolicy', 'DescribeResourcePolicies', 'DescribeLogGroups']
+      .map((op): RoleCall => ({ roleId, role, what: `execution logging (${op})`, action: `logs:${op}`, resources: ['*'], source: logs })),
+    ...['PutTraceSegments', 'PutTelemetryRecords', 'GetSamplingRules', 'GetSamplingTargets']
+      .map((op): RoleCall => ({ roleId, role, what: `X-Ray tracing (${op})`, action: `xray:${op}`, resources: ['*'], source: xray })),
   ];
 }
 
@@ -519,6 +570,7 @@ function lifecycleProbes(w: LifecycleWorld): RoleCall[] {
   const foreignVolume: CallResource = { arn: arn.ec2('volume/vol-0ccccccccccccccc1'), tags: { [TAG_NODE]: 'other-node', [TAG_ROLE]: ROLE_DATA } };
   const untaggedVolume: CallResource = { arn: arn.ec2('volume/vol-0ccccccccccccccc2') };
   const foreignSnapshot: CallResource = { arn: arn.snapshot('snap-0ddddddddddddddd1'), tags: { [TAG_NODE]: 'other-node' } };
+  const rotationSnapshot: CallResource = { arn: arn.snapshot('snap-0ddddddddddddddd2'), tags: { ...own, [TAG_CREATED_BY]: 'snapshot-rotation' } };
   // Another stack's group that carries the same node tag (the tag alone does not tell groups apart).
   const otherStackGroup = { arn: arn.asg('OtherStack-NodeAsgASG869CD44A-1A2B3C4D5E6F'), tags: { [TAG_NODE]: w.nodeName } };
   // A group of this stack without the node tag.
@@ -529,18 +581,26 @@ function lifecycleProbes(w: LifecycleWorld): RoleCall[] {
     { roleId, role, what: 'attach its volume to a foreign instance', action: 'ec2:AttachVolume', resources: [volume, foreignInstance], source },
     { roleId, role, what: 'detach a foreign volume', action: 'ec2:DetachVolume', resources: [foreignVolume, foreignInstance], source },
     { roleId, role, what: 'delete a foreign volume', action: 'ec2:DeleteVolume', resources: [foreignVolume], source },
+    { roleId, role, what: 'grow a foreign volume', action: 'ec2:ModifyVolume', resources: [foreignVolume], source },
     { roleId, role, what: 'snapshot a foreign volume', action: 'ec2:CreateSnapshot', resources: [foreignVolume, { arn: arn.snapshot('snap-1') }], context: requestTags(own), source },
     { roleId, role, what: 'restore from a foreign snapshot', action: 'ec2:CreateVolume', resources: [{ arn: arn.ec2('volume/vol-new') }, foreignSnapshot], context: requestTags(own), source },
     { roleId, role, what: 'create a volume without the node tag', action: 'ec2:CreateVolume', resources: [{ arn: arn.ec2('volume/vol-new') }], context: requestTags({ [TAG_NODE]: 'other-node' }), source },
-    { roleId, role, what: 'delete a snapshot', action: 'ec2:DeleteSnapshot', resources: [{ arn: arn.snapshot('snap-0bbbbbbbbbbbbbbb1'), tags: own }], source },
-    { roleId, role, what: 'retag an existing volume', action: 'ec2:CreateTags', resources: [foreignVolume], context: requestTags(own), source },
+    { roleId, role, what: 'delete SnapshotRotation\'s snapshot of the node', action: 'ec2:DeleteSnapshot', resources: [rotationSnapshot], source },
+    { roleId, role, what: 'delete a foreign snapshot', action: 'ec2:DeleteSnapshot', resources: [foreignSnapshot], source },
+    { roleId, role, what: 'retag an existing foreign volume', action: 'ec2:CreateTags', resources: [foreignVolume], context: requestTags({ [TAG_ATTACHED_AT]: 'x' }), source },
+    { roleId, role, what: 'retag its own volume with another key (its node tag)', action: 'ec2:CreateTags', resources: [volume], context: requestTags({ [TAG_NODE]: 'other-node' }), source },
     { roleId, role, what: 'tag its instance with another key', action: 'ec2:CreateTags', resources: [instance], context: requestTags({ Name: 'x' }), source },
     { roleId, role, what: 'tag a foreign instance', action: 'ec2:CreateTags', resources: [foreignInstance], context: requestTags({ [DATA_VOLUME_INSTANCE_TAG]: 'vol-1' }), source },
     { roleId, role, what: 'associate another Elastic IP', action: 'ec2:AssociateAddress', resources: [{ arn: arn.ec2('elastic-ip/eipalloc-0ffffffffffffffff') }, instance], source },
     { roleId, role, what: 'associate its Elastic IP with a foreign instance', action: 'ec2:AssociateAddress', resources: [{ arn: arn.ec2(`elastic-ip/${w.allocationId}`) }, foreignInstance], source },
     { roleId, role, what: 'complete a lifecycle action of another stack\'s group', action: 'autoscaling:CompleteLifecycleAction', resources: [otherStackGroup], source },
     { roleId, role, what: 'complete a lifecycle action of an untagged group of this stack', action: 'autoscaling:CompleteLifecycleAction', resources: [untaggedGroup], source },
-    { roleId, role, what: 'heartbeat another stack\'s group', action: 'autoscaling:RecordLifecycleActionHeartbeat', resources: [otherStackGroup], source },
+    { roleId, role, what: 'change another stack\'s group', action: 'autoscaling:UpdateAutoScalingGroup', resources: [otherStackGroup], source },
+    { roleId, role, what: 'suspend an untagged group of this stack', action: 'autoscaling:SuspendProcesses', resources: [untaggedGroup], source },
+    { roleId: w.starterRoleId, role: 'lifecycle-starter', what: 'change another stack\'s group', action: 'autoscaling:UpdateAutoScalingGroup', resources: [otherStackGroup], source },
+    { roleId: w.starterRoleId, role: 'lifecycle-starter', what: 'start another state machine', action: 'states:StartExecution', resources: [{ arn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Other` }], source },
+    { roleId: w.workflowRoleId, role: 'lifecycle-workflow', what: 'heartbeat another stack\'s group', action: 'autoscaling:RecordLifecycleActionHeartbeat', resources: [otherStackGroup], source },
+    { roleId: w.workflowRoleId, role: 'lifecycle-workflow', what: 'invoke another function', action: 'lambda:InvokeFunction', resources: [{ arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:Other` }], source },
   ];
 }
 
@@ -548,7 +608,7 @@ function lifecycleProbes(w: LifecycleWorld): RoleCall[] {
 function lifecycleKmsCalls(w: LifecycleWorld, keyArn: string): RoleCall[] {
   const { roleId } = w;
   const role = 'lifecycle+key';
-  const source = { file: 'src/storage/handlers/data-volume-lifecycle.ts', code: 'KmsKeyId: this.config.volumeKmsKeyId,' };
+  const source = { file: 'src/storage/handlers/data-volume-lifecycle.ts', code: 'KmsKeyId: kmsKeyId,' };
   const via = { 'kms:ViaService': `ec2.${REGION}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT };
   return [
     { roleId, role, what: 'EBS checks the key', action: 'kms:DescribeKey', resources: [{ arn: keyArn }], context: via, source },
@@ -585,9 +645,14 @@ const ROLES: Array<{ label: string; s: Synth; calls: RoleCall[]; probes: RoleCal
   { label: 'node instance role', s: base, calls: nodeRoleCalls(base), probes: nodeRoleProbes(base) },
   { label: 'OpenVpnServer instance role', s: withVpn, calls: vpnRoleCalls(withVpn), probes: vpnRoleProbes(withVpn) },
   { label: 'SnapshotRotation handler role', s: base, calls: rotationCalls(base), probes: rotationProbes(base) },
-  { label: 'DataVolumeLifecycle handler role', s: base, calls: lifecycleCalls(baseLifecycle), probes: lifecycleProbes(baseLifecycle) },
   {
-    label: 'DataVolumeLifecycle handler role with an encryption key',
+    label: 'DataVolumeLifecycle roles (steps, starter, workflow)',
+    s: base,
+    calls: [...lifecycleCalls(baseLifecycle), ...lifecycleStarterCalls(baseLifecycle), ...lifecycleWorkflowCalls(baseLifecycle)],
+    probes: lifecycleProbes(baseLifecycle),
+  },
+  {
+    label: 'DataVolumeLifecycle step role with an encryption key',
     s: keyed,
     calls: [...lifecycleCalls(keyedLifecycle), ...lifecycleKmsCalls(keyedLifecycle, keyArn)],
     probes: [...lifecycleProbes(keyedLifecycle), ...lifecycleKmsProbes(keyedLifecycle, keyArn)],
@@ -650,12 +715,6 @@ const UNUSED_GRANTS: Record<string, Record<string, string>> = {
   },
   'OpenVpnServer instance role': {
     'secretsmanager:DescribeSecret': 'metadata of its own secrets only; setup.sh does not call it',
-  },
-  'DataVolumeLifecycle handler role': {
-    'ec2:DescribeAddresses': 'no resource-level permissions; the handler does not call it (left for the Step Functions redesign of the lifecycle)',
-  },
-  'DataVolumeLifecycle handler role with an encryption key': {
-    'ec2:DescribeAddresses': 'no resource-level permissions; the handler does not call it (left for the Step Functions redesign of the lifecycle)',
   },
   'BucketDeployment handler role': {
     's3:GetBucket*': 'aws-cdk-lib\'s grant; GetBucketTagging is called on delete when the deployment does not retain (ours retains)',
@@ -720,7 +779,8 @@ describe('the call tables match the code', () => {
   ])('every AWS SDK command of the %s handler has a row', (role, file) => {
     const commands = [...new Set([...fs.readFileSync(path.join(ROOT, file), 'utf8').matchAll(/new (\w+)Command\(/g)].map((m) => m[1]))];
     expect(commands.length).toBeGreaterThan(0);
-    const table = actionsOf(role);
+    // The lifecycle's module holds the steps' and the starter's code.
+    const table = new Set([...actionsOf(role), ...(role === 'lifecycle' ? actionsOf('lifecycle-starter') : [])]);
     expect(commands.filter((c) => !table.has(c))).toEqual([]);
   });
 

@@ -108,6 +108,8 @@ export class TemplateResolver {
       case 'AWS::S3::Bucket': return p.BucketName ?? this.generatedName(id, true, 63);
       case 'AWS::SecretsManager::Secret': return `arn:${PARTITION}:secretsmanager:${REGION}:${ACCOUNT}:secret:${p.Name ?? id}-${hash(id, 6)}`;
       case 'AWS::SSM::Parameter': return p.Name ?? `CFN-${id}-${hash(id, 12)}`;
+      // A state machine's Ref is its ARN.
+      case 'AWS::StepFunctions::StateMachine': return `arn:${PARTITION}:states:${REGION}:${ACCOUNT}:stateMachine:${p.StateMachineName ?? `${id}-${hash(id, 12)}`}`;
       case 'AWS::Logs::LogGroup': return p.LogGroupName ?? this.generatedName(id);
       case 'AWS::AutoScaling::AutoScalingGroup': return p.AutoScalingGroupName ?? this.generatedName(id);
       case 'AWS::IAM::Role': return p.RoleName ?? this.generatedName(id, false, 64);
@@ -135,6 +137,7 @@ export class TemplateResolver {
       case 'AWS::IAM::Role.Arn': return `arn:${PARTITION}:iam::${ACCOUNT}:role/${this.ref(id)}`;
       case 'AWS::KMS::Key.Arn': return `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/${this.ref(id)}`;
       case 'AWS::Lambda::Function.Arn': return `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${this.ref(id)}`;
+      case 'AWS::StepFunctions::StateMachine.Arn': return this.ref(id);
       case 'AWS::EC2::VPC.DefaultSecurityGroup': return `sg-0${hash(`${id}.default`, 16)}`;
       case 'AWS::EC2::VPC.CidrBlock': return this.resolve(r.Properties.CidrBlock);
       case 'AWS::EC2::SecurityGroup.GroupId': return this.ref(id);
