@@ -14,10 +14,10 @@ import { Construct, IDependable } from 'constructs';
 import { DataVolumeLifecycleFunction } from './data-volume-lifecycle-function';
 import { DataVolumeLifecycleStarterFunction } from './data-volume-lifecycle-starter-function';
 import { serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
-import { handlerFunction } from '../private/handler-function';
 import {
   CREATED_BY_LIFECYCLE, DATA_VOLUME_DEVICE, DATA_VOLUME_INSTANCE_TAG, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE, TAG_MOVE_ATTEMPTS, TAG_NODE,
 } from '../private/contract';
+import { handlerFunction } from '../private/handler-function';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
 import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
 import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
@@ -326,7 +326,7 @@ export class DataVolumeLifecycle extends Construct {
       ...lifecycleNotes,
       idPrefix: '',
       functionId: 'Handler',
-      createFunction: (scope, fnId, options) => new DataVolumeLifecycleFunction(scope, fnId, options),
+      createFunction: (owner, fnId, options) => new DataVolumeLifecycleFunction(owner, fnId, options),
       description: `Casper node ${props.nodeName}: data-volume lifecycle steps (attach, move, restore, snapshot)`,
       roleDescription: `Casper node ${props.nodeName}: data-volume lifecycle steps`,
       statements,
@@ -424,7 +424,7 @@ export class DataVolumeLifecycle extends Construct {
       ...lifecycleNotes,
       idPrefix: 'Starter',
       functionId: 'Starter',
-      createFunction: (scope, fnId, options) => new DataVolumeLifecycleStarterFunction(scope, fnId, options),
+      createFunction: (owner, fnId, options) => new DataVolumeLifecycleStarterFunction(owner, fnId, options),
       description: `Casper node ${props.nodeName}: starts the data-volume lifecycle workflow`,
       roleDescription: `Casper node ${props.nodeName}: data-volume lifecycle starter`,
       statements: [

@@ -158,7 +158,7 @@ export class SnapshotRotation extends Construct {
     const { logGroup, fn } = handlerFunction(this, {
       idPrefix: '',
       functionId: 'Handler',
-      createFunction: (scope, fnId, options) => new SnapshotRotationFunction(scope, fnId, options),
+      createFunction: (owner, fnId, options) => new SnapshotRotationFunction(owner, fnId, options),
       description: `Snapshot rotation of volumes tagged ${tagKey}=${props.volumeTagValue}`,
       roleDescription: `Snapshot rotation ${this.rotationId}`,
       statements: [
