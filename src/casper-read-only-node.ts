@@ -19,7 +19,7 @@ import { readyWaitSeconds, renderNodeConfig } from './private/node-config';
 import { allowSessionManager } from './private/session-manager';
 import { slackChannel, validateSlack } from './private/slack';
 import { describeSshAccess, resolveSshPeers } from './private/ssh';
-import { CasperValidationError, NODE_NAME_PATTERN, isValidEmail, isValidMetricsNamespace } from './private/validation';
+import { CasperValidationError, isValidEmail, isValidMetricsNamespace, validateNodeName } from './private/validation';
 import { knownVpcCidr, validateOpenVpnOptions } from './private/vpn-options';
 import { ConfigBucket, DataVolumeLifecycle, SnapshotRotation } from './storage';
 
@@ -690,9 +690,7 @@ function durationInRange(prop: string, value: Duration, min: Duration, max: Dura
 function validateProps(props: CasperReadOnlyNodeProps): ValidatedProps {
   if (!props.network) fail('network', props.network, 'is required: CasperNetwork.MAINNET, CasperNetwork.TESTNET or CasperNetwork.custom(...)');
   const nodeName = props.nodeName ?? `${props.network.chainspecName.toLowerCase().replace(/_/g, '-')}-node`;
-  if (!NODE_NAME_PATTERN.test(nodeName)) {
-    fail('nodeName', nodeName, 'must be 1 to 63 letters, digits or "-", starting and ending with a letter or digit');
-  }
+  validateNodeName(OWNER, 'nodeName', nodeName);
   const metricsNamespace = props.metricsNamespace ?? `casper-${props.network.chainspecName}`;
   if (!isValidMetricsNamespace(metricsNamespace)) {
     fail('metricsNamespace', metricsNamespace,

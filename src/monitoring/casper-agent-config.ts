@@ -9,7 +9,7 @@ import { renderAgentConfig } from '../private/agent-config';
 import { serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules } from '../private/nag';
 import { DATA_MOUNT_POINT } from '../private/node-config';
-import { CasperValidationError, describeDuration, isValidMetricsNamespace, NODE_NAME_PATTERN } from '../private/validation';
+import { CasperValidationError, describeDuration, isValidMetricsNamespace, validateNodeName } from '../private/validation';
 
 /**
  * Properties of a `CasperAgentConfig`.
@@ -97,9 +97,7 @@ export class CasperAgentConfig extends Construct {
     const fail = (prop: string, value: unknown, allowed: string): never => {
       throw new CasperValidationError(OWNER, prop, value, allowed);
     };
-    if (!NODE_NAME_PATTERN.test(props.nodeName ?? '')) {
-      fail('nodeName', props.nodeName, 'must be 1 to 63 letters, digits or "-", starting and ending with a letter or digit');
-    }
+    validateNodeName(OWNER, 'nodeName', props.nodeName);
     const namespace = props.metricsNamespace ?? `casper-${props.network.chainspecName}`;
     if (!isValidMetricsNamespace(namespace)) {
       fail('metricsNamespace', namespace,

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
+import { validateNodeName } from '../private/validation';
 
 /**
  * Properties of a `CasperElasticIp`.
@@ -43,10 +43,7 @@ export class CasperElasticIp extends Construct {
   constructor(scope: Construct, id: string, props: CasperElasticIpProps = {}) {
     super(scope, id);
     const nodeName = props.nodeName ?? 'casper-node';
-    if (!NODE_NAME_PATTERN.test(nodeName)) {
-      throw new CasperValidationError('CasperElasticIp', 'nodeName', nodeName,
-        'must be 1 to 63 letters, digits or "-", starting and ending with a letter or digit');
-    }
+    validateNodeName('CasperElasticIp', 'nodeName', nodeName);
 
     this.resource = new ec2.CfnEIP(this, 'Resource', { domain: 'vpc' });
     this.resource.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);

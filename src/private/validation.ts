@@ -112,6 +112,20 @@ export function isValidMetricsNamespace(ns: string): boolean {
 /** Node names: usable in tags, DNS labels, log group names and metric dimension values. */
 export const NODE_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
+/** Throws unless `name` is a node name (the one rule and message for every construct that takes one). */
+export function validateNodeName(owner: string, prop: string, name: string | undefined): void {
+  if (!NODE_NAME_PATTERN.test(name ?? '')) {
+    throw new CasperValidationError(owner, prop, name, 'must be 1 to 63 letters, digits or "-", starting and ending with a letter or digit');
+  }
+}
+
+/** Throws unless `value` is an integer from `min` to `max`. */
+export function validateInteger(owner: string, prop: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new CasperValidationError(owner, prop, value, `must be an integer from ${min} to ${max}`);
+  }
+}
+
 const EMAIL = /^[^\s@"<>(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 /** Whether a string is an email address SNS accepts for an email subscription. */

@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { CasperValidationError, ipv4CidrsOverlap, parseCidr, parseIpv4Cidr } from './validation';
+import { CasperValidationError, ipv4CidrsOverlap, parseCidr, parseIpv4Cidr, validatePort } from './validation';
 import type { OpenVpnServerOptions } from '../network/open-vpn-server';
 
 const OWNER = 'OpenVpnServer';
@@ -25,7 +25,7 @@ export function validateOpenVpnOptions(props: OpenVpnServerOptions, vpcCidr: str
     throw new CasperValidationError(OWNER, prop, value, allowed);
   };
   const port = props.port ?? 1194;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) fail('port', port, 'a port must be an integer from 1 to 65535');
+  validatePort(OWNER, 'port', port);
 
   const cidrs = props.allowedClientCidrs ?? ['0.0.0.0/0'];
   if (cidrs.length === 0) fail('allowedClientCidrs', cidrs, 'must list at least one CIDR block (0.0.0.0/0 for anywhere)');

@@ -20,7 +20,9 @@ import {
 import { handlerFunction } from '../private/handler-function';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
 import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
-import { CasperValidationError, NODE_NAME_PATTERN } from '../private/validation';
+import { CasperValidationError, describeDuration, validateInteger, validateNodeName } from '../private/validation';
+
+const OWNER = 'DataVolumeLifecycle';
 
 /**
  * Properties of a `DataVolumeLifecycle`.
@@ -182,23 +184,16 @@ export class DataVolumeLifecycle extends Construct {
 
   constructor(scope: Construct, id: string, props: DataVolumeLifecycleProps) {
     super(scope, id);
-    if (!NODE_NAME_PATTERN.test(props.nodeName)) {
-      throw new CasperValidationError('DataVolumeLifecycle', 'nodeName', props.nodeName,
-        'must be 1 to 63 letters, digits or "-", starting and ending with a letter or digit');
-    }
+    validateNodeName(OWNER, 'nodeName', props.nodeName);
     const moveTimeout = props.moveTimeout ?? Duration.hours(23);
     if (moveTimeout.toSeconds() < 600 || moveTimeout.toSeconds() > MAX_MOVE_TIMEOUT.toSeconds()) {
-      throw new CasperValidationError('DataVolumeLifecycle', 'moveTimeout', moveTimeout.toHumanString(),
+      throw new CasperValidationError(OWNER, 'moveTimeout', describeDuration(moveTimeout),
         `must be from 10 minutes to ${MAX_MOVE_TIMEOUT.toHours()} hours (the launch hook's global timeout is ${HOOK_GLOBAL_TIMEOUT.toHours()} hours)`);
     }
     const maxMoveAttempts = props.maxMoveAttempts ?? 3;
-    if (!Number.isInteger(maxMoveAttempts) || maxMoveAttempts < 1 || maxMoveAttempts > 10) {
-      throw new CasperValidationError('DataVolumeLifecycle', 'maxMoveAttempts', maxMoveAttempts, 'must be an integer from 1 to 10');
-    }
+    validateInteger(OWNER, 'maxMoveAttempts', maxMoveAttempts, 1, 10);
     const keepSnapshots = props.lifecycleSnapshotsToKeep ?? 3;
-    if (!Number.isInteger(keepSnapshots) || keepSnapshots < 1 || keepSnapshots > 100) {
-      throw new CasperValidationError('DataVolumeLifecycle', 'lifecycleSnapshotsToKeep', keepSnapshots, 'must be an integer from 1 to 100');
-    }
+    validateInteger(OWNER, 'lifecycleSnapshotsToKeep', keepSnapshots, 1, 100);
     this.nodeName = props.nodeName;
     this.metricsNamespace = props.metricsNamespace ?? 'casper-node';
     const stack = Stack.of(this);
