@@ -515,23 +515,20 @@ export class DataVolumeLifecycle extends Construct {
       + 'instance and address ids, no secrets')]);
   }
 
-  /** Failed launches or terminations (the handler abandoned the lifecycle action). */
+  /** Failed launches or terminations (the workflow abandoned the lifecycle action). */
   public metricFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: this.metricsNamespace,
-      metricName: 'LifecycleFailures',
-      dimensionsMap: { NodeName: this.nodeName },
-      statistic: 'Sum',
-      period: Duration.minutes(5),
-      ...props,
-    });
+    return this.metricCount('LifecycleFailures', props);
   }
 
-  /** Lifecycle actions the handler completed. */
+  /** Lifecycle actions the workflow completed. */
   public metricSuccesses(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricCount('LifecycleSuccesses', props);
+  }
+
+  private metricCount(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: this.metricsNamespace,
-      metricName: 'LifecycleSuccesses',
+      metricName,
       dimensionsMap: { NodeName: this.nodeName },
       statistic: 'Sum',
       period: Duration.minutes(5),

@@ -98,6 +98,25 @@ async function attach(volumeId: string, instanceId: string) {
   await world.ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }));
 }
 
+/** A volume in AZ B the group has left, a move snapshot a previous try left after `tries` tries, a new instance in AZ A. */
+async function moveTriedBefore(tries: number) {
+  const volumeId = await world.createVolume(AZ_B);
+  await pinGroup(AZ_A);
+  const previous = await world.snapshot(volumeId, {
+    ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:reason': 'move', 'casper:source-volume': volumeId, 'casper:move-attempts': String(tries),
+  });
+  return { volumeId, previous, instanceId: await world.runInstance(AZ_A) };
+}
+
+/** The node's volume in AZ A, attached to (and named by a tag of) an old instance, and a new instance in AZ A. */
+async function heldByOldInstance() {
+  const volumeId = await world.createVolume(AZ_A);
+  const oldId = await world.runInstance(AZ_A);
+  await attach(volumeId, oldId);
+  await world.tagInstance(oldId, { 'casper:data-volume': volumeId });
+  return { volumeId, oldId, instanceId: await world.runInstance(AZ_A) };
+}
+
 async function pinGroup(...azs: string[]) {
   await world.autoScaling.send(new UpdateAutoScalingGroupCommand({
     AutoScalingGroupName: GROUP, VPCZoneIdentifier: azs.map((az) => world.subnets[az]).join(','),
@@ -155,10 +174,7 @@ describe('LAUNCHING', () => {
   });
 
   test('the old instance ends its termination after a few polls: reattached, never detached from a running instance, heartbeats sent', async () => {
-    const volumeId = await world.createVolume(AZ_A);
-    const oldId = await world.runInstance(AZ_A);
-    await attach(volumeId, oldId);
-    const instanceId = await world.runInstance(AZ_A);
+    const { volumeId, oldId, instanceId } = await heldByOldInstance();
     runner.onStep(async (_state, n) => {
       if (n === 5) await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [oldId] }));
     });
@@ -176,10 +192,7 @@ describe('LAUNCHING', () => {
   });
 
   test('the old instance is terminated but still shows the attachment: forced detach, then attached', async () => {
-    const volumeId = await world.createVolume(AZ_A);
-    const oldId = await world.runInstance(AZ_A);
-    await attach(volumeId, oldId);
-    const instanceId = await world.runInstance(AZ_A);
+    const { volumeId, oldId, instanceId } = await heldByOldInstance();
     // moto detaches on TerminateInstances; report the old instance terminated while moto keeps it attached.
     tap.rewrite('DescribeInstances', (output) => {
       for (const i of output.Reservations.flatMap((r: any) => r.Instances)) if (i.InstanceId === oldId) i.State = { Name: 'terminated' };
@@ -194,10 +207,7 @@ describe('LAUNCHING', () => {
   });
 
   test('an old instance that never lets go: detach forced only after HOLDER_WAIT_SECONDS', async () => {
-    const volumeId = await world.createVolume(AZ_A);
-    const oldId = await world.runInstance(AZ_A);
-    await attach(volumeId, oldId);
-    const instanceId = await world.runInstance(AZ_A);
+    const { volumeId, oldId, instanceId } = await heldByOldInstance();
     let forcedAt: number | undefined;
     const start = clock.now();
     tap.rewrite('DetachVolume', () => { forcedAt ??= clock.now() - start; });
@@ -427,11 +437,7 @@ describe('LAUNCHING', () => {
   });
 
   test('the old instance\'s termination arrives after the new instance\'s launch: both complete, the volume follows', async () => {
-    const volumeId = await world.createVolume(AZ_A);
-    const oldId = await world.runInstance(AZ_A);
-    await attach(volumeId, oldId);
-    await world.tagInstance(oldId, { 'casper:data-volume': volumeId });
-    const instanceId = await world.runInstance(AZ_A);
+    const { volumeId, oldId, instanceId } = await heldByOldInstance();
     const terminator = new WorkflowRunner(definition, { tap, lifecycle, clock, config: testConfig(world) });
     let termination: Execution | undefined;
     runner.onStep(async (state) => {
@@ -451,11 +457,7 @@ describe('LAUNCHING', () => {
   });
 
   test('termination and launch at once: run concurrently, both complete', async () => {
-    const volumeId = await world.createVolume(AZ_A);
-    const oldId = await world.runInstance(AZ_A);
-    await attach(volumeId, oldId);
-    await world.tagInstance(oldId, { 'casper:data-volume': volumeId });
-    const instanceId = await world.runInstance(AZ_A);
+    const { volumeId, oldId, instanceId } = await heldByOldInstance();
     const terminator = new WorkflowRunner(definition, { tap, lifecycle, clock, config: testConfig(world) });
     let terminated = false;
     const termination = terminator.run(lifecycleEvent('TERMINATING', oldId)).then(async (e) => {
@@ -476,12 +478,7 @@ describe('LAUNCHING', () => {
   });
 
   test('a move retried by the next launch adopts the snapshot the previous try left, counting tries', async () => {
-    const volumeId = await world.createVolume(AZ_B);
-    await pinGroup(AZ_A);
-    const previous = await world.snapshot(volumeId, {
-      ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:reason': 'move', 'casper:source-volume': volumeId, 'casper:move-attempts': '1',
-    });
-    const instanceId = await world.runInstance(AZ_A);
+    const { volumeId, previous, instanceId } = await moveTriedBefore(1);
 
     const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
@@ -494,12 +491,7 @@ describe('LAUNCHING', () => {
   });
 
   test('a move that keeps failing ends after MAX_MOVE_ATTEMPTS: Launch suspended, failure metric, the data kept', async () => {
-    const volumeId = await world.createVolume(AZ_B);
-    await pinGroup(AZ_A);
-    const previous = await world.snapshot(volumeId, {
-      ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:reason': 'move', 'casper:source-volume': volumeId, 'casper:move-attempts': '3',
-    });
-    const instanceId = await world.runInstance(AZ_A);
+    const { volumeId, previous, instanceId } = await moveTriedBefore(3);
 
     const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
 
