@@ -674,9 +674,18 @@ class Step {
     }
     const groupSubnets = await groupSubnetIds(s.detail.AutoScalingGroupName, this.o);
     const homeSubnets = this.config.groupSubnets.filter((sn) => sn.az === home).map((sn) => sn.subnetId);
+    let pinned = false;
     if (homeSubnets.length > 0 && (groupSubnets ?? []).some((id) => homeSubnets.includes(id))) {
+      try {
+        await setGroupSubnets(s.detail.AutoScalingGroupName, homeSubnets, this.o);
+        pinned = true;
+      } catch (err) {
+        // Without the pin a relaunch could land here again: move the data instead.
+        this.log(`WARN cannot pin group ${s.detail.AutoScalingGroupName} to ${home} (${oneLine(err)}): moving the volume instead`);
+      }
+    }
+    if (pinned) {
       // The home AZ is usable: relaunch there and reattach in place rather than copy the data.
-      await setGroupSubnets(s.detail.AutoScalingGroupName, homeSubnets, this.o);
       this.log(`instance is in ${az} but the data volume ${volumeId} is in ${home}, which is usable: group pinned to ${home}, `
         + 'launch abandoned so that the group relaunches there');
       await complete(this.o, s.detail, 'ABANDON');

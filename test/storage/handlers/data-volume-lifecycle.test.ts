@@ -297,6 +297,23 @@ describe('LAUNCHING', () => {
     await world.expectNewestDataKept({ volumeId });
   });
 
+  test('landing outside the home AZ when the group cannot be pinned: the data moves instead (no relaunch loop)', async () => {
+    const volumeId = await world.createVolume(AZ_B);
+    const instanceId = await world.runInstance(AZ_A);
+    lifecycle.client.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'UpdateAutoScalingGroupCommand') throw serviceError('AccessDenied', 'not authorized', 'client');
+      return next(args);
+    }, { step: 'initialize', name: 'denyUpdate' });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'moved');
+    expect(e.out.logs.some((l) => l.includes(`WARN cannot pin group ${GROUP} to ${AZ_B} (AccessDenied: not authorized): moving the volume instead`))).toBe(true);
+    expect(lifecycle.completions()).toEqual(['CONTINUE']);
+    await expectLaunched(instanceId, e.state.volumeId!);
+    await world.expectNewestDataKept({ volumeId });
+  });
+
   test('an impaired home AZ: the newest completed snapshot is restored in the instance AZ', async () => {
     const volumeId = await world.createVolume(AZ_B, { size: 30 });
     const snapshotId = await world.snapshot(volumeId);
