@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Fn, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -302,7 +302,7 @@ export class DataVolumeLifecycle extends Construct {
         conditions: { StringEquals: nodeTag },
       }),
     ];
-    const subnets = (props.groupSubnets ?? []).map((subnet) => `${subnet.subnetId}=${subnet.availabilityZone}`);
+    const subnets = subnetEntries(this, props.groupSubnets ?? []);
     const common = {
       NODE_NAME: props.nodeName,
       GROUP_SUBNETS: subnets.length > 0 ? Fn.join(',', subnets) : '',
@@ -534,5 +534,20 @@ export class DataVolumeLifecycle extends Construct {
       period: Duration.minutes(5),
       ...props,
     });
+  }
+}
+
+/**
+ * `subnet-id=availability-zone` of each subnet. An imported subnet may not know
+ * its AZ (`Subnet.fromSubnetId`): then the group is left alone, with a warning.
+ */
+function subnetEntries(scope: Construct, subnets: ec2.ISubnet[]): string[] {
+  try {
+    return subnets.map((subnet) => `${subnet.subnetId}=${subnet.availabilityZone}`);
+  } catch {
+    Annotations.of(scope).addWarningV2('cdk-casper-node:groupSubnetsWithoutAz',
+      'The group\'s subnets do not say their Availability Zones (import them with Subnet.fromSubnetAttributes): the data-volume '
+      + 'lifecycle will not keep the group in the data volume\'s AZ, and a replacement in another AZ moves the data.');
+    return [];
   }
 }

@@ -1,5 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -244,6 +244,18 @@ describe('DataVolumeLifecycle', () => {
     const lint = cfnLint(stack);
     expect(lint.errors).toEqual([]);
     expect(unexplainedWarnings(lint)).toEqual([]);
+  });
+
+  test('imported subnets that do not know their AZ: no pinning, a warning, and the template still synthesizes', () => {
+    const other = agnosticStack('Other');
+    const vpc = new ec2.Vpc(other, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const asg = new autoscaling.AutoScalingGroup(other, 'Asg', { vpc, instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+    const lifecycle = new DataVolumeLifecycle(other, 'L', {
+      autoScalingGroup: asg, nodeName: 'n', elasticIpAllocationId: 'x', groupSubnets: [ec2.Subnet.fromSubnetId(other, 'S', 'subnet-0123456789abcdef0')],
+    });
+    Template.fromStack(other).hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ GROUP_SUBNETS: '' }) } });
+    const warnings = Annotations.fromStack(other).findWarning(`/${lifecycle.node.path}`, Match.stringLikeRegexp('do not say their Availability Zones'));
+    expect(warnings).toHaveLength(1);
   });
 
   test('rejects an invalid node name', () => {
