@@ -572,7 +572,8 @@ export class CasperAlarms extends Construct {
 
     if (props.dataVolumeLifecycle) {
       this.lifecycleFailures = add('LifecycleFailures', 'lifecycle-failures',
-        'the data-volume lifecycle handler failed to attach or snapshot the data volume (see its log group); the old volume is kept.', {
+        'the data-volume lifecycle abandoned a launch or termination (see the lifecycle step function\'s log group and the workflow\'s '
+        + 'executions); nothing was deleted. After 3 failed moves the group\'s Launch process is suspended: resume it once fixed.', {
           metric: props.dataVolumeLifecycle.metricFailures({ statistic: 'Sum', period: Duration.minutes(5) }),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
