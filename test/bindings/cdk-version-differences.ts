@@ -43,6 +43,11 @@ export const RULES: Rule[] = [
     why: "aws-cdk-lib's own handlers: memory size and the rest of their configuration as aws-cdk-lib defines it (newer aws-cdk-lib gives the BucketDeployment handler 1024 MB)",
     matches: (diff, id) => cdkOwned(id) && /^Resources\.[^.]+\.(Properties\.(Code|Layers|MemorySize|Timeout|Environment|LoggingConfig|Handler)|DependsOn)/.test(diff),
   },
+  {
+    why: "aws-cdk-lib's default role of a Step Functions state machine: newer aws-cdk-lib adds confused-deputy conditions (aws:SourceAccount, aws:SourceArn of this account's state machines) to its trust policy",
+    matches: (diff, id) => id !== undefined && /WorkflowRole[0-9A-F]{8}$/.test(id)
+      && /^Resources\.[^.]+\.Properties\.AssumeRolePolicyDocument\.Statement\[0\]\.Condition(:|\.)/.test(diff),
+  },
 ];
 
 /** The resource a difference line is about, when it is about one. */
