@@ -65,7 +65,6 @@ export interface NodeConfigDocument {
 /** Where the node's data lives; the lifecycle handler and the bootstrap agree on it. */
 export const DATA_MOUNT_POINT = '/var/lib/casper/casper-node';
 
-export { DATA_VOLUME_INSTANCE_TAG };
 
 /** The open-files limit the Casper docs ask for. */
 export const OPEN_FILES_LIMIT = 64000;

@@ -3,10 +3,6 @@
  * create, and their CloudWatch Embedded Metric Format output.
  */
 
-import { TAG_CREATED_BY } from '../../private/contract';
-
-/** Tag naming the creator of a volume or snapshot (`lifecycle`, `snapshot-rotation`). */
-export { TAG_CREATED_BY };
 
 /** One metric of an EMF line. */
 export interface EmfMetric {

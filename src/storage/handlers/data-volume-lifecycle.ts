@@ -95,12 +95,13 @@ import {
   Volume,
 } from '@aws-sdk/client-ec2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { emfLine, errorName, isNotFound, oneLine, TAG_CREATED_BY, tagValue } from './common';
+import { emfLine, errorName, isNotFound, oneLine, tagValue } from './common';
 import {
   CREATED_BY_LIFECYCLE,
   DATA_VOLUME_PENDING,
   ROLE_DATA,
   TAG_ATTACHED_AT,
+  TAG_CREATED_BY,
   TAG_INSTANCE,
   TAG_MOVE_ATTEMPTS,
   TAG_NODE,
@@ -498,10 +499,10 @@ export async function advanceLifecycle(
 
 /** Abandons the action: ERROR line, `LifecycleFailures`, ABANDON. Also the workflow's catch-all step. */
 export async function abandonLifecycle(
-  state: LifecycleState & { error?: unknown; cause?: unknown }, options: LifecycleOptions = {},
+  state: LifecycleState, options: LifecycleOptions = {},
 ): Promise<LifecycleState> {
   const o = resolveOptions(options);
-  const message = typeof state.error === 'string' ? state.error : oneLine(state.cause ?? state.error ?? 'unknown error');
+  const message = state.error ?? 'unknown error';
   const d = state.detail;
   o.logError(`ERROR lifecycle ${state.transition} instance ${d.EC2InstanceId}: ${message}`);
   const target = o.metricTarget();
@@ -567,6 +568,11 @@ function byNewestSnapshot(a: Snapshot, b: Snapshot): number {
 
 function attachmentTo(volume: Volume, instanceId: string) {
   return volume.Attachments?.find((a) => a.InstanceId === instanceId && a.State !== 'detached');
+}
+
+/** A volume's tags without those that describe its attachment (they would be wrong on a copy). */
+function withoutAttachmentTags(tags: Tag[] | undefined): Tag[] {
+  return (tags ?? []).filter((t) => t.Key !== TAG_ATTACHED_AT && t.Key !== TAG_INSTANCE);
 }
 
 function mergeTags(...sets: Array<Tag[] | Record<string, string>>): Tag[] {
@@ -762,7 +768,7 @@ class Step {
       TagSpecifications: [{
         ResourceType: 'snapshot',
         // The operator's tags (cost allocation, names) come along; the attachment's do not.
-        Tags: mergeTags((source.Tags ?? []).filter((t) => t.Key !== TAG_ATTACHED_AT && t.Key !== TAG_INSTANCE), this.nodeTags(), {
+        Tags: mergeTags(withoutAttachmentTags(source.Tags), this.nodeTags(), {
           [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'move', [TAG_SOURCE_VOLUME]: source.VolumeId!, [TAG_MOVE_ATTEMPTS]: '1',
         }),
       }],
@@ -837,7 +843,7 @@ class Step {
       Throughput: throughput,
       Encrypted: true,
       KmsKeyId: kmsKeyId,
-      TagSpecifications: [{ ResourceType: 'volume', Tags: tags.filter((t) => t.Key !== TAG_ATTACHED_AT && t.Key !== TAG_INSTANCE) }],
+      TagSpecifications: [{ ResourceType: 'volume', Tags: withoutAttachmentTags(tags) }],
       // The same token for a retried step: no second volume.
       ClientToken: createHash('sha256').update(`${s.detail.LifecycleActionToken}:${s.snapshotId ?? 'empty'}:${az}`).digest('hex').slice(0, 64),
     }));

@@ -33,7 +33,8 @@ import {
   Tag,
   Volume,
 } from '@aws-sdk/client-ec2';
-import { EmfMetric, emfLine, errorName, TAG_CREATED_BY, tagValue } from './common';
+import { EmfMetric, emfLine, errorName, tagValue } from './common';
+import { TAG_CREATED_BY } from '../../private/contract';
 
 /** Tag written on every snapshot a rotation creates: its rotation id. */
 export const ROTATION_TAG = 'casper:rotation';

@@ -22,7 +22,7 @@ import {
   Snapshot,
   Tag,
 } from '@aws-sdk/client-ec2';
-import { TAG_CREATED_BY } from '../../../src/storage/handlers/common';
+import { TAG_CREATED_BY } from '../../../src/private/contract';
 import { ROTATION_TAG, CREATED_BY, SnapshotRotationConfig } from '../../../src/storage/handlers/snapshot-rotation';
 
 export const REGION = 'us-east-1';
