@@ -1,3 +1,5 @@
+import { IConstruct } from 'constructs';
+
 /**
  * Synth-time input validation shared by the constructs.
  *
@@ -27,10 +29,33 @@ export function showValue(value: unknown): string {
   return value !== null && typeof value === 'object' ? `{ ${Object.keys(value).join(', ')} }` : String(value);
 }
 
-/** Thrown for invalid construct props. */
+/**
+ * Who an error is about: the construct's class and where it stands in the app,
+ * so two nodes of one app give errors that tell them apart.
+ */
+export interface ValidationOwner {
+  /** The class (or factory) whose input is invalid, such as `CasperReadOnlyNode`. */
+  readonly name: string;
+  /** The construct path, such as `MyStack/Node`; absent for factories that have no scope. */
+  readonly path?: string;
+}
+
+/** The owner of an error raised by the construct `scope` of class `name`. */
+export function ownerOf(scope: IConstruct, name: string): ValidationOwner {
+  return { name, path: scope.node.path };
+}
+
+/** Either an owner with its path, or just a name (factories without a scope, such as `CasperNetwork.custom`). */
+export type Owner = string | ValidationOwner;
+
+/**
+ * Thrown for invalid construct props. The message reads
+ * `<Class>: invalid <prop> <value>: <what is allowed> (construct <path>)`.
+ */
 export class CasperValidationError extends Error {
-  constructor(owner: string, prop: string, value: unknown, allowed: string) {
-    super(`${owner}: invalid ${prop} ${showValue(value)}: ${allowed}`);
+  constructor(owner: Owner, prop: string, value: unknown, allowed: string) {
+    const o = typeof owner === 'string' ? { name: owner } : owner;
+    super(`${o.name}: invalid ${prop} ${showValue(value)}: ${allowed}${o.path ? ` (construct ${o.path})` : ''}`);
     this.name = 'CasperValidationError';
   }
 }
@@ -86,7 +111,7 @@ export function parseCidr(text: string): ParsedCidr | undefined {
 }
 
 /** Throws unless `port` is an integer TCP/UDP port (1-65535). */
-export function validatePort(owner: string, prop: string, port: number): void {
+export function validatePort(owner: Owner, prop: string, port: number): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new CasperValidationError(owner, prop, port, 'a port must be an integer from 1 to 65535');
   }
@@ -113,16 +138,43 @@ export function isValidMetricsNamespace(ns: string): boolean {
 export const NODE_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** Throws unless `name` is a node name (the one rule and message for every construct that takes one). */
-export function validateNodeName(owner: string, prop: string, name: string | undefined): void {
+export function validateNodeName(owner: Owner, prop: string, name: string | undefined): void {
   if (!NODE_NAME_PATTERN.test(name ?? '')) {
     throw new CasperValidationError(owner, prop, name, 'must be 1 to 63 letters, digits or "-", starting and ending with a letter or digit');
   }
 }
 
-/** Throws unless `value` is an integer from `min` to `max`. */
-export function validateInteger(owner: string, prop: string, value: number, min: number, max: number): void {
+/**
+ * Returns `value` when it is a whole number from `min` to `max` (of `unit`,
+ * named in the message when given, such as `GiB`); throws otherwise.
+ */
+export function validateInteger(owner: Owner, prop: string, value: number, min: number, max: number, unit?: string): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new CasperValidationError(owner, prop, value, `must be an integer from ${min} to ${max}`);
+    throw new CasperValidationError(owner, prop, value, `must be a whole number${unit ? ` of ${unit}` : ''} from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** A duration as this module needs it (CDK's `Duration`, without importing aws-cdk-lib into handlers). */
+interface DurationLike {
+  toSeconds(opts?: { integral?: boolean }): number;
+  toHumanString(): string;
+  toMilliseconds(opts?: { integral?: boolean }): number;
+}
+
+/** Returns `value` when it lies from `min` to `max`; throws with the three printed exactly otherwise. */
+export function validateDuration<D extends DurationLike>(owner: Owner, prop: string, value: D, min: DurationLike, max: DurationLike): D {
+  const ms = value.toMilliseconds({ integral: false });
+  if (ms < min.toMilliseconds({ integral: false }) || ms > max.toMilliseconds({ integral: false })) {
+    throw new CasperValidationError(owner, prop, describeDuration(value), `must be from ${describeDuration(min)} to ${describeDuration(max)}`);
+  }
+  return value;
+}
+
+/** Throws unless `cidr` is an IPv4 or IPv6 CIDR block (IPv4 host bits zero). */
+export function validateCidr(owner: Owner, prop: string, cidr: string): void {
+  if (parseCidr(cidr) === undefined) {
+    throw new CasperValidationError(owner, prop, cidr, 'must be an IPv4 CIDR such as "203.0.113.0/24" (host bits zero) or an IPv6 CIDR such as "2001:db8::/32"');
   }
 }
 
