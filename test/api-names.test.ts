@@ -68,7 +68,9 @@ describe('public names read well in Python and Go', () => {
   });
 
   test('the throughput prop keeps its unit in every language', () => {
-    const props = assembly.types['cdk-casper-node.CasperReadOnlyNodeProps'].properties!.map((p) => p.name);
+    // The node's props take the instance options (jsii flattens them into Python's keyword arguments).
+    expect((assembly.types['cdk-casper-node.CasperReadOnlyNodeProps'] as any).interfaces).toContain('cdk-casper-node.CasperNodeInstanceOptions');
+    const props = assembly.types['cdk-casper-node.CasperNodeInstanceOptions'].properties!.map((p) => p.name);
     expect(props).toContain('dataVolumeThroughputMibps');
     expect(toSnakeCase('dataVolumeThroughputMibps')).toBe('data_volume_throughput_mibps');
     expect(toPascalCase('dataVolumeThroughputMibps')).toBe('DataVolumeThroughputMibps');

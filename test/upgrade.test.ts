@@ -42,3 +42,32 @@ test('the default node\'s stateful resources keep their logical IDs', () => {
   // Every pinned ID is still there with its type, and no stateful resource is unaccounted for.
   expect(found).toEqual(PINNED);
 });
+
+/**
+ * The compute core. Not stateful, but a new logical ID for the group would
+ * make CloudFormation create a second group and delete the first: the old
+ * instance's data volume would be detached while the node runs. The node
+ * builds its `CasperNodeGroup` with the id `Default`, which CDK leaves out of
+ * logical IDs, so these stay where they were when the node built them itself.
+ */
+const PINNED_COMPUTE: Record<string, string> = {
+  NodeRoleD4034043: 'AWS::IAM::Role',
+  NodeRoleSessionManagerPolicy97FAB88F: 'AWS::IAM::Policy',
+  NodeRoleDefaultPolicyD881D3CD: 'AWS::IAM::Policy',
+  NodeLaunchTemplateProfile9C08DBCF: 'AWS::IAM::InstanceProfile',
+  NodeLaunchTemplateD1A59652: 'AWS::EC2::LaunchTemplate',
+  NodeAsgASG869CD44A: 'AWS::AutoScaling::AutoScalingGroup',
+  NodeSelfHealingPolicy96E4B8B3: 'AWS::IAM::Policy',
+};
+
+test('the default node\'s group, launch template and role keep their logical IDs and names', () => {
+  const app = buildApp(new App());
+  const resources = Template.fromStack(app.node.findChild('CasperTestnetNode') as Stack).toJSON().Resources as Record<string, any>;
+  for (const [id, type] of Object.entries(PINNED_COMPUTE)) {
+    expect({ id, type: resources[id]?.Type }).toEqual({ id, type });
+  }
+  // The instances' Name tag is the path without the hidden id, as before the compute core existed.
+  type TagSpec = { Tags: Array<{ Key: string; Value: string }> };
+  const specs = resources.NodeLaunchTemplateD1A59652.Properties.LaunchTemplateData.TagSpecifications as TagSpec[];
+  for (const spec of specs) expect(spec.Tags).toContainEqual({ Key: 'Name', Value: 'CasperTestnetNode/Node/LaunchTemplate' });
+});

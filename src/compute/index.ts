@@ -1,0 +1,2 @@
+export * from './casper-node-instance-options';
+export * from './casper-node-group';

@@ -1,0 +1,81 @@
+import { validateInstanceOptions, ValidInstanceOptions } from './instance-options';
+import { validateSlack } from './slack';
+import { describeSshAccess, resolveSshPeers } from './ssh';
+import { CasperValidationError, isValidEmail, isValidMetricsNamespace, Owner, validateNodeName } from './validation';
+import { knownVpcCidr, validateOpenVpnOptions } from './vpn-options';
+import type { CasperReadOnlyNodeProps } from '../casper-read-only-node-props';
+import { SshAccess } from '../network/ssh-access';
+
+/** CasperVpc's default CIDR, for checks made before the VPC exists. */
+const DEFAULT_VPC_CIDR = '10.0.0.0/16';
+
+/** `CasperReadOnlyNodeProps` with every default applied and every value checked. */
+export interface ValidNodeProps extends ValidInstanceOptions {
+  readonly nodeName: string;
+  readonly metricsNamespace: string;
+  /** Whether SSH is open (an SSH source, or the VPN): the node then gets a key pair. */
+  readonly sshOpen: boolean;
+  readonly backups: boolean;
+  readonly canary: boolean;
+  readonly dashboard: boolean;
+  readonly vpn: boolean;
+}
+
+/**
+ * Applies the node's defaults and checks every prop, before the node creates
+ * anything; throws the first problem found, naming `owner` (the node and its path).
+ */
+export function validateNodeProps(owner: Owner, props: CasperReadOnlyNodeProps): ValidNodeProps {
+  const fail = (prop: string, value: unknown, allowed: string): never => {
+    throw new CasperValidationError(owner, prop, value, allowed);
+  };
+  if (!props.network) fail('network', props.network, 'is required: CasperNetwork.MAINNET, CasperNetwork.TESTNET or CasperNetwork.custom(...)');
+  const nodeName = props.nodeName ?? `${props.network.chainspecName.toLowerCase().replace(/_/g, '-')}-node`;
+  validateNodeName(owner, 'nodeName', nodeName);
+  const metricsNamespace = props.metricsNamespace ?? `casper-${props.network.chainspecName}`;
+  if (!isValidMetricsNamespace(metricsNamespace)) {
+    fail('metricsNamespace', metricsNamespace,
+      'must be 1 to 255 characters of letters, digits and . - _ / # : or space, not starting with ":" or "AWS/"');
+  }
+  const instance = validateInstanceOptions(owner, props);
+
+  for (const email of props.alertEmails ?? []) {
+    if (typeof email !== 'string' || !isValidEmail(email)) {
+      fail('alertEmails', email, 'each entry must be an email address such as "ops@example.com"');
+    }
+  }
+  if (props.alertEmails && props.alertEmails.length > 0 && props.alertTopic) {
+    fail('alertEmails', props.alertEmails, 'give either alertEmails or alertTopic, not both (subscribe the addresses to your topic)');
+  }
+  validateSlack(owner, props.alertSlackWorkspaceId, props.alertSlackChannelId);
+
+  // Checked here too, so a bad SSH source fails before any resource exists.
+  const sshPeers = resolveSshPeers(owner, props.sshAccess ?? SshAccess.none(), props.allowSshFromAnywhere ?? false);
+  const vpn = props.enableVpn ?? false;
+  if (vpn) {
+    if (sshPeers.length > 0) {
+      fail('sshAccess', describeSshAccess(props.sshAccess!), 'with enableVpn, SSH is open only to the VPN server; leave sshAccess unset');
+    }
+    // Checked here too, so bad VPN options fail before the VPC exists.
+    validateOpenVpnOptions(props.vpnOptions ?? {}, props.vpc ? knownVpcCidr(props.vpc) : DEFAULT_VPC_CIDR);
+  } else if (props.vpnOptions) {
+    fail('vpnOptions', props.vpnOptions, 'only applies with enableVpn: true');
+  }
+  const canary = props.enableCanary ?? true;
+  // The canary checks the status port from the internet: with the port closed it could never pass.
+  if (props.publicStatusPort === false && canary) {
+    fail('publicStatusPort', false, 'with the canary on (enableCanary, default true), which checks '
+      + 'http://<node IP>:8888/status from the internet and could never pass with the port closed: '
+      + 'set enableCanary: false, or leave publicStatusPort true');
+  }
+  return {
+    ...instance,
+    nodeName,
+    metricsNamespace,
+    sshOpen: sshPeers.length > 0 || vpn,
+    backups: props.enableBackups ?? true,
+    canary,
+    dashboard: props.enableDashboard ?? true,
+    vpn,
+  };
+}
