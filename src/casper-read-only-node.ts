@@ -265,32 +265,32 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
     }
   }
 
-  /** 1 while the node answers `/status`, 0 when it does not (average over the period). */
+  /** `NodeUp`: 1 while the node answers `/status`, else 0 (minimum per minute). */
   public metricNodeUp(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metrics.metricNodeUp(props);
   }
 
-  /** 1 while the node follows the chain tip (KeepUp or Validate with a block), else 0. */
+  /** `Synced`: 1 while the node follows the chain tip, else 0 (minimum per minute). */
   public metricSynced(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metrics.metricSynced(props);
   }
 
-  /** The node's connected peers. */
+  /** `PeerCount`: the node's connected peers (minimum per minute). */
   public metricPeerCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metrics.metricPeerCount(props);
   }
 
-  /** Height of the node's newest block. */
+  /** `BlockHeight`: height of the node's newest block (maximum per minute). */
   public metricBlockHeight(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metrics.metricBlockHeight(props);
   }
 
-  /** Seconds since the node's newest block was made (maximum over the period). */
+  /** `LastBlockAgeSeconds`: age of the node's newest block (maximum per minute). */
   public metricLastBlockAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metrics.metricLastBlockAge(props);
   }
 
-  /** 1 while the sidecar's JSON-RPC answers (2.x networks), else 0. */
+  /** `RpcUp`: 1 while the sidecar's JSON-RPC answers (2.x networks), else 0 (minimum per minute). */
   public metricRpcUp(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metrics.metricRpcUp(props);
   }

@@ -201,6 +201,22 @@ describe('CasperReadOnlyNode', () => {
       }
     });
 
+    test('IConnectable, IGrantable and metric methods', () => {
+      expect(node.connections.securityGroups).toEqual([node.securityGroup.securityGroup]);
+      expect(node.grantPrincipal).toBe(node.role);
+      const metrics = [node.metricNodeUp(), node.metricSynced(), node.metricPeerCount(), node.metricBlockHeight(),
+        node.metricLastBlockAge(), node.metricRpcUp()];
+      expect(metrics.map((m) => `${m.namespace} ${m.metricName} ${m.statistic} ${JSON.stringify(m.dimensions)}`)).toEqual([
+        'casper-casper-test NodeUp Minimum {"NodeName":"casper-test-node"}',
+        'casper-casper-test Synced Minimum {"NodeName":"casper-test-node"}',
+        'casper-casper-test PeerCount Minimum {"NodeName":"casper-test-node"}',
+        'casper-casper-test BlockHeight Maximum {"NodeName":"casper-test-node"}',
+        'casper-casper-test LastBlockAgeSeconds Maximum {"NodeName":"casper-test-node"}',
+        'casper-casper-test RpcUp Minimum {"NodeName":"casper-test-node"}',
+      ]);
+      expect(node.metricSynced({ period: Duration.minutes(5) }).period.toMinutes()).toBe(5);
+    });
+
     test('names and data volume defaults', () => {
       expect(node.nodeName).toBe('casper-test-node');
       expect(node.metrics.namespace).toBe('casper-casper-test');
@@ -448,6 +464,21 @@ describe('CasperReadOnlyNode', () => {
     test.each(cases)('%s', (_name, props, message) => {
       const stack = agnosticStack();
       expectRejected(stack, () => new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, ...props } as CasperReadOnlyNodeProps), message);
+    });
+
+    test('two nodes of one app with the same bad input are told apart by their paths', () => {
+      const stack = agnosticStack();
+      const messages = ['Reader1', 'Reader2'].map((id) => {
+        try {
+          new CasperReadOnlyNode(stack, id, { network: CasperNetwork.TESTNET, bootstrapTimeout: Duration.seconds(1799.5) });
+          return 'no error';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      });
+      // Durations print exactly: 1799.5 s is not "29 minutes".
+      expect(messages).toEqual(['Reader1', 'Reader2'].map((id) =>
+        `CasperReadOnlyNode: invalid bootstrapTimeout "1799500 milliseconds": must be from 30 minutes to 12 hours (construct Test/${id})`));
     });
 
     test('a closed status port with the canary on (the default, or enableCanary: true)', () => {
