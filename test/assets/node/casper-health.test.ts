@@ -590,7 +590,10 @@ describe('the pure verdict function', () => {
   });
 
   test('RFC 3339 timestamps with offsets and long fractions', () => {
-    const at = (timestamp: string) => callVerdict({ ...status, last_added_block_info: { ...status.last_added_block_info, timestamp } }, null, now, 600, 3)[1];
+    const at = (timestamp: string) => {
+      const block = { ...status.last_added_block_info, timestamp };
+      return callVerdict({ ...status, last_added_block_info: block }, null, now, 600, 3)[1];
+    };
     expect(at('2025-06-24T11:41:16.864000001+02:00').block_age_seconds).toBe(12);
     expect(at('2025-06-24T09:41:16Z').block_age_seconds).toBe(13);
     expect(at('2025-06-24 09:41:04.864z').block_age_seconds).toBe(24);
