@@ -18,7 +18,31 @@ export interface NodeConfigInput {
   readonly readyWaitSeconds: number;
   readonly restartAfterSeconds: number;
   readonly unhealthyAfterSeconds: number;
+  /**
+   * The in-sync health endpoint (`GET /healthz`, `casper-health.py`) for a load balancer.
+   * @default - off (port 0): the bootstrap does not install it
+   */
+  readonly healthEndpoint?: HealthEndpointSettings;
 }
+
+/** What the health endpoint serves on and when it answers 200. */
+export interface HealthEndpointSettings {
+  /** TCP port of `GET /healthz` on every address of the instance; 0: no endpoint. */
+  readonly port: number;
+  /** Healthy only while the newest block is younger than this. */
+  readonly maxBlockAgeSeconds: number;
+  /** Healthy only with at least this many peers. */
+  readonly minPeers: number;
+}
+
+/** The health endpoint's usual port (beside the REST server's 8888). */
+export const HEALTH_ENDPOINT_DEFAULT_PORT = 8889;
+
+/** The health endpoint's block age limit when none is given: ten minutes, many block times. */
+export const HEALTH_ENDPOINT_DEFAULT_MAX_BLOCK_AGE_SECONDS = 600;
+
+/** The health endpoint's minimum of peers when none is given. */
+export const HEALTH_ENDPOINT_DEFAULT_MIN_PEERS = 3;
 
 /** The `config.json` document `assets/node/bootstrap.sh` reads (its parser checks every key). */
 export interface NodeConfigDocument {
@@ -60,6 +84,8 @@ export interface NodeConfigDocument {
     readonly restartAfterSeconds: number;
     readonly unhealthyAfterSeconds: number;
   };
+  /** Port 0: no health endpoint. */
+  readonly healthEndpoint: HealthEndpointSettings;
 }
 
 /** Where the node's data lives; the lifecycle handler and the bootstrap agree on it. */
@@ -172,6 +198,11 @@ export function renderNodeConfig(input: NodeConfigInput): NodeConfigDocument {
       readyStableSeconds: READY_STABLE_SECONDS,
       restartAfterSeconds: input.restartAfterSeconds,
       unhealthyAfterSeconds: input.unhealthyAfterSeconds,
+    },
+    healthEndpoint: {
+      port: input.healthEndpoint?.port ?? 0,
+      maxBlockAgeSeconds: input.healthEndpoint?.maxBlockAgeSeconds ?? HEALTH_ENDPOINT_DEFAULT_MAX_BLOCK_AGE_SECONDS,
+      minPeers: input.healthEndpoint?.minPeers ?? HEALTH_ENDPOINT_DEFAULT_MIN_PEERS,
     },
   };
 }

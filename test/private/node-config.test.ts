@@ -1,6 +1,7 @@
 import { CasperNetwork } from '../../src';
 import {
-  DATA_VOLUME_TAG_WAIT_SECONDS, LIBSSL11_DEB, LIFECYCLE_LAUNCH_WORST_CASE_SECONDS, readyWaitSeconds, renderNodeConfig,
+  DATA_VOLUME_TAG_WAIT_SECONDS, HEALTH_ENDPOINT_DEFAULT_MAX_BLOCK_AGE_SECONDS, HEALTH_ENDPOINT_DEFAULT_MIN_PEERS, HEALTH_ENDPOINT_DEFAULT_PORT,
+  LIBSSL11_DEB, LIFECYCLE_LAUNCH_WORST_CASE_SECONDS, readyWaitSeconds, renderNodeConfig,
 } from '../../src/private/node-config';
 
 describe('renderNodeConfig', () => {
@@ -22,6 +23,7 @@ describe('renderNodeConfig', () => {
       cloudWatchAgentConfigParameterName: '/casper/agent',
       metricsNamespace: 'Casper/Node',
       metricsLogGroupName: '/casper/reader-1/metrics',
+      healthEndpoint: { port: 8889, maxBlockAgeSeconds: 300, minPeers: 4 },
     })).toEqual({
       schemaVersion: 2,
       nodeName: 'reader-1',
@@ -57,6 +59,7 @@ describe('renderNodeConfig', () => {
       },
       protocolStaging: { timeoutSeconds: 1800 },
       health: { readyWaitSeconds: 3600, readyStableSeconds: 180, restartAfterSeconds: 900, unhealthyAfterSeconds: 1500 },
+      healthEndpoint: { port: 8889, maxBlockAgeSeconds: 300, minPeers: 4 },
     });
   });
 
@@ -65,6 +68,13 @@ describe('renderNodeConfig', () => {
     expect(doc.trustedHash).toBe('');
     expect(doc.cloudWatchAgent).toEqual({ configParameterName: '' });
     expect(doc.metrics).toEqual({ namespace: '', logGroupName: '' });
+  });
+
+  test('no health endpoint unless asked for: port 0, with the default limits', () => {
+    expect(renderNodeConfig(base).healthEndpoint).toEqual({
+      port: 0, maxBlockAgeSeconds: HEALTH_ENDPOINT_DEFAULT_MAX_BLOCK_AGE_SECONDS, minPeers: HEALTH_ENDPOINT_DEFAULT_MIN_PEERS,
+    });
+    expect([HEALTH_ENDPOINT_DEFAULT_PORT, HEALTH_ENDPOINT_DEFAULT_MAX_BLOCK_AGE_SECONDS, HEALTH_ENDPOINT_DEFAULT_MIN_PEERS]).toEqual([8889, 600, 3]);
   });
 
   test('a mixed-case trusted hash is written lowercase (casper-types reads mixed case as checksummed hex)', () => {

@@ -118,9 +118,16 @@ put("READY_WAIT", "health.readyWaitSeconds", int)
 put("READY_STABLE", "health.readyStableSeconds", int, zero_ok=True)
 put("RESTART_AFTER", "health.restartAfterSeconds", int)
 put("UNHEALTHY_AFTER", "health.unhealthyAfterSeconds", int)
+put("HEALTH_PORT", "healthEndpoint.port", int, zero_ok=True)
+put("HEALTH_MAX_BLOCK_AGE", "healthEndpoint.maxBlockAgeSeconds", int)
+put("HEALTH_MIN_PEERS", "healthEndpoint.minPeers", int, zero_ok=True)
 for port in ("REST_PORT", "GOSSIP_PORT", "SSE_PORT", "RPC_PORT"):
     if int(out[port]) > 65535:
         sys.exit(f"{path}: a port in network is not a TCP port: {out[port]}")
+if int(out["HEALTH_PORT"]) > 65535:
+    sys.exit(f"{path}: healthEndpoint.port is not a TCP port: {out['HEALTH_PORT']}")
+if out["HEALTH_PORT"] != "0" and out["HEALTH_PORT"] in (out["REST_PORT"], out["GOSSIP_PORT"], out["SSE_PORT"], out["RPC_PORT"]):
+    sys.exit(f"{path}: healthEndpoint.port {out['HEALTH_PORT']} is also a port in network")
 if out["METRICS_NAMESPACE"] and not out["METRICS_LOG_GROUP"]:
     sys.exit(f"{path}: metrics.namespace is set but metrics.logGroupName is empty")
 for name, value in out.items():
@@ -139,7 +146,8 @@ check_assets() {
   local f
   for f in $NODE_TOOLS watchdog.sh casper-watchdog.service casper-watchdog.timer \
     casper-stage-protocols.service casper-stage-protocols.timer \
-    casper-metrics.py casper-metrics.service casper-metrics.timer; do
+    casper-metrics.py casper-metrics.service casper-metrics.timer \
+    casper-health.py casper-health.service; do
     [[ -f $HERE/$f ]] || die "$HERE/$f is missing (upload the whole node/ asset folder)"
   done
 }
@@ -643,6 +651,47 @@ EOF
   start_unit casper-metrics.timer
 }
 
+# ------------------------------------------------------- health endpoint ----
+
+# The in-sync health endpoint for a load balancer: casper-health.py serves
+# GET /healthz on CFG_HEALTH_PORT (every address, so the load balancer reaches
+# it), 200 only while the node is in sync (reactor state, newest block, peers
+# and, on networks with the sidecar, its JSON-RPC), else 503 with the reason.
+# Started early: during the bootstrap it answers 503 and says why.
+install_health_endpoint() {
+  STEP="health endpoint"
+  if ((CFG_HEALTH_PORT == 0)); then
+    log "health endpoint: not enabled (port 0), skipped"
+    return 0
+  fi
+  write_if_changed "$ROOT/usr/local/sbin/casper-health.py" 0755 <"$HERE/casper-health.py"
+  local restart=$CHANGED
+  write_if_changed "$ROOT/etc/systemd/system/casper-health.service" 0644 <"$HERE/casper-health.service"
+  if ((CHANGED)); then NEED_RELOAD=1 restart=1; fi
+  local rpc_url=""
+  if [[ $CFG_RUNS_SIDECAR == true ]]; then rpc_url="http://127.0.0.1:$CFG_RPC_PORT/rpc"; fi
+  write_if_changed "$ROOT/etc/casper-health.env" 0644 <<EOF
+CASPER_HEALTH_PORT="$CFG_HEALTH_PORT"
+CASPER_HEALTH_STATUS_URL="http://127.0.0.1:$CFG_REST_PORT/status"
+CASPER_HEALTH_RPC_URL="$rpc_url"
+CASPER_HEALTH_MAX_BLOCK_AGE_SECONDS="$CFG_HEALTH_MAX_BLOCK_AGE"
+CASPER_HEALTH_MIN_PEERS="$CFG_HEALTH_MIN_PEERS"
+EOF
+  if ((CHANGED)); then restart=1; fi
+  reload_systemd_if_needed
+  # Unlike the timers' oneshot services, the endpoint keeps running: it reads
+  # its script and settings only when it starts.
+  if ! systemctl is-active --quiet casper-health.service; then
+    log "$STEP: starting casper-health.service"
+    systemctl enable --now casper-health.service
+  elif ((restart)); then
+    log "$STEP: script, unit or settings changed; restarting casper-health.service"
+    systemctl restart casper-health.service
+  else
+    log "$STEP: casper-health.service already running"
+  fi
+}
+
 # -------------------------------------------------------------- services ----
 
 reload_systemd_if_needed() {
@@ -811,6 +860,7 @@ main() {
   # "bootstrapping", not as "down" (see CasperAlarms).
   configure_cloudwatch_agent
   install_metrics_collector
+  install_health_endpoint
   install_packages
   prepare_data_volume
   ensure_signing_key

@@ -4,8 +4,8 @@ import * as path from 'path';
 import { FakePeers } from '../../support/fake-peers';
 import {
   ARMOURED_KEY, BASE_FSTAB, DEVICE, GIB, IMDS, IMDS_TOKEN, INSTANCE_ID, LIBSSL_URL, LOGICAL_ID, MKFS_UUID,
-  MOUNT_POINT, NODE_ASSETS, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, SHELL_LIB, STACK_NAME, STATUS_FIXTURE,
-  STATUS_URL, ShellHarness, TRUSTED_HASH, VOLUME_ID, expectCallsInOrder, re, watchdogEnv,
+  MOUNT_POINT, NODE_ASSETS, NodeConfig, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, SHELL_LIB, STACK_NAME, STATUS_FIXTURE,
+  STATUS_URL, ShellHarness, TRUSTED_HASH, VOLUME_ID, defaultConfig, expectCallsInOrder, re, watchdogEnv,
 } from '../../support/shell-harness';
 
 /**
@@ -1146,6 +1146,168 @@ describe('metrics collector', () => {
     expect(r.stdout).toContain(`${h.configPath}: metrics.namespace has an invalid value`);
     expect(withoutSignalling(r.calls)).toEqual([]);
   });
+});
+
+describe('health endpoint', () => {
+  const INSTALLED = {
+    'usr/local/sbin/casper-health.py': { asset: 'casper-health.py', mode: '755' },
+    'etc/systemd/system/casper-health.service': { asset: 'casper-health.service', mode: '644' },
+  };
+  const ENV_FILE = 'etc/casper-health.env';
+  const FILES = [...Object.keys(INSTALLED), ENV_FILE];
+  const SETTINGS = [
+    'CASPER_HEALTH_PORT="8889"',
+    'CASPER_HEALTH_STATUS_URL="http://127.0.0.1:8888/status"',
+    'CASPER_HEALTH_RPC_URL="http://127.0.0.1:7777/rpc"',
+    'CASPER_HEALTH_MAX_BLOCK_AGE_SECONDS="600"',
+    'CASPER_HEALTH_MIN_PEERS="3"',
+    '',
+  ];
+
+  /** A machine whose config enables the endpoint, through the construct's renderer. */
+  function healthMachine(edit?: (c: ReturnType<ShellHarness['writeConfig']>) => void): ShellHarness {
+    const h = machine();
+    h.writeConfig((c) => {
+      c.healthEndpoint = { port: 8889, maxBlockAgeSeconds: 600, minPeers: 3 };
+      edit?.(c);
+    });
+    return h;
+  }
+
+  test('with a port, installs the endpoint, its unit and settings, and starts it before the packages', () => {
+    const h = healthMachine();
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    for (const [f, { asset, mode }] of Object.entries(INSTALLED)) {
+      expect({ f, text: h.read(f), mode: h.mode(f) })
+        .toEqual({ f, text: fs.readFileSync(path.join(NODE_ASSETS, asset), 'utf8'), mode });
+    }
+    expect(h.read(ENV_FILE)).toBe(SETTINGS.join('\n'));
+    expect(h.mode(ENV_FILE)).toBe('644');
+    expectCallsInOrder(r.calls, [
+      /^systemctl daemon-reload$/,
+      /^systemctl is-active --quiet casper-health\.service$/,
+      /^systemctl enable --now casper-health\.service$/,
+      /^apt-get -o DPkg::Lock::Timeout=300 install -y casper-node-launcher/,
+      /^systemctl enable --now casper-node-launcher\.service$/,
+    ]);
+    expect(matching(r.calls, /casper-health/)).toEqual([
+      'systemctl is-active --quiet casper-health.service', 'systemctl enable --now casper-health.service',
+    ]);
+    expect(logLines(h)).toContain('health endpoint: starting casper-health.service');
+    expect(fs.readdirSync(h.tmpDir)).toEqual([]);
+    expect(h.list('etc').filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  test('port 0 (what the renderer gives without healthEndpoint): nothing installed, nothing started', () => {
+    const h = machine();
+    expect(defaultConfig().healthEndpoint).toEqual({ port: 0, maxBlockAgeSeconds: 600, minPeers: 3 });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(logLines(h)).toContain('health endpoint: not enabled (port 0), skipped');
+    expect(matching(r.calls, /casper-health/)).toEqual([]);
+    for (const f of FILES) expect({ f, exists: h.exists(f) }).toEqual({ f, exists: false });
+  });
+
+  test('a second run rewrites nothing and restarts nothing', () => {
+    const h = healthMachine();
+    expect(h.runBootstrap().status).toBe(0);
+    const before = Object.fromEntries(FILES.map((f) => [f, { ino: h.inode(f), text: h.read(f) }]));
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    for (const f of FILES) expect({ f, ino: h.inode(f), text: h.read(f) }).toEqual({ f, ...before[f] });
+    expect(matching(r.calls, /casper-health/)).toEqual(['systemctl is-active --quiet casper-health.service']);
+    expect(logLines(h)).toContain('health endpoint: casper-health.service already running');
+  });
+
+  test.each([
+    ['the settings', (h: ShellHarness) => h.writeConfig((c) => {
+      c.healthEndpoint = { port: 8889, maxBlockAgeSeconds: 300, minPeers: 5 };
+    }), false],
+    ['the unit', (h: ShellHarness) => h.writeRootFile('etc/systemd/system/casper-health.service', '[Service]\nExecStart=/bin/false\n'), true],
+    ['the script', (h: ShellHarness) => h.writeRootFile('usr/local/sbin/casper-health.py', '# old\n'), false],
+  ])('a change of %s restarts the running endpoint', (_, change, reload) => {
+    const h = healthMachine();
+    expect(h.runBootstrap().status).toBe(0);
+    change(h);
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /^systemctl (daemon-reload|enable|restart)/))
+      .toEqual([...(reload ? ['systemctl daemon-reload'] : []), 'systemctl restart casper-health.service']);
+    expect(logLines(h)).toContain('health endpoint: script, unit or settings changed; restarting casper-health.service');
+    for (const [f, { asset }] of Object.entries(INSTALLED)) expect({ f, text: h.read(f) }).toEqual({ f, text: fs.readFileSync(path.join(NODE_ASSETS, asset), 'utf8') });
+  });
+
+  test('changed settings are written to the settings file', () => {
+    const h = healthMachine();
+    expect(h.runBootstrap().status).toBe(0);
+    h.writeConfig((c) => { c.healthEndpoint = { port: 18889, maxBlockAgeSeconds: 300, minPeers: 0 }; });
+    expect(h.runBootstrap().status).toBe(0);
+    expect(h.read(ENV_FILE).split('\n')).toEqual(expect.arrayContaining([
+      'CASPER_HEALTH_PORT="18889"', 'CASPER_HEALTH_MAX_BLOCK_AGE_SECONDS="300"', 'CASPER_HEALTH_MIN_PEERS="0"',
+    ]));
+  });
+
+  test('an endpoint that is not running is started, not restarted', () => {
+    const h = healthMachine();
+    expect(h.runBootstrap().status).toBe(0);
+    h.rule('systemctl', '^is-active --quiet casper-health\\.service$', { exit: 3 });
+    h.writeRootFile('usr/local/sbin/casper-health.py', '# old\n');
+    const r = h.runBootstrap();
+    expect(matching(r.calls, /casper-health/)).toEqual([
+      'systemctl is-active --quiet casper-health.service', 'systemctl enable --now casper-health.service',
+    ]);
+    expect(logLines(h)).toContain('health endpoint: starting casper-health.service');
+  });
+
+  test('without the sidecar: no RPC URL, so the endpoint checks no RPC', () => {
+    const h = healthMachine((c) => { c.network.runsSidecar = false; });
+    h.setState('config-flavour', '1.5');
+    expect(h.runBootstrap().status).toBe(0);
+    expect(h.read(ENV_FILE).split('\n')).toContain('CASPER_HEALTH_RPC_URL=""');
+  });
+
+  test('the REST port of the network is the status the endpoint reads', () => {
+    const h = healthMachine((c) => { c.network.restPort = 18888; });
+    h.http('http://127.0.0.1:18888/status', { body: fs.readFileSync(STATUS_FIXTURE, 'utf8') });
+    expect(h.runBootstrap().status).toBe(0);
+    expect(h.read(ENV_FILE).split('\n')).toContain('CASPER_HEALTH_STATUS_URL="http://127.0.0.1:18888/status"');
+  });
+
+  test.each([
+    ['a port above 65535', (c: NodeConfig) => { c.healthEndpoint.port = 65536; }, 'healthEndpoint.port is not a TCP port: 65536'],
+    ['the REST port', (c: NodeConfig) => { c.healthEndpoint.port = 8888; }, 'healthEndpoint.port 8888 is also a port in network'],
+    ['the RPC port', (c: NodeConfig) => { c.healthEndpoint.port = 7777; }, 'healthEndpoint.port 7777 is also a port in network'],
+    ['the gossip port', (c: NodeConfig) => { c.healthEndpoint.port = 35000; }, 'healthEndpoint.port 35000 is also a port in network'],
+    ['a negative port', (c: NodeConfig) => { c.healthEndpoint.port = -1; }, 'healthEndpoint.port must be a non-negative integer, got -1'],
+    ['a block age of 0', (c: NodeConfig) => { c.healthEndpoint.maxBlockAgeSeconds = 0; }, 'healthEndpoint.maxBlockAgeSeconds must be a positive integer, got 0'],
+    ['a fractional minimum of peers', (c: NodeConfig) => { c.healthEndpoint.minPeers = 2.5; }, 'healthEndpoint.minPeers must be a non-negative integer, got 2.5'],
+    ['a port as a string', (c: NodeConfig) => { (c.healthEndpoint as any).port = '8889'; }, "healthEndpoint.port must be a non-negative integer, got '8889'"],
+    ['no healthEndpoint section', (c: NodeConfig) => { delete (c as any).healthEndpoint; }, 'missing healthEndpoint.port'],
+  ])('%s is rejected before anything happens', (_, edit, message) => {
+    const h = healthMachine(edit);
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
+    expect(r.stdout).toContain(`${h.configPath}: ${message}`);
+    expect(withoutSignalling(r.calls)).toEqual([]);
+  });
+
+  test('a minimum of 0 peers is accepted', () => {
+    const h = healthMachine((c) => { c.healthEndpoint.minPeers = 0; });
+    expect(h.runBootstrap().status).toBe(0);
+    expect(h.read(ENV_FILE).split('\n')).toContain('CASPER_HEALTH_MIN_PEERS="0"');
+  });
+
+  test.each(['casper-health.py', 'casper-health.service'])(
+    'a missing %s fails the config check before anything happens', (missing) => {
+      const h = machine();
+      const assets = path.join(h.base, 'partial-assets');
+      fs.cpSync(h.assets, assets, { recursive: true });
+      fs.rmSync(path.join(assets, missing));
+      const r = h.run(path.join(assets, 'bootstrap.sh'), [h.configPath]);
+      expectFailure(h, r, `ERROR: config: ${path.join(assets, missing)} is missing (upload the whole node/ asset folder)`);
+      expect(withoutSignalling(r.calls)).toEqual([]);
+    });
 });
 
 describe('config', () => {
