@@ -31,3 +31,12 @@ export const DATA_VOLUME_INSTANCE_TAG = 'casper:data-volume';
 export const DATA_VOLUME_PENDING = 'pending';
 /** The device the data volume is attached as. */
 export const DATA_VOLUME_DEVICE = '/dev/sdf';
+
+/**
+ * Fleets (`CasperNodeFleet`): every data volume of a fleet belongs to one
+ * member slot, `casper:member=<0..nodeCount-1>`; the slot names the member's
+ * signing key and metrics. The lifecycle writes the slot of the volume it
+ * attaches onto the instance, as this tag, before `casper:data-volume`, so the
+ * bootstrap finds both once the volume tag appears.
+ */
+export const TAG_MEMBER = 'casper:member';
