@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, ArnFormat, Aws, Duration, Stack, Tags } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aws, Duration, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,9 +10,10 @@ import { CasperNodeKeys } from '../data/casper-node-keys';
 import { CasperAgentConfig } from '../monitoring/casper-agent-config';
 import { skipCheckov } from '../private/checkov';
 import { validateInstanceOptions } from '../private/instance-options';
+import { checkInstanceType } from '../private/instance-type';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
 import { allowSessionManager } from '../private/session-manager';
-import { CasperValidationError, ownerOf, validateInteger, validateNodeName } from '../private/validation';
+import { CasperValidationError, ownerOf, ValidationOwner, validateInteger, validateNodeName } from '../private/validation';
 import { ConfigBucket } from '../storage/config-bucket';
 
 /**
@@ -39,10 +40,14 @@ export interface CasperNodeGroupProps {
 
   /**
    * The node's signing key (and SSH key pair): the bootstrap reads the key,
-   * or creates and stores it on the first boot. Its key pair, when there is
-   * one, is the instances' key pair.
+   * or creates and stores it on the first boot, so the role may read and
+   * write it. Its key pair, when there is one, is the instances' key pair.
+   *
+   * @default - no key is granted and no key pair is set: grant the signing
+   * keys yourself (`CasperNodeKeys.grantReadWrite(group)`), as a fleet does
+   * for its members' keys
    */
-  readonly keys: CasperNodeKeys;
+  readonly keys?: CasperNodeKeys;
 
   /**
    * The CloudWatch agent configuration the bootstrap loads, and the log groups
@@ -97,9 +102,54 @@ export interface CasperNodeGroupProps {
    * @default 1
    */
   readonly capacity?: number;
+
+  /**
+   * Also replace instances that the load balancer's target groups report
+   * unhealthy (attach them with `autoScalingGroup.attachToNetworkTargetGroup`),
+   * after the `bootstrapTimeout` grace period: a node stuck out of sync is
+   * replaced.
+   *
+   * @default false - EC2 status checks and the node's own watchdog only
+   */
+  readonly elbHealthCheck?: boolean;
+
+  /**
+   * A launch template change replaces the instances one at a time: the
+   * update terminates one (its data volume is released and snapshotted),
+   * launches its replacement and waits for its success signal before the
+   * next; at least `capacity - 1` stay in service.
+   *
+   * @default false - a change applies to instances launched later
+   */
+  readonly rollingUpdate?: boolean;
+
+  /**
+   * Run on Spot capacity: capacity-optimized allocation over `spotInstanceTypes`,
+   * with capacity rebalancing. An interruption is a termination like any
+   * other: the lifecycle snapshots and releases the data volume, and the
+   * replacement takes it over.
+   *
+   * @default false - On-Demand
+   */
+  readonly spot?: boolean;
+
+  /**
+   * The instance types Spot may use, in order of preference. Each must run
+   * the node: x86-64 with AVX2 and the SHA extensions (checked as
+   * `instanceType` is), about 8 vCPU and 32 GiB.
+   *
+   * @default - `instanceType` first, then m6a, m7a, m6i, m7i, m5a and r6a 2xlarge, c6a and c6i 4xlarge
+   */
+  readonly spotInstanceTypes?: ec2.InstanceType[];
 }
 
 const OWNER = 'CasperNodeGroup';
+/**
+ * Spot alternatives to the default type: x86-64 with AVX2 and SHA, 8 vCPU
+ * (4 cores) or more and 32 GiB or more: AMD EPYC (Zen 1 to 4) and Intel Ice
+ * Lake or newer. Several families give the capacity-optimized strategy pools to choose from.
+ */
+export const SPOT_INSTANCE_TYPES = ['m6a.2xlarge', 'm7a.2xlarge', 'm6i.2xlarge', 'm7i.2xlarge', 'm5a.2xlarge', 'r6a.2xlarge', 'c6a.4xlarge', 'c6i.4xlarge'];
 const UBUNTU_2204_AMI_PARAMETER = '/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id';
 
 /**
@@ -141,9 +191,12 @@ export class CasperNodeGroup extends Construct implements ec2.IConnectable, iam.
     validateNodeName(owner, 'nodeName', props.nodeName);
     const v = validateInstanceOptions(owner, props);
     const capacity = validateInteger(owner, 'capacity', props.capacity ?? 1, 1, 20);
+    const spotTypes = props.spot ? spotInstanceTypes(owner, v.instanceType, props.spotInstanceTypes) : undefined;
+    if (props.spotInstanceTypes && !props.spot) {
+      throw new CasperValidationError(owner, 'spotInstanceTypes', props.spotInstanceTypes.map(String), 'only applies with spot: true');
+    }
     if (!props.configBucket) throw new CasperValidationError(owner, 'configBucket', props.configBucket, 'is required: the bucket the instances boot from');
     if (!props.notificationTopic) throw new CasperValidationError(owner, 'notificationTopic', props.notificationTopic, 'is required: where launch failures are reported');
-    if (!props.keys) throw new CasperValidationError(owner, 'keys', props.keys, 'is required: the node\'s signing key (CasperNodeKeys)');
     if (v.instanceTypeWarning) {
       Annotations.of(this).addWarningV2('cdk-casper-node:instanceTypeWithoutSha', v.instanceTypeWarning);
     }
@@ -161,7 +214,7 @@ export class CasperNodeGroup extends Construct implements ec2.IConnectable, iam.
     allowSessionManager(role);
     // What the bootstrap reads: its scripts and config, the signing key, the agent's config.
     props.configBucket.grantRead(role);
-    props.keys.grantReadWrite(role);
+    props.keys?.grantReadWrite(role);
     props.agentConfig?.grantAgent(role);
 
     const userData = ec2.UserData.custom(renderUserData(
@@ -177,7 +230,7 @@ export class CasperNodeGroup extends Construct implements ec2.IConnectable, iam.
       httpPutResponseHopLimit: 1,
       instanceMetadataTags: true,
       associatePublicIpAddress: true,
-      keyPair: props.keys.keyPair,
+      keyPair: props.keys?.keyPair,
       blockDevices: [{
         deviceName: '/dev/sda1',
         volume: ec2.BlockDeviceVolume.ebs(v.rootVolumeSizeGiB, {
@@ -195,10 +248,29 @@ export class CasperNodeGroup extends Construct implements ec2.IConnectable, iam.
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Asg', {
       vpc: props.vpc,
       vpcSubnets,
-      launchTemplate: this.launchTemplate,
+      ...(spotTypes ? {
+        mixedInstancesPolicy: {
+          launchTemplate: this.launchTemplate,
+          launchTemplateOverrides: spotTypes.map((instanceType) => ({ instanceType })),
+          instancesDistribution: {
+            onDemandBaseCapacity: 0,
+            onDemandPercentageAboveBaseCapacity: 0,
+            spotAllocationStrategy: autoscaling.SpotAllocationStrategy.CAPACITY_OPTIMIZED_PRIORITIZED,
+          },
+        },
+        capacityRebalance: true,
+      } : { launchTemplate: this.launchTemplate }),
       minCapacity: capacity,
       maxCapacity: capacity,
-      healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: v.bootstrapTimeout }),
+      healthChecks: props.elbHealthCheck
+        ? autoscaling.HealthChecks.withAdditionalChecks({ gracePeriod: v.bootstrapTimeout, additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB] })
+        : autoscaling.HealthChecks.ec2({ gracePeriod: v.bootstrapTimeout }),
+      updatePolicy: props.rollingUpdate ? autoscaling.UpdatePolicy.rollingUpdate({
+        maxBatchSize: 1,
+        minInstancesInService: capacity - 1,
+        waitOnResourceSignals: true,
+        pauseTime: v.bootstrapTimeout,
+      }) : undefined,
       // The bootstrap signals once /status answers; CDK grants the role
       // cloudformation:SignalResource on this stack for it.
       signals: autoscaling.Signals.waitForMinCapacity({ timeout: v.bootstrapTimeout }),
@@ -237,6 +309,22 @@ export class CasperNodeGroup extends Construct implements ec2.IConnectable, iam.
         + 'so it needs a public address; its Elastic IP follows it across replacements. Its security group opens only the Casper ports, and SSH only when asked.',
     }]);
   }
+}
+
+/** The Spot types: `instanceType` first, each checked like it; ARM or SHA-less types are refused. */
+function spotInstanceTypes(owner: ValidationOwner, first: ec2.InstanceType, given?: ec2.InstanceType[]): ec2.InstanceType[] {
+  const names = given ? given.map(String) : [first.toString(), ...SPOT_INSTANCE_TYPES];
+  const unique = [...new Set(names)];
+  if (unique.length < 1 || unique.length > 20) {
+    throw new CasperValidationError(owner, 'spotInstanceTypes', names, 'must name from 1 to 20 instance types');
+  }
+  for (const name of unique) {
+    if (Token.isUnresolved(name)) continue;
+    const check = checkInstanceType(name);
+    const problem = check.error ?? check.warning;
+    if (problem) throw new CasperValidationError(owner, 'spotInstanceTypes', name, `each type must run the node: ${problem}`);
+  }
+  return unique.map((name) => new ec2.InstanceType(name));
 }
 
 /** A construct's path without `Default` ids, as CDK's logical IDs read it. */
