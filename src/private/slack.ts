@@ -3,12 +3,12 @@ import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { CasperValidationError } from './validation';
+import { CasperValidationError, Owner } from './validation';
 
 /**
  * Rejects half-given or malformed Slack ids (both or neither), before anything is built.
  */
-export function validateSlack(owner: string, workspaceId: string | undefined, channelId: string | undefined): void {
+export function validateSlack(owner: Owner, workspaceId: string | undefined, channelId: string | undefined): void {
   if ((workspaceId === undefined) !== (channelId === undefined)) {
     const [prop, value] = workspaceId === undefined ? ['slackWorkspaceId', workspaceId] : ['slackChannelId', channelId];
     throw new CasperValidationError(owner, prop, value, 'is required with the other Slack prop: give slackWorkspaceId and slackChannelId together');

@@ -1,5 +1,5 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { CasperValidationError, ShownAs, parseCidr } from './validation';
+import { CasperValidationError, Owner, ShownAs, parseCidr } from './validation';
 import { SshAccess, SshAccessKind } from '../network/ssh-access';
 
 /**
@@ -7,7 +7,7 @@ import { SshAccess, SshAccessKind } from '../network/ssh-access';
  * an empty or malformed CIDR list, and for the whole internet unless
  * `allowAnywhere` is set.
  */
-export function resolveSshPeers(owner: string, access: SshAccess, allowAnywhere: boolean): ec2.IPeer[] {
+export function resolveSshPeers(owner: Owner, access: SshAccess, allowAnywhere: boolean): ec2.IPeer[] {
   switch (access.kind) {
     case SshAccessKind.NONE:
       return [];
