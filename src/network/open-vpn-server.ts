@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules } from '../private/nag';
 import { allowSessionManager } from '../private/session-manager';
-import { CasperValidationError } from '../private/validation';
+import { CasperValidationError, ownerOf } from '../private/validation';
 import { knownVpcCidr, validateOpenVpnOptions } from '../private/vpn-options';
 
 /**
@@ -148,9 +148,11 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
   public readonly port: number;
 
   constructor(scope: Construct, id: string, props: OpenVpnServerProps) {
-    if (!props.vpc) throw new CasperValidationError('OpenVpnServer', 'vpc', props.vpc, 'is required');
-    const v = validateOpenVpnOptions(props, knownVpcCidr(props.vpc));
     super(scope, id);
+    // Validated before any child exists, so a bad input leaves nothing behind.
+    const owner = ownerOf(this, 'OpenVpnServer');
+    if (!props.vpc) throw new CasperValidationError(owner, 'vpc', props.vpc, 'is required');
+    const v = validateOpenVpnOptions(props, knownVpcCidr(props.vpc), owner);
     // requireImdsv2 gives the instance a launch template named `InstanceLaunchTemplate` in
     // every stack, so a second VPN server in the account fails to deploy, unless the app sets
     // this flag. Set it for this server's constructs only: the template gets the name the flag
