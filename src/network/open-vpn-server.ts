@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { skipCheckov } from '../private/checkov';
+import { renderVpnConfigEnv } from '../private/contract';
 import { acknowledgeNagRules } from '../private/nag';
 import { allowSessionManager } from '../private/session-manager';
 import { CasperValidationError, ownerOf } from '../private/validation';
@@ -233,14 +234,16 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
       `aws s3 cp --region ${Stack.of(this).region} ${setup.s3ObjectUrl} /etc/casper-vpn/setup.sh`,
       `aws s3 cp --region ${Stack.of(this).region} ${lib.s3ObjectUrl} /etc/casper-vpn/lib.sh`,
       'cat >/etc/casper-vpn/config.env <<EOF',
-      `REGION=${Stack.of(this).region}`,
-      `VPN_PORT=${v.port}`,
-      `VPN_NETWORK=${v.tunnelCidr}`,
-      `VPC_CIDR=${vpcCidr}`,
-      `PUBLIC_ADDRESS=${this.publicIp}`,
-      `PKI_SECRET_ARN=${this.pkiSecret.secretArn}`,
-      `CLIENT_NAMES="${v.clientNames.join(' ')}"`,
-      `CLIENT_SECRET_ARNS="${this.clientProfileSecrets.map((s) => s.secretArn).join(' ')}"`,
+      ...renderVpnConfigEnv({
+        REGION: Stack.of(this).region,
+        VPN_PORT: v.port,
+        VPN_NETWORK: v.tunnelCidr,
+        VPC_CIDR: vpcCidr,
+        PUBLIC_ADDRESS: this.publicIp,
+        PKI_SECRET_ARN: this.pkiSecret.secretArn,
+        CLIENT_NAMES: v.clientNames,
+        CLIENT_SECRET_ARNS: this.clientProfileSecrets.map((s) => s.secretArn),
+      }),
       'EOF',
       'bash /etc/casper-vpn/setup.sh /etc/casper-vpn/config.env',
     );
