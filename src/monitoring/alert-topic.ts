@@ -7,7 +7,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { skipCheckov } from '../private/checkov';
 import { slackChannel, validateSlack } from '../private/slack';
-import { CasperValidationError, isValidEmail } from '../private/validation';
+import { CasperValidationError, isValidEmail, ownerOf } from '../private/validation';
 
 /**
  * Properties of an `AlertTopic`.
@@ -63,17 +63,19 @@ export class AlertTopic extends Construct {
   public readonly slackChannel?: chatbot.SlackChannelConfiguration;
 
   constructor(scope: Construct, id: string, props: AlertTopicProps = {}) {
-    validateSlack('AlertTopic', props.slackWorkspaceId, props.slackChannelId);
     super(scope, id);
+    // Validated before any child exists, so a bad input leaves nothing behind.
+    const owner = ownerOf(this, 'AlertTopic');
+    validateSlack(owner, props.slackWorkspaceId, props.slackChannelId);
     const emails = props.emails ?? [];
     for (const email of emails) {
       if (typeof email !== 'string' || !isValidEmail(email)) {
-        throw new CasperValidationError('AlertTopic', 'emails', email,
+        throw new CasperValidationError(owner, 'emails', email,
           'each entry must be an email address such as "ops@example.com"');
       }
     }
     if (new Set(emails.map((e) => e.toLowerCase())).size !== emails.length) {
-      throw new CasperValidationError('AlertTopic', 'emails', emails, 'must not list an address twice');
+      throw new CasperValidationError(owner, 'emails', emails, 'must not list an address twice');
     }
 
     const key = new kms.Key(this, 'Key', {

@@ -9,7 +9,7 @@ import { renderAgentConfig } from '../private/agent-config';
 import { serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules } from '../private/nag';
 import { DATA_MOUNT_POINT } from '../private/node-config';
-import { CasperValidationError, describeDuration, isValidMetricsNamespace, validateNodeName } from '../private/validation';
+import { CasperValidationError, describeDuration, isValidMetricsNamespace, ownerOf, validateNodeName } from '../private/validation';
 
 /**
  * Properties of a `CasperAgentConfig`.
@@ -94,10 +94,13 @@ export class CasperAgentConfig extends Construct {
   public readonly metricsNamespace: string;
 
   constructor(scope: Construct, id: string, props: CasperAgentConfigProps) {
+    super(scope, id);
+    // Validated before any child exists, so a bad input leaves nothing behind.
+    const owner = ownerOf(this, OWNER);
     const fail = (prop: string, value: unknown, allowed: string): never => {
-      throw new CasperValidationError(OWNER, prop, value, allowed);
+      throw new CasperValidationError(owner, prop, value, allowed);
     };
-    validateNodeName(OWNER, 'nodeName', props.nodeName);
+    validateNodeName(owner, 'nodeName', props.nodeName);
     const namespace = props.metricsNamespace ?? `casper-${props.network.chainspecName}`;
     if (!isValidMetricsNamespace(namespace)) {
       fail('metricsNamespace', namespace,
@@ -113,7 +116,6 @@ export class CasperAgentConfig extends Construct {
     if (!/^(\/[A-Za-z0-9._-]+)+$/.test(dataMountPoint) || /\/\.{1,2}(\/|$)/.test(dataMountPoint)) {
       fail('dataMountPoint', dataMountPoint, 'must be an absolute path other than "/", without a trailing "/", "." or ".." segments');
     }
-    super(scope, id);
 
     this.metricsNamespace = namespace;
     const logGroup = (name: string) => new logs.LogGroup(this, name, {

@@ -5,7 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CasperCanary } from './casper-canary';
 import { CasperNodeMetrics } from './casper-node-metrics';
-import { CasperValidationError, describeDuration } from '../private/validation';
+import { CasperValidationError, Owner, describeDuration, ownerOf, validateDuration, validateInteger } from '../private/validation';
 import { DataVolumeLifecycle, SnapshotRotation } from '../storage';
 
 /**
@@ -321,8 +321,9 @@ export class CasperAlarms extends Construct {
   public readonly nodeUnhealthy?: cloudwatch.CompositeAlarm;
 
   constructor(scope: Construct, id: string, props: CasperAlarmsProps) {
-    const v = validate(props);
     super(scope, id);
+    // Validated before any child exists, so a bad input leaves nothing behind.
+    const v = validate(ownerOf(this, OWNER), props);
     this.alarms = [];
     this.criticalAlarms = [];
     this.maxBlockAgeSeconds = v.maxBlockAgeSeconds;
@@ -620,9 +621,9 @@ interface Validated {
   readonly maxRpcLatencyMs: number;
 }
 
-function validate(props: CasperAlarmsProps): Validated {
+function validate(owner: Owner, props: CasperAlarmsProps): Validated {
   const fail = (prop: string, value: unknown, allowed: string): never => {
-    throw new CasperValidationError(OWNER, prop, value, allowed);
+    throw new CasperValidationError(owner, prop, value, allowed);
   };
   if (!props.metrics) fail('metrics', props.metrics, 'is required: new CasperNodeMetrics({ namespace, nodeName })');
   const percent = (prop: string, value: number): number => {
@@ -633,25 +634,17 @@ function validate(props: CasperAlarmsProps): Validated {
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(prefix)) {
     fail('alarmNamePrefix', prefix, 'must be 1 to 200 letters, digits, ".", "_" or "-"');
   }
-  const maxBlockAge = props.maxBlockAge ?? Duration.minutes(10);
+  const maxBlockAge = validateDuration(owner, 'maxBlockAge', props.maxBlockAge ?? Duration.minutes(10), Duration.minutes(2), Duration.hours(2));
   const maxBlockAgeSeconds = maxBlockAge.toSeconds({ integral: false });
-  if (maxBlockAgeSeconds < 120 || maxBlockAgeSeconds > 7200) {
-    fail('maxBlockAge', describeDuration(maxBlockAge), 'must be from 2 minutes to 2 hours');
-  }
-  const minPeerCount = props.minPeerCount ?? 3;
-  if (!Number.isInteger(minPeerCount) || minPeerCount < 1 || minPeerCount > 1000) {
-    fail('minPeerCount', minPeerCount, 'must be a whole number from 1 to 1000');
-  }
+  const minPeerCount = validateInteger(owner, 'minPeerCount', props.minPeerCount ?? 3, 1, 1000);
   const backupMaxAge = props.backupMaxAge ?? Duration.days(2);
   const backupDays = backupMaxAge.toSeconds({ integral: false }) / 86400;
   if (!Number.isInteger(backupDays) || backupDays < 1 || backupDays > 7) {
     fail('backupMaxAge', describeDuration(backupMaxAge), 'must be whole days from 1 to 7 (CloudWatch evaluates at most 7 days)');
   }
-  const bootstrapTimeout = props.bootstrapTimeout ?? Duration.minutes(90);
+  const bootstrapTimeout = validateDuration(owner, 'bootstrapTimeout', props.bootstrapTimeout ?? Duration.minutes(90),
+    Duration.minutes(30), Duration.hours(12));
   const bootstrapSeconds = bootstrapTimeout.toSeconds({ integral: false });
-  if (!(bootstrapSeconds >= 1800 && bootstrapSeconds <= 43200)) {
-    fail('bootstrapTimeout', describeDuration(bootstrapTimeout), 'must be from 30 minutes to 12 hours');
-  }
   const overduePeriods = Math.ceil((bootstrapSeconds + BOOTSTRAP_OVERDUE_MARGIN_SECONDS) / BOOTSTRAP_OVERDUE_PERIOD.toSeconds());
   const quarters = (prop: string, value: Duration, min: number, max: number, allowed: string): number => {
     const n = value.toSeconds({ integral: false }) / QUARTER_HOUR.toSeconds();
@@ -667,11 +660,9 @@ function validate(props: CasperAlarmsProps): Validated {
   if (!Number.isInteger(rpcDownMinutes) || rpcDownMinutes < 1 || rpcDownMinutes > 60) {
     fail('rpcDownFor', describeDuration(rpcDownFor), 'must be 1 to 60 whole minutes');
   }
-  const maxRpcLatency = props.maxRpcLatency ?? Duration.seconds(1);
+  const maxRpcLatency = validateDuration(owner, 'maxRpcLatency', props.maxRpcLatency ?? Duration.seconds(1),
+    Duration.millis(50), Duration.seconds(4), 'the collector gives up after 5 seconds');
   const maxRpcLatencyMs = maxRpcLatency.toMilliseconds({ integral: false });
-  if (!(maxRpcLatencyMs >= 50 && maxRpcLatencyMs <= 4000)) {
-    fail('maxRpcLatency', describeDuration(maxRpcLatency), 'must be from 50 milliseconds to 4 seconds (the collector gives up after 5 seconds)');
-  }
   return {
     overdueSeconds: overduePeriods * BOOTSTRAP_OVERDUE_PERIOD.toSeconds(),
     overduePeriods,

@@ -11,7 +11,7 @@ import { CasperNetwork } from '../casper-network';
 import { CasperElasticIp } from '../network/casper-elastic-ip';
 import { deployTimeProviderSkips, skipAutoDeleteObjectsProvider, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
-import { CasperValidationError, describeDuration } from '../private/validation';
+import { CasperValidationError, Owner, describeDuration, ownerOf, validateDuration } from '../private/validation';
 
 /**
  * Properties of a `CasperCanary`.
@@ -133,8 +133,9 @@ export class CasperCanary extends Construct {
   public readonly logGroupName: string;
 
   constructor(scope: Construct, id: string, props: CasperCanaryProps) {
-    const v = validate(props);
     super(scope, id);
+    // Validated before any child exists, so a bad input leaves nothing behind.
+    const v = validate(ownerOf(this, OWNER), props);
     const restPort = props.network?.restPort ?? 8888;
     this.statusUrl = props.statusUrl ?? `http://${props.elasticIp!.publicIp}:${restPort}/status`;
     this.schedulePeriod = v.interval;
@@ -303,9 +304,9 @@ interface Validated {
   readonly artifactsExpiration: Duration;
 }
 
-function validate(props: CasperCanaryProps): Validated {
+function validate(owner: Owner, props: CasperCanaryProps): Validated {
   const fail = (prop: string, value: unknown, allowed: string): never => {
-    throw new CasperValidationError(OWNER, prop, value, allowed);
+    throw new CasperValidationError(owner, prop, value, allowed);
   };
   if ((props.elasticIp === undefined) === (props.statusUrl === undefined)) {
     fail('statusUrl', props.statusUrl ?? null, 'give exactly one of elasticIp and statusUrl');
@@ -323,16 +324,10 @@ function validate(props: CasperCanaryProps): Validated {
   if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) {
     fail('interval', describeDuration(interval), 'must be whole minutes from 1 to 60');
   }
-  const maxBlockAge = props.maxBlockAge ?? Duration.minutes(10);
+  const maxBlockAge = validateDuration(owner, 'maxBlockAge', props.maxBlockAge ?? Duration.minutes(10), Duration.minutes(1), Duration.days(1));
   const maxBlockAgeSeconds = maxBlockAge.toSeconds({ integral: false });
-  if (maxBlockAgeSeconds < 60 || maxBlockAgeSeconds > 86400) {
-    fail('maxBlockAge', describeDuration(maxBlockAge), 'must be from 1 minute to 1 day');
-  }
-  const timeout = props.requestTimeout ?? Duration.seconds(10);
+  const timeout = validateDuration(owner, 'requestTimeout', props.requestTimeout ?? Duration.seconds(10), Duration.seconds(1), Duration.seconds(60));
   const timeoutMs = timeout.toMilliseconds();
-  if (timeoutMs < 1000 || timeoutMs > 60000) {
-    fail('requestTimeout', describeDuration(timeout), 'must be from 1 to 60 seconds');
-  }
   const artifactsExpiration = props.artifactsExpiration ?? Duration.days(30);
   const days = artifactsExpiration.toSeconds({ integral: false }) / 86400;
   if (!Number.isInteger(days) || days < 1) {

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { validateNodeName } from '../private/validation';
+import { ownerOf, validateNodeName } from '../private/validation';
 
 /**
  * Properties of a `CasperElasticIp`.
@@ -43,7 +43,7 @@ export class CasperElasticIp extends Construct {
   constructor(scope: Construct, id: string, props: CasperElasticIpProps = {}) {
     super(scope, id);
     const nodeName = props.nodeName ?? 'casper-node';
-    validateNodeName('CasperElasticIp', 'nodeName', nodeName);
+    validateNodeName(ownerOf(this, 'CasperElasticIp'), 'nodeName', nodeName);
 
     this.resource = new ec2.CfnEIP(this, 'Resource', { domain: 'vpc' });
     this.resource.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);

@@ -4,6 +4,7 @@ import { SshAccess } from './ssh-access';
 import { CasperNetwork } from '../casper-network';
 import { acknowledgeNagRules } from '../private/nag';
 import { resolveSshPeers } from '../private/ssh';
+import { ownerOf } from '../private/validation';
 
 /**
  * Properties of a `CasperNodeSecurityGroup`.
@@ -96,7 +97,7 @@ export class CasperNodeSecurityGroup extends Construct implements ec2.IConnectab
     super(scope, id);
     const network = props.network ?? CasperNetwork.MAINNET;
     const sshAccess = props.sshAccess ?? SshAccess.none();
-    const sshPeers = resolveSshPeers(OWNER, sshAccess, props.allowSshFromAnywhere ?? false);
+    const sshPeers = resolveSshPeers(ownerOf(this, OWNER), sshAccess, props.allowSshFromAnywhere ?? false);
 
     this.network = network;
     this.securityGroup = new ec2.SecurityGroup(this, 'Resource', {

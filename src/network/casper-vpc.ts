@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { deployTimeProviderSkips, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
-import { CasperValidationError, parseIpv4Cidr } from '../private/validation';
+import { CasperValidationError, ValidationOwner, ownerOf, parseIpv4Cidr } from '../private/validation';
 
 /**
  * Properties of a `CasperVpc`.
@@ -89,10 +89,12 @@ export class CasperVpc extends Construct {
 
   constructor(scope: Construct, id: string, props: CasperVpcProps = {}) {
     super(scope, id);
+    // Validated before any child exists, so a bad input leaves nothing behind.
+    const owner = ownerOf(this, OWNER);
 
     if (props.vpc) {
       if (props.vpc.publicSubnets.length === 0) {
-        throw new CasperValidationError(OWNER, 'vpc', props.vpc.vpcId,
+        throw new CasperValidationError(owner, 'vpc', props.vpc.vpcId,
           'the VPC has no public subnets; the node needs a public subnet for its Elastic IP (give a VPC with at least one PUBLIC subnet)');
       }
       this.vpc = props.vpc;
@@ -103,14 +105,14 @@ export class CasperVpc extends Construct {
     const cidr = props.cidr ?? '10.0.0.0/16';
     const parsed = parseIpv4Cidr(cidr);
     if (!parsed) {
-      throw new CasperValidationError(OWNER, 'cidr', cidr,
+      throw new CasperValidationError(owner, 'cidr', cidr,
         'must be an IPv4 CIDR block with zero host bits, such as "10.0.0.0/16"');
     }
     if (parsed.prefixLength < 16 || parsed.prefixLength > 24) {
-      throw new CasperValidationError(OWNER, 'cidr', cidr,
+      throw new CasperValidationError(owner, 'cidr', cidr,
         'the prefix length must be from /16 to /24 (AWS allows /16 to /28; /24 is the smallest that leaves room for three public subnets)');
     }
-    const availabilityZones = this.chooseAvailabilityZones(props.availabilityZones);
+    const availabilityZones = this.chooseAvailabilityZones(owner, props.availabilityZones);
 
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
       retention: props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -155,10 +157,10 @@ export class CasperVpc extends Construct {
     }
   }
 
-  private chooseAvailabilityZones(given?: string[]): string[] {
+  private chooseAvailabilityZones(owner: ValidationOwner, given?: string[]): string[] {
     if (given) {
       if (given.length !== AZ_COUNT || new Set(given).size !== AZ_COUNT) {
-        throw new CasperValidationError(OWNER, 'availabilityZones', given,
+        throw new CasperValidationError(owner, 'availabilityZones', given,
           `must name exactly ${AZ_COUNT} distinct Availability Zones`);
       }
       return given;
@@ -169,7 +171,7 @@ export class CasperVpc extends Construct {
     }
     const fromContext = stack.availabilityZones;
     if (fromContext.length < AZ_COUNT) {
-      throw new CasperValidationError(OWNER, 'availabilityZones', fromContext,
+      throw new CasperValidationError(owner, 'availabilityZones', fromContext,
         `region ${stack.region} reports fewer than ${AZ_COUNT} Availability Zones; choose a region with at least three or pass availabilityZones`);
     }
     return fromContext.slice(0, AZ_COUNT);

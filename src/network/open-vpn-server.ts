@@ -7,9 +7,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { skipCheckov } from '../private/checkov';
+import { renderVpnConfigEnv } from '../private/contract';
 import { acknowledgeNagRules } from '../private/nag';
 import { allowSessionManager } from '../private/session-manager';
-import { CasperValidationError } from '../private/validation';
+import { CasperValidationError, ownerOf } from '../private/validation';
 import { knownVpcCidr, validateOpenVpnOptions } from '../private/vpn-options';
 
 /**
@@ -148,9 +149,11 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
   public readonly port: number;
 
   constructor(scope: Construct, id: string, props: OpenVpnServerProps) {
-    if (!props.vpc) throw new CasperValidationError('OpenVpnServer', 'vpc', props.vpc, 'is required');
-    const v = validateOpenVpnOptions(props, knownVpcCidr(props.vpc));
     super(scope, id);
+    // Validated before any child exists, so a bad input leaves nothing behind.
+    const owner = ownerOf(this, 'OpenVpnServer');
+    if (!props.vpc) throw new CasperValidationError(owner, 'vpc', props.vpc, 'is required');
+    const v = validateOpenVpnOptions(props, knownVpcCidr(props.vpc), owner);
     // requireImdsv2 gives the instance a launch template named `InstanceLaunchTemplate` in
     // every stack, so a second VPN server in the account fails to deploy, unless the app sets
     // this flag. Set it for this server's constructs only: the template gets the name the flag
@@ -231,14 +234,16 @@ export class OpenVpnServer extends Construct implements ec2.IConnectable {
       `aws s3 cp --region ${Stack.of(this).region} ${setup.s3ObjectUrl} /etc/casper-vpn/setup.sh`,
       `aws s3 cp --region ${Stack.of(this).region} ${lib.s3ObjectUrl} /etc/casper-vpn/lib.sh`,
       'cat >/etc/casper-vpn/config.env <<EOF',
-      `REGION=${Stack.of(this).region}`,
-      `VPN_PORT=${v.port}`,
-      `VPN_NETWORK=${v.tunnelCidr}`,
-      `VPC_CIDR=${vpcCidr}`,
-      `PUBLIC_ADDRESS=${this.publicIp}`,
-      `PKI_SECRET_ARN=${this.pkiSecret.secretArn}`,
-      `CLIENT_NAMES="${v.clientNames.join(' ')}"`,
-      `CLIENT_SECRET_ARNS="${this.clientProfileSecrets.map((s) => s.secretArn).join(' ')}"`,
+      ...renderVpnConfigEnv({
+        REGION: Stack.of(this).region,
+        VPN_PORT: v.port,
+        VPN_NETWORK: v.tunnelCidr,
+        VPC_CIDR: vpcCidr,
+        PUBLIC_ADDRESS: this.publicIp,
+        PKI_SECRET_ARN: this.pkiSecret.secretArn,
+        CLIENT_NAMES: v.clientNames,
+        CLIENT_SECRET_ARNS: this.clientProfileSecrets.map((s) => s.secretArn),
+      }),
       'EOF',
       'bash /etc/casper-vpn/setup.sh /etc/casper-vpn/config.env',
     );

@@ -1,6 +1,7 @@
 /**
  * The contract between the constructs, the Lambda handlers, the instance
- * scripts and the tests: tag keys and values, the data volume's device name.
+ * scripts and the tests: tag keys and values, the data volume's device name,
+ * the VPN server's config.env.
  * No AWS SDK or CDK imports, so handlers bundle it without pulling either in.
  */
 
@@ -40,3 +41,58 @@ export const DATA_VOLUME_DEVICE = '/dev/sdf';
  * bootstrap finds both once the volume tag appears.
  */
 export const TAG_MEMBER = 'casper:member';
+
+/**
+ * The VPN server's `config.env` (`/etc/casper-vpn/config.env`), which
+ * `src/assets/vpn/setup.sh` reads (see its header): one `NAME=value` per line.
+ * The keys are the file's names, so renaming one breaks every writer at compile
+ * time. Values may be CDK tokens (they resolve in the user data).
+ */
+export interface VpnConfigEnv {
+  /** AWS region of the secrets, such as `us-east-1`. */
+  readonly REGION: string;
+  /** The UDP port; setup.sh uses 1194 when the line is absent. */
+  readonly VPN_PORT?: number;
+  /** The tunnel network, an IPv4 CIDR such as `10.8.0.0/24`. */
+  readonly VPN_NETWORK: string;
+  /** The VPC network, pushed to clients and NATed, such as `10.0.0.0/16`. */
+  readonly VPC_CIDR: string;
+  /** The address clients connect to (the Elastic IP). */
+  readonly PUBLIC_ADDRESS: string;
+  /** ARN of the secret holding the PKI (or its placeholder). */
+  readonly PKI_SECRET_ARN: string;
+  /** The client names, written space-separated. */
+  readonly CLIENT_NAMES: readonly string[];
+  /** ARNs of the clients' profile secrets, in the order of `CLIENT_NAMES`. */
+  readonly CLIENT_SECRET_ARNS: readonly string[];
+}
+
+/** The order setup.sh's header documents, and the user data has always written. */
+const VPN_CONFIG_KEYS: ReadonlyArray<keyof VpnConfigEnv> = [
+  'REGION', 'VPN_PORT', 'VPN_NETWORK', 'VPC_CIDR', 'PUBLIC_ADDRESS', 'PKI_SECRET_ARN', 'CLIENT_NAMES', 'CLIENT_SECRET_ARNS',
+];
+
+/**
+ * The lines of `config.env`: scalars as `KEY=value`, lists as `KEY="a b c"`,
+ * an absent optional key left out. The VPN server's user data writes exactly
+ * these lines (it replaces the instance when they change), so the format is
+ * frozen. Throws for a value that would break the file: a line break, or a list
+ * entry that is empty or holds whitespace or `"`.
+ */
+export function renderVpnConfigEnv(config: VpnConfigEnv): string[] {
+  const lines: string[] = [];
+  for (const key of VPN_CONFIG_KEYS) {
+    const value = config[key];
+    if (value === undefined) continue;
+    if (typeof value === 'string' || typeof value === 'number') {
+      if (/[\r\n]/.test(String(value))) throw new Error(`config.env: ${key} must be one line, got ${JSON.stringify(value)}`);
+      lines.push(`${key}=${value}`);
+    } else {
+      for (const entry of value) {
+        if (!/^[^\s"]+$/.test(entry)) throw new Error(`config.env: each ${key} entry must be non-empty without whitespace or '"', got ${JSON.stringify(entry)}`);
+      }
+      lines.push(`${key}="${value.join(' ')}"`);
+    }
+  }
+  return lines;
+}

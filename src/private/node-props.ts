@@ -57,7 +57,9 @@ export function validateNodeProps(owner: Owner, props: CasperReadOnlyNodeProps):
       fail('sshAccess', describeSshAccess(props.sshAccess!), 'with enableVpn, SSH is open only to the VPN server; leave sshAccess unset');
     }
     // Checked here too, so bad VPN options fail before the VPC exists.
-    validateOpenVpnOptions(props.vpnOptions ?? {}, props.vpc ? knownVpcCidr(props.vpc) : DEFAULT_VPC_CIDR);
+    // (The errors name the VPN server the node would create, at `<node>/Vpn`.)
+    const vpnOwner = typeof owner === 'string' ? 'OpenVpnServer' : { name: 'OpenVpnServer', path: owner.path && `${owner.path}/Vpn` };
+    validateOpenVpnOptions(props.vpnOptions ?? {}, props.vpc ? knownVpcCidr(props.vpc) : DEFAULT_VPC_CIDR, vpnOwner);
   } else if (props.vpnOptions) {
     fail('vpnOptions', props.vpnOptions, 'only applies with enableVpn: true');
   }

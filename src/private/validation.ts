@@ -162,11 +162,18 @@ interface DurationLike {
   toMilliseconds(opts?: { integral?: boolean }): number;
 }
 
-/** Returns `value` when it lies from `min` to `max`; throws with the three printed exactly otherwise. */
-export function validateDuration<D extends DurationLike>(owner: Owner, prop: string, value: D, min: DurationLike, max: DurationLike): D {
+/**
+ * Returns `value` when it lies from `min` to `max`; throws with the three
+ * printed exactly otherwise, followed by `reason` in parentheses when given
+ * (why the bounds are what they are).
+ */
+export function validateDuration<D extends DurationLike>(owner: Owner, prop: string, value: D, min: DurationLike, max: DurationLike,
+  reason?: string): D {
   const ms = value.toMilliseconds({ integral: false });
-  if (ms < min.toMilliseconds({ integral: false }) || ms > max.toMilliseconds({ integral: false })) {
-    throw new CasperValidationError(owner, prop, describeDuration(value), `must be from ${describeDuration(min)} to ${describeDuration(max)}`);
+  // Written so that NaN fails too.
+  if (!(ms >= min.toMilliseconds({ integral: false }) && ms <= max.toMilliseconds({ integral: false }))) {
+    throw new CasperValidationError(owner, prop, describeDuration(value),
+      `must be from ${describeDuration(min)} to ${describeDuration(max)}${reason ? ` (${reason})` : ''}`);
   }
   return value;
 }

@@ -1,9 +1,8 @@
 import { Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { CasperValidationError, ipv4CidrsOverlap, parseCidr, parseIpv4Cidr, validatePort } from './validation';
+import { CasperValidationError, Owner, ipv4CidrsOverlap, parseCidr, parseIpv4Cidr, validateInteger, validatePort } from './validation';
 import type { OpenVpnServerOptions } from '../network/open-vpn-server';
 
-const OWNER = 'OpenVpnServer';
 const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** OpenVpnServer options after validation, with defaults applied. */
@@ -18,14 +17,17 @@ export interface ValidatedVpnOptions {
 
 /**
  * Validates `OpenVpnServer` options (also from `CasperReadOnlyNode`, before it
- * creates anything) and applies the defaults.
+ * creates anything) and applies the defaults. Errors name `owner`: the
+ * server's class and path (`ownerOf(server, 'OpenVpnServer')`), or just the
+ * class name when the server does not exist yet.
  */
-export function validateOpenVpnOptions(props: OpenVpnServerOptions, vpcCidr: string | undefined): ValidatedVpnOptions {
+export function validateOpenVpnOptions(props: OpenVpnServerOptions, vpcCidr: string | undefined,
+  owner: Owner = 'OpenVpnServer'): ValidatedVpnOptions {
   const fail = (prop: string, value: unknown, allowed: string): never => {
-    throw new CasperValidationError(OWNER, prop, value, allowed);
+    throw new CasperValidationError(owner, prop, value, allowed);
   };
   const port = props.port ?? 1194;
-  validatePort(OWNER, 'port', port);
+  validatePort(owner, 'port', port);
 
   const cidrs = props.allowedClientCidrs ?? ['0.0.0.0/0'];
   if (cidrs.length === 0) fail('allowedClientCidrs', cidrs, 'must list at least one CIDR block (0.0.0.0/0 for anywhere)');
@@ -49,8 +51,7 @@ export function validateOpenVpnOptions(props: OpenVpnServerOptions, vpcCidr: str
     }
     if (new Set(clientNames).size !== clientNames.length) fail('clientNames', clientNames, 'must not list a name twice');
   } else {
-    const count = props.clientCount ?? 5;
-    if (!Number.isInteger(count) || count < 1 || count > 50) fail('clientCount', count, 'must be a whole number from 1 to 50');
+    const count = validateInteger(owner, 'clientCount', props.clientCount ?? 5, 1, 50);
     clientNames = Array.from({ length: count }, (_, i) => `admin${i + 1}`);
   }
 
@@ -63,10 +64,7 @@ export function validateOpenVpnOptions(props: OpenVpnServerOptions, vpcCidr: str
     fail('tunnelCidr', tunnelCidr, `must not overlap the VPC (${vpcCidr})`);
   }
 
-  const rootVolumeSizeGiB = props.rootVolumeSizeGiB ?? 8;
-  if (!Number.isInteger(rootVolumeSizeGiB) || rootVolumeSizeGiB < 8 || rootVolumeSizeGiB > 100) {
-    fail('rootVolumeSizeGiB', rootVolumeSizeGiB, 'must be a whole number of GiB from 8 to 100');
-  }
+  const rootVolumeSizeGiB = validateInteger(owner, 'rootVolumeSizeGiB', props.rootVolumeSizeGiB ?? 8, 8, 100, 'GiB');
   const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.NANO);
   return { instanceType, port, peers, clientNames, tunnelCidr, rootVolumeSizeGiB };
 }

@@ -6,7 +6,7 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { deployTimeProviderSkips, plainEnvironment, skipAutoDeleteObjectsProvider, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules, render } from '../private/nag';
-import { CasperValidationError } from '../private/validation';
+import { CasperValidationError, ownerOf } from '../private/validation';
 
 /**
  * Properties of a `ConfigBucket`.
@@ -83,14 +83,16 @@ export class ConfigBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: ConfigBucketProps = {}) {
     super(scope, id);
+    // Validated before any child exists, so a bad input leaves nothing behind.
+    const owner = ownerOf(this, OWNER);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const keyPrefix = props.keyPrefix ?? 'node/';
     if (!KEY_PREFIX.test(keyPrefix)) {
-      throw new CasperValidationError(OWNER, 'keyPrefix', keyPrefix,
+      throw new CasperValidationError(owner, 'keyPrefix', keyPrefix,
         'must be one or more path segments of letters, digits or !_.*\'()- each ending in "/" (for example "node/")');
     }
     if (props.autoDeleteObjects && removalPolicy !== RemovalPolicy.DESTROY) {
-      throw new CasperValidationError(OWNER, 'autoDeleteObjects', true,
+      throw new CasperValidationError(owner, 'autoDeleteObjects', true,
         'is only allowed together with removalPolicy: RemovalPolicy.DESTROY');
     }
     this.keyPrefix = keyPrefix;

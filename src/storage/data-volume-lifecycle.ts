@@ -20,7 +20,7 @@ import {
 import { handlerFunction } from '../private/handler-function';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
 import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
-import { CasperValidationError, describeDuration, validateInteger, validateNodeName } from '../private/validation';
+import { CasperValidationError, describeDuration, ownerOf, validateDuration, validateInteger, validateNodeName } from '../private/validation';
 
 const OWNER = 'DataVolumeLifecycle';
 
@@ -184,16 +184,17 @@ export class DataVolumeLifecycle extends Construct {
 
   constructor(scope: Construct, id: string, props: DataVolumeLifecycleProps) {
     super(scope, id);
-    validateNodeName(OWNER, 'nodeName', props.nodeName);
-    const moveTimeout = props.moveTimeout ?? Duration.hours(23);
-    if (moveTimeout.toSeconds() < 600 || moveTimeout.toSeconds() > MAX_MOVE_TIMEOUT.toSeconds()) {
-      throw new CasperValidationError(OWNER, 'moveTimeout', describeDuration(moveTimeout),
-        `must be from 10 minutes to ${MAX_MOVE_TIMEOUT.toHours()} hours (the launch hook's global timeout is ${HOOK_GLOBAL_TIMEOUT.toHours()} hours)`);
+    // Validated before any child exists, so a bad input leaves nothing behind.
+    const owner = ownerOf(this, OWNER);
+    validateNodeName(owner, 'nodeName', props.nodeName);
+    const moveTimeout = validateDuration(owner, 'moveTimeout', props.moveTimeout ?? Duration.hours(23), Duration.minutes(10), MAX_MOVE_TIMEOUT,
+      `the launch hook's global timeout is ${HOOK_GLOBAL_TIMEOUT.toHours()} hours`);
+    const moveTimeoutSeconds = moveTimeout.toSeconds({ integral: false });
+    if (!Number.isInteger(moveTimeoutSeconds)) {
+      throw new CasperValidationError(owner, 'moveTimeout', describeDuration(moveTimeout), 'must be whole seconds');
     }
-    const maxMoveAttempts = props.maxMoveAttempts ?? 3;
-    validateInteger(OWNER, 'maxMoveAttempts', maxMoveAttempts, 1, 10);
-    const keepSnapshots = props.lifecycleSnapshotsToKeep ?? 3;
-    validateInteger(OWNER, 'lifecycleSnapshotsToKeep', keepSnapshots, 1, 100);
+    const maxMoveAttempts = validateInteger(owner, 'maxMoveAttempts', props.maxMoveAttempts ?? 3, 1, 10);
+    const keepSnapshots = validateInteger(owner, 'lifecycleSnapshotsToKeep', props.lifecycleSnapshotsToKeep ?? 3, 1, 100);
     this.nodeName = props.nodeName;
     this.metricsNamespace = props.metricsNamespace ?? 'casper-node';
     const stack = Stack.of(this);
@@ -321,7 +322,7 @@ export class DataVolumeLifecycle extends Construct {
       ...lifecycleNotes,
       idPrefix: '',
       functionId: 'Handler',
-      createFunction: (owner, fnId, options) => new DataVolumeLifecycleFunction(owner, fnId, options),
+      createFunction: (parent, fnId, options) => new DataVolumeLifecycleFunction(parent, fnId, options),
       description: `Casper node ${props.nodeName}: data-volume lifecycle steps (attach, move, restore, snapshot)`,
       roleDescription: `Casper node ${props.nodeName}: data-volume lifecycle steps`,
       statements,
@@ -337,7 +338,7 @@ export class DataVolumeLifecycle extends Construct {
         INSTANCE_TAG_KEY: DATA_VOLUME_INSTANCE_TAG,
         ELASTIC_IP_ALLOCATION_ID: props.elasticIpAllocationId,
         KEEP_OLD_VOLUME: String(props.keepOldVolume ?? false),
-        MOVE_TIMEOUT_SECONDS: String(moveTimeout.toSeconds()),
+        MOVE_TIMEOUT_SECONDS: String(moveTimeoutSeconds),
         MAX_MOVE_ATTEMPTS: String(maxMoveAttempts),
         KEEP_LIFECYCLE_SNAPSHOTS: String(keepSnapshots),
       },
@@ -419,7 +420,7 @@ export class DataVolumeLifecycle extends Construct {
       ...lifecycleNotes,
       idPrefix: 'Starter',
       functionId: 'Starter',
-      createFunction: (owner, fnId, options) => new DataVolumeLifecycleStarterFunction(owner, fnId, options),
+      createFunction: (parent, fnId, options) => new DataVolumeLifecycleStarterFunction(parent, fnId, options),
       description: `Casper node ${props.nodeName}: starts the data-volume lifecycle workflow`,
       roleDescription: `Casper node ${props.nodeName}: data-volume lifecycle starter`,
       statements: [

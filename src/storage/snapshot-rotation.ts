@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { SnapshotRotationFunction } from './snapshot-rotation-function';
 import { handlerFunction } from '../private/handler-function';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
-import { CasperValidationError } from '../private/validation';
+import { CasperValidationError, describeDuration, ownerOf, validateDuration, validateInteger } from '../private/validation';
 
 /**
  * Properties of a `SnapshotRotation`.
@@ -130,23 +130,23 @@ export class SnapshotRotation extends Construct {
 
   constructor(scope: Construct, id: string, props: SnapshotRotationProps) {
     super(scope, id);
-    const retainCount = props.retainCount ?? 7;
-    if (!Number.isInteger(retainCount) || retainCount < 1 || retainCount > 1000) {
-      throw new CasperValidationError(OWNER, 'retainCount', retainCount, 'must be a whole number from 1 to 1000');
-    }
+    // Validated before any child exists, so a bad input leaves nothing behind.
+    const owner = ownerOf(this, OWNER);
+    const retainCount = validateInteger(owner, 'retainCount', props.retainCount ?? 7, 1, 1000);
     const tagKey = props.volumeTagKey ?? 'casper:node';
     if (!TAG_KEY.test(tagKey) || tagKey.startsWith('aws:')) {
-      throw new CasperValidationError(OWNER, 'volumeTagKey', tagKey, 'must be a valid EC2 tag key (1 to 127 characters, not starting with "aws:")');
+      throw new CasperValidationError(owner, 'volumeTagKey', tagKey, 'must be a valid EC2 tag key (1 to 127 characters, not starting with "aws:")');
     }
     if (!props.volumeTagValue || props.volumeTagValue.length > 255) {
-      throw new CasperValidationError(OWNER, 'volumeTagValue', props.volumeTagValue, 'must be 1 to 255 characters');
+      throw new CasperValidationError(owner, 'volumeTagValue', props.volumeTagValue, 'must be 1 to 255 characters');
     }
     if (props.volumeRoleTag !== undefined && !/^[^=]{1,127}=.{0,255}$/.test(props.volumeRoleTag)) {
-      throw new CasperValidationError(OWNER, 'volumeRoleTag', props.volumeRoleTag, 'must look like "key=value", for example "casper:role=data"');
+      throw new CasperValidationError(owner, 'volumeRoleTag', props.volumeRoleTag, 'must look like "key=value", for example "casper:role=data"');
     }
-    const syncWindow = props.syncWindow ?? Duration.minutes(10);
-    if (syncWindow.toMinutes() < 2 || syncWindow.toMinutes() > 24 * 60) {
-      throw new CasperValidationError(OWNER, 'syncWindow', syncWindow.toHumanString(), 'must be from 2 minutes to 24 hours');
+    const syncWindow = validateDuration(owner, 'syncWindow', props.syncWindow ?? Duration.minutes(10), Duration.minutes(2), Duration.hours(24));
+    const syncWindowMinutes = syncWindow.toMinutes({ integral: false });
+    if (!Number.isInteger(syncWindowMinutes)) {
+      throw new CasperValidationError(owner, 'syncWindow', describeDuration(syncWindow), 'must be whole minutes (the handler counts in minutes)');
     }
     this.volumeTagValue = props.volumeTagValue;
     this.metricsNamespace = props.metricsNamespace ?? 'casper-node';
@@ -158,7 +158,7 @@ export class SnapshotRotation extends Construct {
     const { logGroup, fn } = handlerFunction(this, {
       idPrefix: '',
       functionId: 'Handler',
-      createFunction: (owner, fnId, options) => new SnapshotRotationFunction(owner, fnId, options),
+      createFunction: (parent, fnId, options) => new SnapshotRotationFunction(parent, fnId, options),
       description: `Snapshot rotation of volumes tagged ${tagKey}=${props.volumeTagValue}`,
       roleDescription: `Snapshot rotation ${this.rotationId}`,
       statements: [
@@ -199,7 +199,7 @@ export class SnapshotRotation extends Construct {
         SYNC_METRIC_NAMESPACE: props.syncMetricNamespace ?? '',
         SYNC_METRIC_NAME: props.syncMetricName ?? 'Synced',
         SYNC_METRIC_DIMENSIONS: JSON.stringify(props.syncMetricDimensions ?? {}),
-        SYNC_WINDOW_MINUTES: String(syncWindow.toMinutes()),
+        SYNC_WINDOW_MINUTES: String(syncWindowMinutes),
         MISSING_SYNC_METRIC: props.snapshotWhenSyncMetricMissing ? 'snapshot' : 'skip',
         METRIC_NAMESPACE: this.metricsNamespace,
       },

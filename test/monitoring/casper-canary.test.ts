@@ -428,7 +428,7 @@ describe('CasperCanary', () => {
       ['500 milliseconds', Duration.millis(500)],
       ['1 minute 1 second', Duration.seconds(61)],
     ])('requestTimeout %s', (human, requestTimeout) => {
-      reject({ statusUrl: URL, requestTimeout }, `CasperCanary: invalid requestTimeout "${human}": must be from 1 to 60 seconds`);
+      reject({ statusUrl: URL, requestTimeout }, `CasperCanary: invalid requestTimeout "${human}": must be from 1 second to 1 minute`);
     });
 
     test.each([

@@ -2,6 +2,7 @@ import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CasperVpc, OpenVpnServer, OpenVpnServerProps } from '../../src';
+import { renderVpnConfigEnv } from '../../src/private/contract';
 import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
 import { agnosticStack, expectRejected } from '../support/stacks';
 
@@ -113,6 +114,22 @@ describe('OpenVpnServer with defaults', () => {
     expect(ud).toMatch(/^CLIENT_NAMES="admin1 admin2 admin3 admin4 admin5"$/m);
     expect(ud).toMatch(/^CLIENT_SECRET_ARNS="(<VpnClientadmin\d[0-9A-F]+> ?){5}"$/m);
     expect(ud).toContain('bash /etc/casper-vpn/setup.sh /etc/casper-vpn/config.env');
+  });
+
+  test('config.env is exactly what the contract renders (the VPN shell tests write it the same way)', () => {
+    const ud = userDataOf(t).split('\n');
+    const start = ud.indexOf('cat >/etc/casper-vpn/config.env <<EOF');
+    const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as any);
+    expect(ud.slice(start + 1, ud.indexOf('EOF', start))).toEqual(renderVpnConfigEnv({
+      REGION: '<AWS::Region>',
+      VPN_PORT: 1194,
+      VPN_NETWORK: '10.8.0.0/24',
+      VPC_CIDR: ud.find((l) => l.startsWith('VPC_CIDR='))!.slice('VPC_CIDR='.length),
+      PUBLIC_ADDRESS: `<${stack.getLogicalId(vpn.elasticIp)}.PublicIp>`,
+      PKI_SECRET_ARN: `<${logicalId(vpn.pkiSecret)}>`,
+      CLIENT_NAMES: ['admin1', 'admin2', 'admin3', 'admin4', 'admin5'],
+      CLIENT_SECRET_ARNS: vpn.clientProfileSecrets.map((s) => `<${logicalId(s)}>`),
+    }));
   });
 
   test('allowSshTo opens 22 on the target to the VPN server only', () => {

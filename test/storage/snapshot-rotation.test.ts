@@ -101,7 +101,17 @@ describe('SnapshotRotation', () => {
     });
     test('a sync window of one minute', () => {
       const stack = agnosticStack();
-      expectRejected(stack, () => new SnapshotRotation(stack, 'B', { volumeTagValue: 'n', syncWindow: Duration.minutes(1) }), /invalid syncWindow "1 minute": must be from 2 minutes to 24 hours/);
+      expectRejected(stack, () => new SnapshotRotation(stack, 'B', { volumeTagValue: 'n', syncWindow: Duration.minutes(1) }), /invalid syncWindow "1 minute": must be from 2 minutes to 1 day/);
+    });
+    test('a sync window is printed exactly, fractions included', () => {
+      const stack = agnosticStack();
+      expectRejected(stack, () => new SnapshotRotation(stack, 'B', { volumeTagValue: 'n', syncWindow: Duration.seconds(119.5) }),
+        'SnapshotRotation: invalid syncWindow "119500 milliseconds": must be from 2 minutes to 1 day');
+    });
+    test('a sync window in whole minutes only (the handler counts in minutes)', () => {
+      const stack = agnosticStack();
+      expectRejected(stack, () => new SnapshotRotation(stack, 'B', { volumeTagValue: 'n', syncWindow: Duration.seconds(150) }),
+        'SnapshotRotation: invalid syncWindow "2 minutes 30 seconds": must be whole minutes');
     });
   });
 });

@@ -895,8 +895,8 @@ describe('config.env', () => {
       `VPC_CIDR='${c.VPC_CIDR}'`,
       'PUBLIC_ADDRESS=vpn.example.com',
       `PKI_SECRET_ARN=${c.PKI_SECRET_ARN}`,
-      `CLIENT_NAMES="${c.CLIENT_NAMES}"`,
-      `CLIENT_SECRET_ARNS="${c.CLIENT_SECRET_ARNS}"`,
+      `CLIENT_NAMES="${c.CLIENT_NAMES.join(' ')}"`,
+      `CLIENT_SECRET_ARNS="${c.CLIENT_SECRET_ARNS.join(' ')}"`,
       'FUTURE_OPTION=1',
       '',
     ].join('\n'));
@@ -909,7 +909,7 @@ describe('config.env', () => {
 
   test('another port, tunnel network and VPC CIDR reach server.conf and the profiles', () => {
     const h = machine();
-    h.writeConfig({ ...defaultConfig(), VPN_PORT: '51194', VPN_NETWORK: '172.27.224.0/20', VPC_CIDR: '10.0.0.0/8' });
+    h.writeConfig({ ...defaultConfig(), VPN_PORT: 51194, VPN_NETWORK: '172.27.224.0/20', VPC_CIDR: '10.0.0.0/8' });
     expectSuccess(h, h.runSetup());
     const conf = h.read('etc/openvpn/server/server.conf');
     expect(conf).toContain('\nport 51194\n');
@@ -924,12 +924,12 @@ describe('config.env', () => {
     ['VPN_NETWORK has host bits set', { VPN_NETWORK: '10.8.0.1/24' }, "VPN_NETWORK has host bits set: '10.8.0.1/24'"],
     ['VPC_CIDR is not a CIDR', { VPC_CIDR: '10.99.0.0' }, "VPC_CIDR must be an IPv4 CIDR, got '10.99.0.0'"],
     ['the networks overlap', { VPN_NETWORK: '10.99.8.0/24' }, 'VPN_NETWORK 10.99.8.0/24 overlaps VPC_CIDR 10.99.0.0/16'],
-    ['the port is out of range', { VPN_PORT: '70000' }, "VPN_PORT must be a UDP port, got '70000'"],
-    ['a secret ARN is missing', { CLIENT_SECRET_ARNS: c.CLIENT_SECRET_ARNS.split(' ').slice(1).join(' ') },
+    ['the port is out of range', { VPN_PORT: 70000 }, "VPN_PORT must be a UDP port, got '70000'"],
+    ['a secret ARN is missing', { CLIENT_SECRET_ARNS: c.CLIENT_SECRET_ARNS.slice(1) },
       'CLIENT_NAMES has 5 names but CLIENT_SECRET_ARNS 4 ARNs'],
-    ['a name appears twice', { CLIENT_NAMES: 'admin1 admin2 admin3 admin4 admin1' }, "client name 'admin1' appears twice"],
-    ['a client is called server', { CLIENT_NAMES: 'admin1 admin2 server admin4 admin5' }, "'server' cannot be a client name"],
-    ['a name has a slash', { CLIENT_NAMES: 'admin1 admin2 ../x admin4 admin5' },
+    ['a name appears twice', { CLIENT_NAMES: ['admin1', 'admin2', 'admin3', 'admin4', 'admin1'] }, "client name 'admin1' appears twice"],
+    ['a client is called server', { CLIENT_NAMES: ['admin1', 'admin2', 'server', 'admin4', 'admin5'] }, "'server' cannot be a client name"],
+    ['a name has a slash', { CLIENT_NAMES: ['admin1', 'admin2', '../x', 'admin4', 'admin5'] },
       "client name '../x' must be letters, digits, '.', '_' or '-' (at most 64)"],
     ['the PKI secret is not an ARN', { PKI_SECRET_ARN: 'casper-vpn-pki' }, "PKI_SECRET_ARN holds 'casper-vpn-pki', not a Secrets Manager secret ARN"],
     ['the region is missing', { REGION: '' }, "REGION must be an AWS region, got ''"],

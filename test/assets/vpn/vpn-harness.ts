@@ -2,6 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { VpnConfigEnv, renderVpnConfigEnv } from '../../../src/private/contract';
 import { EASYRSA_DIR, TOOL_PACKAGES, findTool } from '../../support/debian-packages';
 import {
   FileState, REPO_ROOT, RunHow, RunResult, SHELL_LIB, SandboxOptions, SandboxSpec, ShellSandbox, toolPath,
@@ -42,37 +43,18 @@ export function clientSecretArn(name: string): string {
 export const PLACEHOLDER = '{"placeholder": "Nq3vX0pL7sRkZ2tYb8WmC4dE"}';
 const SETUP_LOG = 'var/log/casper-vpn-setup.log';
 
-/** The config.env contract of setup.sh. */
-export interface VpnConfig {
-  REGION: string;
-  VPN_PORT?: string;
-  VPN_NETWORK: string;
-  VPC_CIDR: string;
-  PUBLIC_ADDRESS: string;
-  PKI_SECRET_ARN: string;
-  CLIENT_NAMES: string;
-  CLIENT_SECRET_ARNS: string;
-}
-
-export function defaultConfig(clients: string[] = CLIENT_NAMES): VpnConfig {
+/** A config.env (the contract's type, which the construct writes too) for `clients`. */
+export function defaultConfig(clients: string[] = CLIENT_NAMES): VpnConfigEnv {
   return {
     REGION,
-    VPN_PORT: '1194',
+    VPN_PORT: 1194,
     VPN_NETWORK: '10.8.0.0/24',
     VPC_CIDR: '10.99.0.0/16',
     PUBLIC_ADDRESS: '203.0.113.10',
     PKI_SECRET_ARN,
-    CLIENT_NAMES: clients.join(' '),
-    CLIENT_SECRET_ARNS: clients.map(clientSecretArn).join(' '),
+    CLIENT_NAMES: clients,
+    CLIENT_SECRET_ARNS: clients.map(clientSecretArn),
   };
-}
-
-/** config.env as the construct's user data writes it. */
-export function renderConfig(c: VpnConfig): string {
-  return Object.entries(c)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}="${v}"`)
-    .join('\n') + '\n';
 }
 
 /** The VPN's sandbox: easyrsa (not on PATH) must be installed too. */
@@ -93,7 +75,7 @@ export class VpnHarness extends ShellSandbox {
    * A machine as EC2 launches it, with the secrets as the construct creates them
    * (`clients`, default CLIENT_NAMES: the client secrets and the config's clients).
    */
-  static freshMachine(options: SandboxOptions & { config?: VpnConfig; clients?: string[] } = {}): VpnHarness {
+  static freshMachine(options: SandboxOptions & { config?: VpnConfigEnv; clients?: string[] } = {}): VpnHarness {
     const h = new VpnHarness(options);
     const clients = options.clients ?? CLIENT_NAMES;
     h.setSecret(PKI_SECRET_ARN, PLACEHOLDER);
@@ -125,8 +107,9 @@ export class VpnHarness extends ShellSandbox {
     return path.join(this.base, 'config.env');
   }
 
-  writeConfig(c: VpnConfig): void {
-    fs.writeFileSync(this.configPath, renderConfig(c));
+  /** Writes config.env as the construct's user data does (the contract's renderer). */
+  writeConfig(c: VpnConfigEnv): void {
+    fs.writeFileSync(this.configPath, renderVpnConfigEnv(c).join('\n') + '\n');
   }
 
   writeRawConfig(text: string): void {
