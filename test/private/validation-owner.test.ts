@@ -5,7 +5,7 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import {
-  AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperElasticIp, CasperNetwork, CasperNodeMetrics,
+  AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperElasticIp, CasperNetwork, CasperNodeGroup, CasperNodeMetrics,
   CasperNodeSecurityGroup, CasperVpc, ConfigBucket, DataVolumeLifecycle, OpenVpnServer, SnapshotRotation, SshAccess,
 } from '../../src';
 import { CasperValidationError } from '../../src/private/validation';
@@ -36,6 +36,17 @@ const cases: Array<[string, (scope: Construct) => (id: string) => unknown]> = [
   })],
   ['CasperCanary', (s) => (id) => new CasperCanary(s, id, { statusUrl: 'http://203.0.113.10:8888/status', requestTimeout: Duration.millis(999) })],
   ['CasperElasticIp', (s) => (id) => new CasperElasticIp(s, id, { nodeName: 'no spaces' })],
+  ['CasperNodeGroup', (s) => {
+    const vpc = importedVpc(s);
+    const parts = {
+      vpc,
+      configBucket: new ConfigBucket(s, 'Config'),
+      securityGroup: new ec2.SecurityGroup(s, 'Sg', { vpc }),
+      notificationTopic: new AlertTopic(s, 'Alerts').topic,
+      nodeName: 'n',
+    };
+    return (id) => new CasperNodeGroup(s, id, { ...parts, capacity: 21 });
+  }],
   ['CasperNodeSecurityGroup', (s) => {
     const vpc = importedVpc(s);
     return (id) => new CasperNodeSecurityGroup(s, id, { vpc, sshAccess: SshAccess.fromCidrs(['0.0.0.0/0']) });
