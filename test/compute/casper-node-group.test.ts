@@ -129,3 +129,43 @@ describe('CasperNodeGroup sizes and errors', () => {
     ]);
   });
 });
+
+describe('CasperNodeGroup for fleets', () => {
+  test('ELB health checks after the bootstrap grace period, and rolling updates one at a time', () => {
+    const stack = agnosticStack();
+    new CasperNodeGroup(stack, 'Group', { ...parts(stack), capacity: 3, elbHealthCheck: true, rollingUpdate: true });
+    const asg = Object.values(Template.fromStack(stack).findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    expect(asg.Properties).toMatchObject({ HealthCheckType: 'ELB', HealthCheckGracePeriod: 5400 });
+    expect(asg.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
+      MaxBatchSize: 1, MinInstancesInService: 2, WaitOnResourceSignals: true, PauseTime: 'PT1H30M',
+    });
+  });
+
+  test('Spot: capacity-optimized over the checked types, instanceType first, capacity rebalancing', () => {
+    const stack = agnosticStack();
+    new CasperNodeGroup(stack, 'Group', { ...parts(stack), spot: true, instanceType: new ec2.InstanceType('r6i.2xlarge') });
+    const asg = Object.values(Template.fromStack(stack).findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    expect(asg.Properties.LaunchTemplate).toBeUndefined();
+    expect(asg.Properties.CapacityRebalance).toBe(true);
+    const policy = asg.Properties.MixedInstancesPolicy;
+    expect(policy.InstancesDistribution).toEqual({
+      OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'capacity-optimized-prioritized',
+    });
+    expect(policy.LaunchTemplate.Overrides.map((o: { InstanceType: string }) => o.InstanceType)).toEqual([
+      'r6i.2xlarge', 'm6a.2xlarge', 'm7a.2xlarge', 'm6i.2xlarge', 'm7i.2xlarge', 'm5a.2xlarge', 'r6a.2xlarge', 'c6a.4xlarge', 'c6i.4xlarge',
+    ]);
+  });
+
+  test.each([
+    ['a Graviton Spot type', { spot: true, spotInstanceTypes: [new ec2.InstanceType('m7g.2xlarge')] },
+      'CasperNodeGroup: invalid spotInstanceTypes "m7g.2xlarge": each type must run the node: "m7g.2xlarge" is an ARM (Graviton) type'],
+    ['a Spot type without SHA', { spot: true, spotInstanceTypes: [new ec2.InstanceType('m5.2xlarge')] },
+      'CasperNodeGroup: invalid spotInstanceTypes "m5.2xlarge": each type must run the node: instance type m5.2xlarge: the m5 family\'s CPUs may lack'],
+    ['Spot types without spot', { spotInstanceTypes: [new ec2.InstanceType('m6a.2xlarge')] },
+      'CasperNodeGroup: invalid spotInstanceTypes ["m6a.2xlarge"]: only applies with spot: true'],
+  ] as Array<[string, Partial<CasperNodeGroupProps>, string]>)('%s is rejected', (_name, props, message) => {
+    const stack = agnosticStack();
+    const given = parts(stack);
+    expect(() => new CasperNodeGroup(stack, 'Group', { ...given, ...props })).toThrow(message);
+  });
+});
