@@ -6,3 +6,4 @@ export * from './data';
 export * from './monitoring';
 export * from './casper-read-only-node-props';
 export * from './casper-read-only-node';
+export * from './casper-node-fleet';
