@@ -107,23 +107,6 @@ export interface CasperNodeFleetProps extends CasperNodeInstanceOptions {
   readonly minPeers?: number;
 
   /**
-   * Run the members on Spot capacity (capacity-optimized over several
-   * instance types that run the node). An interruption loses no data: the
-   * volume is snapshotted and taken over by the replacement.
-   *
-   * @default false
-   */
-  readonly spot?: boolean;
-
-  /**
-   * An EBS snapshot (`snap-...`) of a Casper data volume of this network to
-   * start new members from when the fleet has no snapshot of its own yet.
-   *
-   * @default - members start from the fleet's newest snapshot, or sync from a trusted hash
-   */
-  readonly seedSnapshotId?: string;
-
-  /**
    * Email addresses that receive the fleet's alerts.
    *
    * @default - none (subscribe to the `AlertTopicArn` output)
@@ -304,7 +287,7 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
       capacity: v.nodeCount,
       elbHealthCheck: true,
       rollingUpdate: true,
-      spot: props.spot,
+      spot: v.spot,
     });
     for (const keys of this.memberKeys) keys.grantReadWrite(this.members);
 
@@ -355,7 +338,7 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
       autoScalingGroup: this.members.autoScalingGroup,
       nodeName: v.fleetName,
       memberSlots: v.nodeCount,
-      seedSnapshotId: props.seedSnapshotId,
+      seedSnapshotId: v.seedSnapshotId,
       volumeSizeGiB: v.dataVolumeSizeGiB,
       volumeIops: v.dataVolumeIops,
       volumeThroughputMibps: v.dataVolumeThroughputMibps,

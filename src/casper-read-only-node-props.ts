@@ -183,4 +183,14 @@ export interface CasperReadOnlyNodeProps extends CasperNodeInstanceOptions {
    * @default - the `OpenVpnServer` defaults: 5 profiles, UDP 1194 from anywhere, t4g.nano
    */
   readonly vpnOptions?: OpenVpnServerOptions;
+
+  /**
+   * Serve the in-sync health endpoint (`GET /healthz` on this port: 200 only
+   * in KeepUp, with a block younger than `alarmThresholds.maxBlockAge`, at
+   * least `alarmThresholds.minPeerCount` peers and a working sidecar), open to
+   * the VPC: for a load balancer or a monitor of your own.
+   *
+   * @default - no health endpoint
+   */
+  readonly healthCheckPort?: number;
 }

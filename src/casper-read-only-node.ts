@@ -152,6 +152,7 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
         readyWaitSeconds: readyWaitSeconds(v.bootstrapTimeout.toSeconds()),
         restartAfterSeconds: v.unresponsiveThreshold.toSeconds(),
         unhealthyAfterSeconds: v.unresponsiveThreshold.toSeconds() + 600,
+        healthEndpoint: v.healthEndpoint,
       }),
     });
 
@@ -168,11 +169,15 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
       keys: this.keys,
       agentConfig: this.agentConfig,
       notificationTopic: this.alertTopic,
+      spot: v.spot,
     });
     this.connections = this.nodeGroup.connections;
     this.role = this.nodeGroup.role;
     this.grantPrincipal = this.nodeGroup.grantPrincipal;
     this.autoScalingGroup = this.nodeGroup.autoScalingGroup;
+    if (v.healthEndpoint) {
+      this.connections.allowFrom(ec2.Peer.ipv4(this.vpc.vpcCidrBlock), ec2.Port.tcp(v.healthEndpoint.port), 'in-sync health endpoint from the VPC');
+    }
 
     // Attaches (or moves, restores, creates) the data volume for every new
     // instance; the group depends on it, so it serves the very first launch.
@@ -186,6 +191,7 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
       volumeIops: v.dataVolumeIops,
       volumeThroughputMibps: v.dataVolumeThroughputMibps,
       metricsNamespace: v.metricsNamespace,
+      seedSnapshotId: v.seedSnapshotId,
     });
     if (v.backups) {
       this.snapshotRotation = new SnapshotRotation(this, 'Backups', {

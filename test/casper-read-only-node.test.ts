@@ -414,6 +414,33 @@ describe('CasperReadOnlyNode', () => {
     expect(node.nodeName).toBe('casper-node');
   });
 
+  test('healthCheckPort serves the in-sync health endpoint to the VPC, with the alarm thresholds', () => {
+    const { stack, node, t } = nodeStack({ healthCheckPort: 8889, alarmThresholds: { maxBlockAge: Duration.minutes(5), minPeerCount: 4 } });
+    const [config] = assetFiles(stack, 'config.json') as any[];
+    expect(config.healthEndpoint).toEqual({ port: 8889, maxBlockAgeSeconds: 300, minPeers: 4 });
+    const sgId = stack.getLogicalId(node.securityGroup.securityGroup.node.defaultChild as any);
+    const rules = (t.toJSON().Resources[sgId].Properties.SecurityGroupIngress as any[]).filter((r) => r.FromPort === 8889);
+    expect(rules).toHaveLength(1);
+    expect(JSON.stringify(rules[0].CidrIp)).toContain('NodeNetworkVpc');
+  });
+
+  test('without healthCheckPort the endpoint is off and its port closed', () => {
+    const { stack, t } = nodeStack();
+    const [config] = assetFiles(stack, 'config.json') as any[];
+    expect(config.healthEndpoint.port).toBe(0);
+    expect(JSON.stringify(t.toJSON())).not.toContain('"FromPort":8889');
+  });
+
+  test('spot and a seed snapshot', () => {
+    const { t } = nodeStack({ spot: true, seedSnapshotId: 'snap-0123456789abcdef0' });
+    const asg = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    expect(asg.Properties.MixedInstancesPolicy.LaunchTemplate.Overrides[0]).toEqual({ InstanceType: 'm6a.2xlarge' });
+    expect(asg.Properties.CapacityRebalance).toBe(true);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SEED_SNAPSHOT_ID: 'snap-0123456789abcdef0' }) },
+    });
+  });
+
   test('a family without SHA extensions warns at synth', () => {
     const stack = agnosticStack();
     new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, instanceType: new ec2.InstanceType('t3.2xlarge') });
@@ -458,6 +485,8 @@ describe('CasperReadOnlyNode', () => {
       ['a VPN tunnel inside the default VPC', { enableVpn: true, vpnOptions: { tunnelCidr: '10.0.8.0/24' } },
         /OpenVpnServer: invalid tunnelCidr "10.0.8.0\/24": must not overlap the VPC \(10.0.0.0\/16\)/],
       ['a VPN port out of range', { enableVpn: true, vpnOptions: { port: 70000 } }, /OpenVpnServer: invalid port 70000: a port must be an integer from 1 to 65535/],
+      ['a health port on the RPC port', { healthCheckPort: 7777 }, 'CasperReadOnlyNode: invalid healthCheckPort 7777: must differ from the node\'s ports and SSH (35000, 8888, 7777, 9999, 22)'],
+      ['a seed that is not a snapshot id', { seedSnapshotId: 'snap-XYZ' }, 'CasperReadOnlyNode: invalid seedSnapshotId "snap-XYZ": must be an EBS snapshot id'],
       ['no network (JavaScript callers)', { network: undefined }, /invalid network undefined: is required/],
     ];
 

@@ -77,4 +77,25 @@ export interface CasperNodeInstanceOptions {
    * @default Duration.minutes(15)
    */
   readonly unresponsiveThreshold?: Duration;
+
+  /**
+   * Run on Spot capacity: capacity-optimized allocation over several instance
+   * types that run the node (x86-64, AVX2, SHA, about 8 vCPU and 32 GiB),
+   * `instanceType` first, with capacity rebalancing. An interruption loses no
+   * data: the data volume is snapshotted and taken over by the replacement,
+   * which then catches up from where the volume stopped.
+   *
+   * @default false - On-Demand
+   */
+  readonly spot?: boolean;
+
+  /**
+   * An EBS snapshot (`snap-...`) of a Casper data volume of the same network
+   * to create the data volume from when there is no volume or snapshot of
+   * the node's own (a first deploy): the node starts near the snapshot's
+   * block instead of syncing from a trusted hash. Your own data always wins.
+   *
+   * @default - an empty volume: the node syncs from `trustedHash` (or the peers' newest block)
+   */
+  readonly seedSnapshotId?: string;
 }

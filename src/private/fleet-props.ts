@@ -3,13 +3,13 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { validateInstanceOptions, ValidInstanceOptions } from './instance-options';
 import {
-  CasperValidationError, isValidEmail, isValidMetricsNamespace, Owner, parseCidr, validateDuration, validateInteger, validatePort,
+  CasperValidationError, isValidEmail, isValidMetricsNamespace, Owner, parseCidr, validateDuration, validateFreePort, validateInteger,
 } from './validation';
+import type { CasperNetwork } from '../casper-network';
 import type { CasperNodeFleetProps } from '../casper-node-fleet';
 
 /** Fleet names leave room for the member suffix (`-19`) within the 63 characters of a node name. */
 const FLEET_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])?$/;
-const SNAPSHOT_ID = /^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
 /** `CasperNodeFleetProps` with every default applied and every value checked. */
 export interface ValidFleetProps extends ValidInstanceOptions {
@@ -69,16 +69,9 @@ export function validateFleetProps(owner: Owner, props: CasperNodeFleetProps): V
   if (props.tlsCertificate && !props.enableTls) fail('tlsCertificate', props.tlsCertificate.certificateArn, 'only applies with enableTls: true');
 
   const healthCheckPort = props.healthCheckPort ?? 8889;
-  validatePort(owner, 'healthCheckPort', healthCheckPort);
-  const taken = [props.network.gossipPort, props.network.restPort, props.network.rpcPort, props.network.ssePort, 22];
-  if (taken.includes(healthCheckPort)) {
-    fail('healthCheckPort', healthCheckPort, `must differ from the node's ports and SSH (${taken.join(', ')})`);
-  }
+  validateFreePort(owner, 'healthCheckPort', healthCheckPort, nodePorts(props.network));
   const maxBlockAge = validateDuration(owner, 'maxBlockAge', props.maxBlockAge ?? Duration.minutes(10), Duration.minutes(1), Duration.hours(2));
   const minPeers = validateInteger(owner, 'minPeers', props.minPeers ?? 3, 0, 100);
-  if (props.seedSnapshotId !== undefined && !SNAPSHOT_ID.test(props.seedSnapshotId)) {
-    fail('seedSnapshotId', props.seedSnapshotId, 'must be an EBS snapshot id: "snap-" and 8 or 17 lowercase hexadecimal characters');
-  }
   for (const email of props.alertEmails ?? []) {
     if (typeof email !== 'string' || !isValidEmail(email)) fail('alertEmails', email, 'each entry must be an email address such as "ops@example.com"');
   }
@@ -108,4 +101,9 @@ export function validateFleetProps(owner: Owner, props: CasperNodeFleetProps): V
       return cidrs ?? [vpc.vpcCidrBlock];
     },
   };
+}
+
+/** The ports a node uses, and SSH: a health endpoint must take another. */
+export function nodePorts(network: CasperNetwork): number[] {
+  return [network.gossipPort, network.restPort, network.rpcPort, network.ssePort, 22];
 }

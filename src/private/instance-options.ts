@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { checkInstanceType } from './instance-type';
-import { CasperValidationError, Owner, validateDuration, validateInteger } from './validation';
+import { CasperValidationError, Owner, validateDuration, validateInteger, validateSnapshotId } from './validation';
 import type { CasperNodeInstanceOptions } from '../compute/casper-node-instance-options';
 
 /** `CasperNodeInstanceOptions` with every default applied and every value checked. */
@@ -17,6 +17,8 @@ export interface ValidInstanceOptions {
   readonly trustedHash?: string;
   readonly bootstrapTimeout: Duration;
   readonly unresponsiveThreshold: Duration;
+  readonly spot: boolean;
+  readonly seedSnapshotId?: string;
 }
 
 export const DEFAULT_INSTANCE_TYPE = ec2.InstanceType.of(ec2.InstanceClass.M6A, ec2.InstanceSize.XLARGE2);
@@ -40,6 +42,7 @@ export function validateInstanceOptions(owner: Owner, options: CasperNodeInstanc
   if (options.trustedHash !== undefined && !/^[0-9a-fA-F]{64}$/.test(options.trustedHash)) {
     throw new CasperValidationError(owner, 'trustedHash', options.trustedHash, 'must be a block hash of exactly 64 hexadecimal characters');
   }
+  if (options.seedSnapshotId !== undefined) validateSnapshotId(owner, 'seedSnapshotId', options.seedSnapshotId);
   return {
     instanceType,
     instanceTypeWarning: check.warning,
@@ -53,5 +56,7 @@ export function validateInstanceOptions(owner: Owner, options: CasperNodeInstanc
       Duration.minutes(30), Duration.hours(12)),
     unresponsiveThreshold: validateDuration(owner, 'unresponsiveThreshold', options.unresponsiveThreshold ?? Duration.minutes(15),
       Duration.minutes(5), Duration.hours(6)),
+    spot: options.spot ?? false,
+    seedSnapshotId: options.seedSnapshotId,
   };
 }

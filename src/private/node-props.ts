@@ -1,7 +1,9 @@
+import { Duration } from 'aws-cdk-lib';
 import { validateInstanceOptions, ValidInstanceOptions } from './instance-options';
 import { validateSlack } from './slack';
 import { describeSshAccess, resolveSshPeers } from './ssh';
-import { CasperValidationError, isValidEmail, isValidMetricsNamespace, Owner, validateNodeName } from './validation';
+import { nodePorts } from './fleet-props';
+import { CasperValidationError, isValidEmail, isValidMetricsNamespace, Owner, validateFreePort, validateNodeName } from './validation';
 import { knownVpcCidr, validateOpenVpnOptions } from './vpn-options';
 import type { CasperReadOnlyNodeProps } from '../casper-read-only-node-props';
 import { SshAccess } from '../network/ssh-access';
@@ -19,6 +21,8 @@ export interface ValidNodeProps extends ValidInstanceOptions {
   readonly canary: boolean;
   readonly dashboard: boolean;
   readonly vpn: boolean;
+  /** The health endpoint, when `healthCheckPort` is given. */
+  readonly healthEndpoint?: { readonly port: number; readonly maxBlockAgeSeconds: number; readonly minPeers: number };
 }
 
 /**
@@ -70,6 +74,7 @@ export function validateNodeProps(owner: Owner, props: CasperReadOnlyNodeProps):
       + 'http://<node IP>:8888/status from the internet and could never pass with the port closed: '
       + 'set enableCanary: false, or leave publicStatusPort true');
   }
+  if (props.healthCheckPort !== undefined) validateFreePort(owner, 'healthCheckPort', props.healthCheckPort, nodePorts(props.network));
   return {
     ...instance,
     nodeName,
@@ -79,5 +84,11 @@ export function validateNodeProps(owner: Owner, props: CasperReadOnlyNodeProps):
     canary,
     dashboard: props.enableDashboard ?? true,
     vpn,
+    // The health endpoint and the alarms agree on what "behind" means.
+    healthEndpoint: props.healthCheckPort === undefined ? undefined : {
+      port: props.healthCheckPort,
+      maxBlockAgeSeconds: (props.alarmThresholds?.maxBlockAge ?? Duration.minutes(10)).toSeconds(),
+      minPeers: props.alarmThresholds?.minPeerCount ?? 3,
+    },
   };
 }

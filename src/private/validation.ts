@@ -205,3 +205,20 @@ export function ipv4CidrsOverlap(a: string, b: string): boolean {
   const [b0, b1] = range(b);
   return a0 <= b1 && b0 <= a1;
 }
+
+const SNAPSHOT_ID = /^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** Throws unless `id` is an EBS snapshot id (`snap-` and 8 or 17 lowercase hex characters). */
+export function validateSnapshotId(owner: Owner, prop: string, id: string): void {
+  if (!SNAPSHOT_ID.test(id)) {
+    throw new CasperValidationError(owner, prop, id, 'must be an EBS snapshot id: "snap-" and 8 or 17 lowercase hexadecimal characters');
+  }
+}
+
+/** Throws unless `port` is a port that none of `taken` (the node's ports and SSH) uses. */
+export function validateFreePort(owner: Owner, prop: string, port: number, taken: number[]): void {
+  validatePort(owner, prop, port);
+  if (taken.includes(port)) {
+    throw new CasperValidationError(owner, prop, port, `must differ from the node's ports and SSH (${taken.join(', ')})`);
+  }
+}
