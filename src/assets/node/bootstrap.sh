@@ -35,8 +35,12 @@ TOOLS_DIR="$ROOT/usr/local/lib/casper-node"
 STAGE_SETTINGS="$ROOT/etc/casper-stage-protocols.env"
 SIDECAR_CONFIG="$ROOT/etc/casper-sidecar/config.toml"
 
+# The member slot of a fleet member, kept for reruns (see resolve_member_slot).
+MEMBER_STATE="$STATE_DIR/member-slot"
+
 INSTANCE_ID=""
 VOLUME_ID=""
+MEMBER_SLOT=""
 WORK=""
 NEED_RELOAD=0        # a unit file or drop-in changed: daemon-reload before use
 
@@ -83,7 +87,10 @@ def put(name, dotted, kind=str, pattern=None, zero_ok=False):
 
 if cfg.get("schemaVersion") != 2:
     sys.exit(f"{path}: unsupported schemaVersion {cfg.get('schemaVersion')!r} (this bootstrap reads 2)")
-put("NODE_NAME", "nodeName", pattern=r"[A-Za-z0-9._-]+")
+NODE_NAME_PATTERN = r"[A-Za-z0-9._-]+"
+SECRET_ARN_PATTERN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+"
+TAG_KEY_PATTERN = r"[A-Za-z0-9:._@+-]+"
+put("NODE_NAME", "nodeName", pattern=NODE_NAME_PATTERN)
 put("REGION", "region", pattern=r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 put("CHAINSPEC_NAME", "network.chainspecName", pattern=r"[A-Za-z0-9._-]+")
 put("NETWORK_CONFIG", "network.networkConfigFileName", pattern=r"[A-Za-z0-9._-]+")
@@ -92,13 +99,14 @@ put("REST_PORT", "network.restPort", int)
 put("GOSSIP_PORT", "network.gossipPort", int)
 put("SSE_PORT", "network.ssePort", int)
 put("RPC_PORT", "network.rpcPort", int)
-put("PUBLIC_IP", "publicIp", pattern=r"[0-9]{1,3}(\.[0-9]{1,3}){3}")
+# Empty: this instance's own public IPv4, from instance metadata (fleet members).
+put("PUBLIC_IP", "publicIp", pattern=r"([0-9]{1,3}(\.[0-9]{1,3}){3})?")
 put("TRUSTED_HASH", "trustedHash", pattern=r"([0-9a-fA-F]{64})?")
 put("PEERS_MIN_AGREE", "trustedHashFromPeers.minAgreeingPeers", int)
 put("PEERS_ATTEMPTS", "trustedHashFromPeers.attempts", int)
 put("PEERS_INTERVAL", "trustedHashFromPeers.intervalSeconds", int, zero_ok=True)
-put("SECRET_ARN", "signingKeySecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
-put("VOLUME_TAG_KEY", "dataVolume.instanceTagKey", pattern=r"[A-Za-z0-9:._@+-]+")
+put("SECRET_ARN", "signingKeySecretArn", pattern=SECRET_ARN_PATTERN)
+put("VOLUME_TAG_KEY", "dataVolume.instanceTagKey", pattern=TAG_KEY_PATTERN)
 put("MOUNT_POINT", "dataVolume.mountPoint", pattern=r"/[A-Za-z0-9._/-]+")
 put("TAG_WAIT", "dataVolume.tagWaitSeconds", int)
 put("PENDING_WAIT", "dataVolume.pendingWaitSeconds", int)
@@ -121,6 +129,25 @@ put("UNHEALTHY_AFTER", "health.unhealthyAfterSeconds", int)
 put("HEALTH_PORT", "healthEndpoint.port", int, zero_ok=True)
 put("HEALTH_MAX_BLOCK_AGE", "healthEndpoint.maxBlockAgeSeconds", int)
 put("HEALTH_MIN_PEERS", "healthEndpoint.minPeers", int, zero_ok=True)
+put("MEMBER_TAG_KEY", "fleet.memberTagKey", pattern=TAG_KEY_PATTERN)
+put("MEMBER_TAG_WAIT", "fleet.memberTagWaitSeconds", int)
+
+# Arrays become bash arrays: CFG_<name>=(...).
+arrays = {}
+def put_list(name, dotted, pattern):
+    values = get(dotted, list)
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not re.fullmatch(pattern, value):
+            sys.exit(f"{path}: {dotted}[{i}] has an invalid value {value!r}")
+    if len(set(values)) != len(values):
+        sys.exit(f"{path}: {dotted} names the same value for two member slots")
+    arrays[name] = values
+
+put_list("FLEET_SECRET_ARNS", "fleet.signingKeySecretArns", SECRET_ARN_PATTERN)
+put_list("FLEET_NODE_NAMES", "fleet.nodeNames", NODE_NAME_PATTERN)
+if len(arrays["FLEET_SECRET_ARNS"]) != len(arrays["FLEET_NODE_NAMES"]):
+    sys.exit(f"{path}: fleet.signingKeySecretArns has {len(arrays['FLEET_SECRET_ARNS'])} entries but fleet.nodeNames "
+             f"{len(arrays['FLEET_NODE_NAMES'])} (one of each per member slot)")
 for port in ("REST_PORT", "GOSSIP_PORT", "SSE_PORT", "RPC_PORT"):
     if int(out[port]) > 65535:
         sys.exit(f"{path}: a port in network is not a TCP port: {out[port]}")
@@ -132,12 +159,18 @@ if out["METRICS_NAMESPACE"] and not out["METRICS_LOG_GROUP"]:
     sys.exit(f"{path}: metrics.namespace is set but metrics.logGroupName is empty")
 for name, value in out.items():
     print(f"CFG_{name}={shlex.quote(value)}")
+for name, values in arrays.items():
+    print(f"CFG_{name}=({' '.join(shlex.quote(v) for v in values)})")
 PY
 ) || die "invalid config $file (see the message above)"
   eval "$assignments"
   # Mixed-case hex is read as checksummed by casper-types: always lowercase.
   CFG_TRUSTED_HASH=${CFG_TRUSTED_HASH,,}
-  log "config: node $CFG_NODE_NAME, network $CFG_CHAINSPEC_NAME, region $CFG_REGION"
+  if ((${#CFG_FLEET_SECRET_ARNS[@]})); then
+    log "config: fleet member (${#CFG_FLEET_SECRET_ARNS[@]} slots; node name and signing key by slot), network $CFG_CHAINSPEC_NAME, region $CFG_REGION"
+  else
+    log "config: node $CFG_NODE_NAME, network $CFG_CHAINSPEC_NAME, region $CFG_REGION"
+  fi
 }
 
 # The files this script installs must have come along from the bucket.
@@ -189,6 +222,63 @@ read_instance_metadata() {
   fi
   [[ $VOLUME_ID =~ ^vol-[0-9a-f]+$ ]] || die "tag $CFG_VOLUME_TAG_KEY holds '$VOLUME_ID', not a volume id"
   log "instance metadata: data volume $VOLUME_ID"
+}
+
+# Fleet members have no Elastic IP (publicIp empty in the config): the
+# instance's own public IPv4 goes into config.toml instead.
+resolve_public_ip() {
+  STEP="public ip"
+  if [[ -n $CFG_PUBLIC_IP ]]; then return 0; fi
+  local ip
+  ip=$(retry 5 imds_get public-ipv4) && [[ -n $ip ]] ||
+    die "publicIp is empty in the config (use this instance's own) but this instance has no public IPv4 (no public-ipv4 in its instance metadata; launch it in a subnet that assigns public IPv4 addresses)"
+  [[ $ip =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "instance metadata public-ipv4 holds '$ip', not an IPv4 address"
+  CFG_PUBLIC_IP=$ip
+  log "public ip: $ip, this instance's own (from instance metadata)"
+}
+
+# ---------------------------------------------------------- fleet member ----
+
+# A whole number naming one of the fleet's slots (no sign, no leading zero).
+valid_slot() {
+  [[ $1 =~ ^(0|[1-9][0-9]{0,8})$ ]] && (($1 < ${#CFG_FLEET_SECRET_ARNS[@]}))
+}
+
+MEMBER_TAG=""
+read_member_tag() {
+  MEMBER_TAG=$(imds_get "tags/instance/$CFG_MEMBER_TAG_KEY" 2>/dev/null) && [[ -n $MEMBER_TAG ]]
+}
+
+# A fleet member runs with its slot's node name and signing key. The
+# data-volume lifecycle writes the attached volume's slot onto the instance
+# (tag casper:member) before casper:data-volume, so the tag is normally there
+# by now; it is waited for a little, for instance metadata to catch up. The
+# slot is recorded: a rerun (after a reboot) keeps it, as it keeps the key
+# installed from that slot's secret.
+resolve_member_slot() {
+  STEP="fleet member"
+  local count=${#CFG_FLEET_SECRET_ARNS[@]}
+  if ((count == 0)); then return 0; fi
+  if [[ -f $MEMBER_STATE ]]; then
+    MEMBER_SLOT=$(<"$MEMBER_STATE")
+    valid_slot "$MEMBER_SLOT" ||
+      die "${MEMBER_STATE#"$ROOT"} holds '$MEMBER_SLOT', not a member slot of this fleet of $count (0 to $((count - 1)))"
+    log "fleet member: slot $MEMBER_SLOT, recorded by an earlier run"
+    if read_member_tag && [[ $MEMBER_TAG != "$MEMBER_SLOT" ]]; then
+      log "fleet member: tag $CFG_MEMBER_TAG_KEY now holds '$MEMBER_TAG'; keeping slot $MEMBER_SLOT, whose key is installed"
+    fi
+  else
+    log "fleet member: waiting up to $CFG_MEMBER_TAG_WAIT s for tag $CFG_MEMBER_TAG_KEY"
+    poll_until "$CFG_MEMBER_TAG_WAIT" read_member_tag ||
+      die "tag $CFG_MEMBER_TAG_KEY did not appear within $CFG_MEMBER_TAG_WAIT s (the data-volume lifecycle writes the volume's member slot before $CFG_VOLUME_TAG_KEY)"
+    valid_slot "$MEMBER_TAG" ||
+      die "tag $CFG_MEMBER_TAG_KEY holds '$MEMBER_TAG', not a member slot of this fleet of $count (a whole number from 0 to $((count - 1)))"
+    MEMBER_SLOT=$MEMBER_TAG
+    write_if_changed "$MEMBER_STATE" 0644 <<<"$MEMBER_SLOT"
+  fi
+  CFG_NODE_NAME=${CFG_FLEET_NODE_NAMES[MEMBER_SLOT]}
+  CFG_SECRET_ARN=${CFG_FLEET_SECRET_ARNS[MEMBER_SLOT]}
+  log "fleet member: slot $MEMBER_SLOT of $count: node $CFG_NODE_NAME, signing key secret $CFG_SECRET_ARN"
 }
 
 # -------------------------------------------------------------- packages ----
@@ -855,6 +945,8 @@ main() {
   WORK=$(mktemp -d)
   TEMP_PATHS+=("$WORK")
   read_instance_metadata
+  resolve_member_slot
+  resolve_public_ip
   # The agent and the collector come first: from here on the node reports
   # BootstrapComplete 0 (and NodeUp 0), which the node-down alarm reads as
   # "bootstrapping", not as "down" (see CasperAlarms).
