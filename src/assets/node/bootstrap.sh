@@ -41,6 +41,7 @@ MEMBER_STATE="$STATE_DIR/member-slot"
 INSTANCE_ID=""
 VOLUME_ID=""
 MEMBER_SLOT=""
+CHAIN_STORAGE_AT_START=0   # see note_chain_storage
 WORK=""
 NEED_RELOAD=0        # a unit file or drop-in changed: daemon-reload before use
 
@@ -129,6 +130,7 @@ put("UNHEALTHY_AFTER", "health.unhealthyAfterSeconds", int)
 put("HEALTH_PORT", "healthEndpoint.port", int, zero_ok=True)
 put("HEALTH_MAX_BLOCK_AGE", "healthEndpoint.maxBlockAgeSeconds", int)
 put("HEALTH_MIN_PEERS", "healthEndpoint.minPeers", int, zero_ok=True)
+put("SIGNAL_WHEN_IN_SYNC", "health.signalWhenInSync", bool)
 put("MEMBER_TAG_KEY", "fleet.memberTagKey", pattern=TAG_KEY_PATTERN)
 put("MEMBER_TAG_WAIT", "fleet.memberTagWaitSeconds", int)
 
@@ -157,6 +159,8 @@ if out["HEALTH_PORT"] != "0" and out["HEALTH_PORT"] in (out["REST_PORT"], out["G
     sys.exit(f"{path}: healthEndpoint.port {out['HEALTH_PORT']} is also a port in network")
 if out["METRICS_NAMESPACE"] and not out["METRICS_LOG_GROUP"]:
     sys.exit(f"{path}: metrics.namespace is set but metrics.logGroupName is empty")
+if out["SIGNAL_WHEN_IN_SYNC"] == "true" and out["HEALTH_PORT"] == "0":
+    sys.exit(f"{path}: health.signalWhenInSync needs the health endpoint, but healthEndpoint.port is 0")
 for name, value in out.items():
     print(f"CFG_{name}={shlex.quote(value)}")
 for name, values in arrays.items():
@@ -634,6 +638,14 @@ has_chain_storage() {
   [[ -s $mp/$CFG_CHAINSPEC_NAME/storage.lmdb || -s $mp/storage.lmdb ]]
 }
 
+# Looked at once, right after the volume is mounted and before this run
+# starts the node: whether the node resumes from its own data decides the
+# trusted hash and whether the success signal waits for the node to be in sync.
+note_chain_storage() {
+  CHAIN_STORAGE_AT_START=0
+  if has_chain_storage; then CHAIN_STORAGE_AT_START=1; fi
+}
+
 # A node with empty storage exits in CatchUp without a trusted hash (casper-node
 # catch_up.rs); a node with storage resumes from its own data. The configured
 # hash wins; otherwise one that at least two of the network's known peers
@@ -643,7 +655,7 @@ apply_trusted_hash() {
   local configs=() hash=$CFG_TRUSTED_HASH
   mapfile -t configs < <(staged_configs)
   ((${#configs[@]})) || die "no staged config.toml to update"
-  if [[ -z $hash ]] && has_chain_storage; then
+  if [[ -z $hash ]] && ((CHAIN_STORAGE_AT_START)); then
     log "trusted hash: the data volume holds chain storage; the node resumes from its own data"
     return 0
   fi
@@ -891,16 +903,53 @@ launcher_active() {
   systemctl is-active --quiet casper-node-launcher.service
 }
 
+# node_in_sync <url>: the health endpoint answers 200 (in sync); otherwise
+# HEALTH_REASON says why not (the reason of its 503 JSON body).
+HEALTH_REASON=""
+node_in_sync() {
+  local code body="$WORK/healthz.json" reason=""
+  rm -f "$body"
+  code=$(curl -sS --max-time 5 -o "$body" -w '%{http_code}' "$1" 2>/dev/null) || code=""
+  if [[ $code == 200 ]]; then return 0; fi
+  if [[ -z $code || $code == 000 ]]; then
+    HEALTH_REASON="no answer (connection failed or timed out)"
+    return 1
+  fi
+  reason=$(python3 -c '
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    r = json.load(f).get("reason")
+print(" ".join(r.split()) if isinstance(r, str) else "")
+' "$body" 2>/dev/null) || reason=""
+  HEALTH_REASON="HTTP $code${reason:+: $reason}"
+  return 1
+}
+
 # Ready means: /status answers with the expected chainspec, and keeps
 # answering (launcher still active) for CFG_READY_STABLE seconds and at least
 # two polls. A node that exits soon after its REST server starts (for example
 # in CatchUp without a trusted hash) is therefore never reported ready.
+#
+# With health.signalWhenInSync (fleets: a rolling update replaces the next
+# member only once this one is healthy), a node that resumes from chain
+# storage must also be in sync, /healthz answering 200, within the same
+# budget. A node that starts from empty storage is signalled as before: a
+# full sync can outlast any timeout.
 wait_until_ready() {
   STEP="readiness"
   local url="http://127.0.0.1:$CFG_REST_PORT/status" chainspec state height
   local since=-1 steady=0 n=0 max interval=$POLL_SECONDS
+  local health_url="" last_reason=""
   if ((interval < 1)); then interval=1; fi
   max=$(((CFG_READY_WAIT + interval - 1) / interval))
+  if [[ $CFG_SIGNAL_WHEN_IN_SYNC == true ]]; then
+    if ((CHAIN_STORAGE_AT_START)); then
+      health_url="http://127.0.0.1:$CFG_HEALTH_PORT/healthz"
+      log "readiness: the data volume held chain storage: success is signalled only once $health_url answers 200 (in sync)"
+    else
+      log "readiness: the data volume held no chain storage: a full sync can outlast any timeout, so success is signalled once the node answers steadily, without waiting for it to be in sync"
+    fi
+  fi
   log "readiness: waiting up to $CFG_READY_WAIT s for $url to answer steadily for $CFG_READY_STABLE s"
   local start=$SECONDS
   while :; do
@@ -914,17 +963,28 @@ wait_until_ready() {
         log "readiness: node answers (chainspec $chainspec, reactor state $state, height $height); watching that it stays up"
       fi
       steady=$((steady + 1))
-      if ((steady >= 2 && SECONDS - since >= CFG_READY_STABLE)); then break; fi
+      if ((steady >= 2 && SECONDS - since >= CFG_READY_STABLE)); then
+        if [[ -z $health_url ]]; then break; fi
+        if node_in_sync "$health_url"; then break; fi
+        if [[ $HEALTH_REASON != "$last_reason" ]]; then
+          log "readiness: node answers steadily, not in sync yet ($health_url: $HEALTH_REASON)"
+          last_reason=$HEALTH_REASON
+        fi
+      fi
     elif ((since >= 0)); then
       log "readiness: the node stopped answering after $((SECONDS - since)) s (it exited or restarted); waiting again"
       since=-1
     fi
     if ((n >= max || SECONDS - start >= CFG_READY_WAIT)); then
+      if [[ -n $last_reason ]]; then
+        die "the node answered $url but was not in sync within $CFG_READY_WAIT s (last from $health_url: $last_reason); not signalling success"
+      fi
       die "the node did not answer $url steadily for $CFG_READY_STABLE s within $CFG_READY_WAIT s; not signalling success (see /var/log/casper/casper-node.log)"
     fi
     sleep "$POLL_SECONDS"
   done
   log "readiness: node answered steadily for $((SECONDS - since)) s (chainspec $chainspec, reactor state $state, height $height)"
+  if [[ -n $health_url ]]; then log "readiness: $health_url answers 200: the node is in sync"; fi
   signal_cloudformation SUCCESS
   mkdir -p "$STATE_DIR"
   printf '%(%Y-%m-%dT%H:%M:%S%z)T\n' -1 >"$STATE_DIR/done"
@@ -955,6 +1015,7 @@ main() {
   install_health_endpoint
   install_packages
   prepare_data_volume
+  note_chain_storage
   ensure_signing_key
   install_node_tools
   stage_protocols

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { FakePeers } from '../../support/fake-peers';
 import {
-  ARMOURED_KEY, BASE_FSTAB, DEVICE, FLEET_NODE_NAMES, FLEET_SECRET_ARNS, GIB, IMDS, IMDS_TOKEN, INSTANCE_ID, LIBSSL_URL,
+  ARMOURED_KEY, BASE_FSTAB, DEVICE, FLEET_NODE_NAMES, FLEET_SECRET_ARNS, GIB, HEALTH_URL, IMDS, IMDS_TOKEN, INSTANCE_ID, LIBSSL_URL,
   LOGICAL_ID, MEMBER_PUBLIC_IP, MKFS_UUID, MOUNT_POINT, NODE_ASSETS, NodeConfig, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, SHELL_LIB,
   STACK_NAME, STATUS_FIXTURE, STATUS_URL, ShellHarness, TRUSTED_HASH, VOLUME_ID, defaultConfig, expectCallsInOrder, re, watchdogEnv,
 } from '../../support/shell-harness';
@@ -1551,5 +1551,117 @@ describe('public IP from instance metadata (publicIp empty: no Elastic IP)', () 
     expect(r.status).toBe(0);
     expect(matching(r.calls, /public-ipv4/)).toEqual([]);
     expect(h.read(STAGE_SETTINGS).split('\n')).toContain(`PUBLIC_IP=${PUBLIC_IP}`);
+  });
+});
+
+describe('signal when in sync (health.signalWhenInSync)', () => {
+  const IN_SYNC = JSON.stringify({ healthy: true, reactor_state: 'KeepUp', block_age_seconds: 12, peers: 8 });
+  const CATCH_UP = JSON.stringify({ healthy: false, reason: 'reactor state is CatchUp, not KeepUp or Validate' });
+  const BEHIND = JSON.stringify({ healthy: false, reason: 'newest block is 4210 s old (limit 600 s)' });
+  const HEALTH_CALL = new RegExp(`^curl -sS --max-time 5 -o \\S+ -w %\\{http_code\\} ${re(HEALTH_URL)}$`);
+  const SUCCESS = /^aws cloudformation signal-resource .*--status SUCCESS/;
+
+  /** A fleet member whose data volume already holds chain storage (a snapshot or its own earlier data). */
+  function withStorage(): ShellHarness {
+    const h = ShellHarness.fleetMember('1');
+    harnesses.push(h);
+    h.writeRootFile(`${MOUNT_POINT.slice(1)}/casper-test/storage.lmdb`, 'LMDB');
+    return h;
+  }
+
+  test('with chain storage: a 503 and then a 200 signal success only after the 200', () => {
+    const h = withStorage();
+    h.http(HEALTH_URL, { status: 200, body: IN_SYNC, first: [{ status: 503, body: CATCH_UP }] });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expectCallsInOrder(r.calls, [
+      /^systemctl enable --now casper-health\.service$/,
+      /^systemctl enable --now casper-node-launcher\.service$/,
+      new RegExp(`^curl -fsS --max-time 5 ${re(STATUS_URL)}$`),
+      HEALTH_CALL,
+      HEALTH_CALL,
+      SUCCESS,
+    ]);
+    expect(matching(r.calls, HEALTH_CALL)).toHaveLength(2);
+    expect(matching(r.calls, /signal-resource/)).toEqual([expect.stringContaining('--status SUCCESS')]);
+    expect(r.calls.findIndex((c) => SUCCESS.test(c))).toBeGreaterThan(r.calls.map((c) => HEALTH_CALL.test(c)).lastIndexOf(true));
+    expect(logLines(h)).toEqual(expect.arrayContaining([
+      `readiness: the data volume held chain storage: success is signalled only once ${HEALTH_URL} answers 200 (in sync)`,
+      `readiness: node answers steadily, not in sync yet (${HEALTH_URL}: HTTP 503: reactor state is CatchUp, not KeepUp or Validate)`,
+      `readiness: ${HEALTH_URL} answers 200: the node is in sync`,
+    ]));
+    expect(h.exists('var/lib/casper-bootstrap/done')).toBe(true);
+    expect(fs.readdirSync(h.tmpDir)).toEqual([]);
+  });
+
+  test('with chain storage: a node that stays out of sync fails within readyWaitSeconds, naming the last reason', () => {
+    const h = withStorage();
+    h.http(HEALTH_URL, { status: 503, body: BEHIND, first: [{ status: 503, body: CATCH_UP }] });
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: readiness: the node answered ${STATUS_URL} but was not in sync within 4 s `
+      + `(last from ${HEALTH_URL}: HTTP 503: newest block is 4210 s old (limit 600 s)); not signalling success`);
+    // Four polls in all (readyWaitSeconds 4): two to see the node steady, each from the second on also asks /healthz.
+    expect(matching(r.calls, new RegExp(`^curl -fsS --max-time 5 ${re(STATUS_URL)}$`))).toHaveLength(4);
+    expect(matching(r.calls, HEALTH_CALL)).toHaveLength(3);
+    expect(logLines(h)).toContain(`readiness: node answers steadily, not in sync yet (${HEALTH_URL}: HTTP 503: reactor state is CatchUp, not KeepUp or Validate)`);
+    expect(matching(r.calls, SUCCESS)).toEqual([]);
+  });
+
+  test('with chain storage: an endpoint that does not answer at all never counts as in sync', () => {
+    const h = withStorage();
+    h.removeHttp(HEALTH_URL);
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: readiness: the node answered ${STATUS_URL} but was not in sync within 4 s `
+      + `(last from ${HEALTH_URL}: no answer (connection failed or timed out)); not signalling success`);
+  });
+
+  test('with empty storage: signals once the node answers, as without the option, and says why', () => {
+    const h = ShellHarness.fleetMember('1');
+    harnesses.push(h);
+    h.http(HEALTH_URL, { status: 503, body: CATCH_UP });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /healthz/)).toEqual([]);
+    expect(matching(r.calls, /signal-resource/)).toEqual([expect.stringContaining('--status SUCCESS')]);
+    expect(logLines(h)).toContain('readiness: the data volume held no chain storage: a full sync can outlast any timeout, '
+      + 'so success is signalled once the node answers steadily, without waiting for it to be in sync');
+  });
+
+  test('storage is judged before this run starts the node: a rerun after a full sync waits for the endpoint', () => {
+    const h = ShellHarness.fleetMember('1');
+    harnesses.push(h);
+    expect(h.runBootstrap().status).toBe(0);
+    // The node synced meanwhile; a reboot runs the bootstrap again.
+    h.writeRootFile(`${MOUNT_POINT.slice(1)}/casper-test/storage.lmdb`, 'LMDB');
+    h.http(HEALTH_URL, { status: 200, body: IN_SYNC });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, HEALTH_CALL)).toHaveLength(1);
+  });
+
+  test('off (the default): a node with storage and a health endpoint is signalled without asking it', () => {
+    const h = withStorage();
+    h.writeConfig((c) => { c.health.signalWhenInSync = false; });
+    h.http(HEALTH_URL, { status: 503, body: CATCH_UP });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /healthz/)).toEqual([]);
+    expect(logLines(h).filter((l) => l.includes('chain storage: success') || l.includes('in sync'))).toEqual([]);
+    expect(defaultConfig().health.signalWhenInSync).toBe(false);
+  });
+
+  test.each([
+    ['without a health endpoint port', (c: NodeConfig) => { c.healthEndpoint.port = 0; },
+      'health.signalWhenInSync needs the health endpoint, but healthEndpoint.port is 0'],
+    ['as a string', (c: NodeConfig) => { (c.health as any).signalWhenInSync = 'true'; }, "health.signalWhenInSync must be a bool, got 'true'"],
+    ['missing', (c: NodeConfig) => { delete (c.health as any).signalWhenInSync; }, 'missing health.signalWhenInSync'],
+  ])('signalWhenInSync %s is rejected before anything happens', (_, edit, message) => {
+    const h = ShellHarness.fleetMember('1');
+    harnesses.push(h);
+    h.writeConfig(edit);
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
+    expect(r.stdout).toContain(`${h.configPath}: ${message}`);
+    expect(withoutSignalling(r.calls)).toEqual([]);
   });
 });
