@@ -1,4 +1,4 @@
-import { DATA_VOLUME_INSTANCE_TAG } from './contract';
+import { DATA_VOLUME_INSTANCE_TAG, TAG_MEMBER } from './contract';
 import { CasperNetwork } from '../casper-network';
 
 /** What the node's `config.json` is rendered from. */
@@ -6,9 +6,17 @@ export interface NodeConfigInput {
   readonly network: CasperNetwork;
   readonly nodeName: string;
   readonly region: string;
-  /** The node's public IPv4 (its Elastic IP): written into config.toml by the protocol stager. */
+  /**
+   * The node's public IPv4 (its Elastic IP): written into config.toml by the
+   * protocol stager. Empty: the instance's own public IPv4, which the bootstrap
+   * reads from instance metadata (fleet members have no Elastic IP).
+   */
   readonly publicIp: string;
   readonly trustedHash?: string;
+  /**
+   * The secret holding the node's signing key. On a fleet member the slot's
+   * own secret (`fleet.signingKeySecretArns`) replaces it once the slot is known.
+   */
   readonly signingKeySecretArn: string;
   readonly cloudWatchAgentConfigParameterName?: string;
   /** CloudWatch namespace of the node metrics; the bootstrap installs the collector only with one (and an agent). */
@@ -23,7 +31,38 @@ export interface NodeConfigInput {
    * @default - off (port 0): the bootstrap does not install it
    */
   readonly healthEndpoint?: HealthEndpointSettings;
+  /**
+   * A fleet member (`CasperNodeFleet`): one signing-key secret and one node
+   * name per member slot (`casper:member=<slot>`), the same number of each.
+   * The bootstrap reads its slot from the instance tag the data-volume
+   * lifecycle writes and uses that slot's secret and name.
+   * @default - a single node: `signingKeySecretArn` and `nodeName`
+   */
+  readonly fleet?: FleetMemberSettings;
+  /**
+   * Send the success signal only once the health endpoint answers 200 (in
+   * sync), when the data volume already held chain storage; after a start from
+   * empty storage the signal is sent as soon as the node answers. For rolling
+   * updates of fleets. Needs `healthEndpoint` with a port.
+   * @default false
+   */
+  readonly signalWhenInSync?: boolean;
 }
+
+/** The member slots of a fleet, as `renderNodeConfig` takes them. */
+export interface FleetMemberSettings {
+  /** The signing-key secret of each slot, by slot. */
+  readonly signingKeySecretArns: string[];
+  /** The node name (metrics dimension) of each slot, by slot. */
+  readonly nodeNames: string[];
+}
+
+/**
+ * How long the bootstrap waits for the member tag once the data-volume tag is
+ * there: the lifecycle writes it first, so only eventual consistency of the
+ * instance metadata tags is waited for.
+ */
+export const MEMBER_TAG_WAIT_SECONDS = 60;
 
 /** What the health endpoint serves on and when it answers 200. */
 export interface HealthEndpointSettings {
@@ -83,9 +122,19 @@ export interface NodeConfigDocument {
     readonly readyStableSeconds: number;
     readonly restartAfterSeconds: number;
     readonly unhealthyAfterSeconds: number;
+    /** Signal success only once /healthz answers 200, when the volume held chain storage (needs a health endpoint port). */
+    readonly signalWhenInSync: boolean;
   };
   /** Port 0: no health endpoint. */
   readonly healthEndpoint: HealthEndpointSettings;
+  /** Empty arrays: a single node, not a fleet member. */
+  readonly fleet: {
+    /** The instance tag holding the member slot (written before the data-volume tag). */
+    readonly memberTagKey: string;
+    readonly signingKeySecretArns: string[];
+    readonly nodeNames: string[];
+    readonly memberTagWaitSeconds: number;
+  };
 }
 
 /** Where the node's data lives; the lifecycle handler and the bootstrap agree on it. */
@@ -157,6 +206,19 @@ export function readyWaitSeconds(bootstrapTimeoutSeconds: number): number {
  * Keep it in step with the bootstrap's parser.
  */
 export function renderNodeConfig(input: NodeConfigInput): NodeConfigDocument {
+  const fleet = input.fleet;
+  if (fleet !== undefined) {
+    if (fleet.signingKeySecretArns.length === 0) {
+      throw new Error('renderNodeConfig: fleet.signingKeySecretArns is empty (one secret per member slot)');
+    }
+    if (fleet.nodeNames.length !== fleet.signingKeySecretArns.length) {
+      throw new Error(`renderNodeConfig: fleet has ${fleet.signingKeySecretArns.length} signing-key secrets but ${fleet.nodeNames.length} node names (one of each per member slot)`);
+    }
+  }
+  const healthPort = input.healthEndpoint?.port ?? 0;
+  if (input.signalWhenInSync && healthPort === 0) {
+    throw new Error('renderNodeConfig: signalWhenInSync needs the health endpoint (healthEndpoint with a port)');
+  }
   return {
     schemaVersion: 2,
     nodeName: input.nodeName,
@@ -198,11 +260,18 @@ export function renderNodeConfig(input: NodeConfigInput): NodeConfigDocument {
       readyStableSeconds: READY_STABLE_SECONDS,
       restartAfterSeconds: input.restartAfterSeconds,
       unhealthyAfterSeconds: input.unhealthyAfterSeconds,
+      signalWhenInSync: input.signalWhenInSync ?? false,
     },
     healthEndpoint: {
-      port: input.healthEndpoint?.port ?? 0,
+      port: healthPort,
       maxBlockAgeSeconds: input.healthEndpoint?.maxBlockAgeSeconds ?? HEALTH_ENDPOINT_DEFAULT_MAX_BLOCK_AGE_SECONDS,
       minPeers: input.healthEndpoint?.minPeers ?? HEALTH_ENDPOINT_DEFAULT_MIN_PEERS,
+    },
+    fleet: {
+      memberTagKey: TAG_MEMBER,
+      signingKeySecretArns: [...(fleet?.signingKeySecretArns ?? [])],
+      nodeNames: [...(fleet?.nodeNames ?? [])],
+      memberTagWaitSeconds: MEMBER_TAG_WAIT_SECONDS,
     },
   };
 }

@@ -1,7 +1,7 @@
 import { CasperNetwork } from '../../src';
 import {
   DATA_VOLUME_TAG_WAIT_SECONDS, HEALTH_ENDPOINT_DEFAULT_MAX_BLOCK_AGE_SECONDS, HEALTH_ENDPOINT_DEFAULT_MIN_PEERS, HEALTH_ENDPOINT_DEFAULT_PORT,
-  LIBSSL11_DEB, LIFECYCLE_LAUNCH_WORST_CASE_SECONDS, readyWaitSeconds, renderNodeConfig,
+  LIBSSL11_DEB, LIFECYCLE_LAUNCH_WORST_CASE_SECONDS, MEMBER_TAG_WAIT_SECONDS, readyWaitSeconds, renderNodeConfig,
 } from '../../src/private/node-config';
 
 describe('renderNodeConfig', () => {
@@ -58,9 +58,61 @@ describe('renderNodeConfig', () => {
         sha256: '7cf39d70a639017d1dd7c8d36daa2258063608688e449fddf40ffdd46f992a78',
       },
       protocolStaging: { timeoutSeconds: 1800 },
-      health: { readyWaitSeconds: 3600, readyStableSeconds: 180, restartAfterSeconds: 900, unhealthyAfterSeconds: 1500 },
+      health: { readyWaitSeconds: 3600, readyStableSeconds: 180, restartAfterSeconds: 900, unhealthyAfterSeconds: 1500, signalWhenInSync: false },
       healthEndpoint: { port: 8889, maxBlockAgeSeconds: 300, minPeers: 4 },
+      fleet: { memberTagKey: 'casper:member', signingKeySecretArns: [], nodeNames: [], memberTagWaitSeconds: 60 },
     });
+  });
+
+  test('a single node gets the fleet and signal-when-in-sync keys with their off values, and nothing else changes', () => {
+    const doc = renderNodeConfig(base) as unknown as Record<string, any>;
+    expect(doc.fleet).toEqual({ memberTagKey: 'casper:member', signingKeySecretArns: [], nodeNames: [], memberTagWaitSeconds: MEMBER_TAG_WAIT_SECONDS });
+    expect(doc.health.signalWhenInSync).toBe(false);
+    expect(doc.publicIp).toBe('203.0.113.10');
+    expect(doc.nodeName).toBe('reader-1');
+    expect(doc.signingKeySecretArn).toBe(base.signingKeySecretArn);
+  });
+
+  describe('fleet members', () => {
+    const secrets = [0, 1, 2].map((i) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:fleet-key-${i}-AbCdEf`);
+    const names = ['fleet-0', 'fleet-1', 'fleet-2'];
+
+    test('one secret and one node name per slot, the member tag from the contract, no Elastic IP', () => {
+      const doc = renderNodeConfig({
+        ...base,
+        publicIp: '',
+        fleet: { signingKeySecretArns: secrets, nodeNames: names },
+        healthEndpoint: { port: 8889, maxBlockAgeSeconds: 600, minPeers: 3 },
+        signalWhenInSync: true,
+      });
+      expect(doc.fleet).toEqual({ memberTagKey: 'casper:member', signingKeySecretArns: secrets, nodeNames: names, memberTagWaitSeconds: 60 });
+      expect(doc.publicIp).toBe('');
+      expect(doc.health.signalWhenInSync).toBe(true);
+    });
+
+    test('the document holds copies of the arrays', () => {
+      const arns = [...secrets];
+      const doc = renderNodeConfig({ ...base, fleet: { signingKeySecretArns: arns, nodeNames: [...names] } });
+      arns.push('x');
+      expect(doc.fleet.signingKeySecretArns).toEqual(secrets);
+    });
+
+    test('as many node names as secrets', () => {
+      expect(() => renderNodeConfig({ ...base, fleet: { signingKeySecretArns: secrets, nodeNames: names.slice(0, 2) } }))
+        .toThrow('renderNodeConfig: fleet has 3 signing-key secrets but 2 node names (one of each per member slot)');
+    });
+
+    test('at least one slot', () => {
+      expect(() => renderNodeConfig({ ...base, fleet: { signingKeySecretArns: [], nodeNames: [] } }))
+        .toThrow('renderNodeConfig: fleet.signingKeySecretArns is empty (one secret per member slot)');
+    });
+  });
+
+  test('signalWhenInSync needs the health endpoint', () => {
+    expect(() => renderNodeConfig({ ...base, signalWhenInSync: true }))
+      .toThrow('renderNodeConfig: signalWhenInSync needs the health endpoint (healthEndpoint with a port)');
+    expect(() => renderNodeConfig({ ...base, signalWhenInSync: true, healthEndpoint: { port: 0, maxBlockAgeSeconds: 600, minPeers: 3 } }))
+      .toThrow(/signalWhenInSync needs the health endpoint/);
   });
 
   test('empty trusted hash, agent parameter and metrics when not given (the bootstrap skips them)', () => {

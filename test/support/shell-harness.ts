@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { IMDS, REPO_ROOT, RunResult, SHELL_LIB, SandboxOptions, ShellSandbox } from './shell-sandbox';
 import { CasperNetwork } from '../../src/casper-network';
-import { NodeConfigDocument, renderNodeConfig } from '../../src/private/node-config';
+import { NodeConfigDocument, NodeConfigInput, renderNodeConfig } from '../../src/private/node-config';
 
 export { IMDS, REPO_ROOT, SHELL_LIB, expectCallsInOrder, re } from './shell-sandbox';
 export type { RunResult } from './shell-sandbox';
@@ -60,14 +60,31 @@ export const BASE_FSTAB = 'LABEL=cloudimg-rootfs\t/\t ext4\tdiscard,errors=remou
 /** What the armoured repository key looks like on the wire. */
 export const ARMOURED_KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBFakeCasperRepoKey\n-----END PGP PUBLIC KEY BLOCK-----\n';
 
+/** A fleet of three member slots: each slot's signing-key secret and node name. */
+export const FLEET_SECRET_ARNS = [0, 1, 2].map((i) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:casper-fleet-key-${i}-AbCdEf`);
+export const FLEET_NODE_NAMES = ['testnet-fleet-0', 'testnet-fleet-1', 'testnet-fleet-2'];
+/** A fleet member's own public IPv4 (no Elastic IP), as instance metadata gives it. */
+export const MEMBER_PUBLIC_IP = '198.51.100.21';
+/** The health endpoint the fleet config enables, as the bootstrap asks it. */
+export const HEALTH_URL = 'http://127.0.0.1:8889/healthz';
+
 /** A mutable copy of a readonly document type, for tests that edit the config. */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
 
 /** The bootstrap config: the construct's own renderer's document, so a renamed key breaks compilation. */
 export type NodeConfig = Mutable<NodeConfigDocument>;
 
-/** The document renderNodeConfig gives the test node, with small bounds for tests. */
-export function defaultConfig(): NodeConfig {
+/** What renderNodeConfig is given for a fleet member (with `defaultConfig`'s): three slots, no Elastic IP, the health endpoint, signalling when in sync. */
+export const FLEET_INPUT: Partial<NodeConfigInput> = {
+  nodeName: 'testnet-fleet',
+  publicIp: '',
+  fleet: { signingKeySecretArns: FLEET_SECRET_ARNS, nodeNames: FLEET_NODE_NAMES },
+  healthEndpoint: { port: 8889, maxBlockAgeSeconds: 600, minPeers: 3 },
+  signalWhenInSync: true,
+};
+
+/** The document renderNodeConfig gives the test node (or, with `input`, another), with small bounds for tests. */
+export function defaultConfig(input: Partial<NodeConfigInput> = {}): NodeConfig {
   const doc = renderNodeConfig({
     network: CasperNetwork.TESTNET,
     nodeName: 'testnet-reader',
@@ -78,9 +95,11 @@ export function defaultConfig(): NodeConfig {
     readyWaitSeconds: 4,
     restartAfterSeconds: 900,
     unhealthyAfterSeconds: 1500,
+    ...input,
   });
   const c = JSON.parse(JSON.stringify(doc)) as NodeConfig;
   c.dataVolume.tagWaitSeconds = 5;
+  c.fleet.memberTagWaitSeconds = 3;
   c.dataVolume.deviceWaitSeconds = 5;
   c.health.readyStableSeconds = 0;
   c.trustedHashFromPeers.attempts = 2;
@@ -113,6 +132,23 @@ export class ShellHarness extends ShellSandbox {
     return h;
   }
 
+  /**
+   * A member of a three-slot fleet (FLEET_INPUT) as the fleet launches it: the
+   * lifecycle has tagged the instance with its slot, it has its own public
+   * IPv4 and no Elastic IP, and its health endpoint is enabled.
+   */
+  static fleetMember(slot: string, options: SandboxOptions = {}): ShellHarness {
+    const h = ShellHarness.freshMachine(options);
+    h.configInput = FLEET_INPUT;
+    h.imds('tags/instance/casper:member', slot);
+    h.imds('public-ipv4', MEMBER_PUBLIC_IP);
+    h.writeConfig();
+    return h;
+  }
+
+  /** What `writeConfig` renders the config from, besides `defaultConfig`'s input. */
+  configInput: Partial<NodeConfigInput> = {};
+
   constructor(options: SandboxOptions = {}) {
     super({
       prefix: 'casper-shell-',
@@ -133,9 +169,9 @@ export class ShellHarness extends ShellSandbox {
     return path.join(this.base, 'config.json');
   }
 
-  /** Writes config.json, optionally changed by `edit`. */
+  /** Writes config.json (rendered from `configInput`), optionally changed by `edit`. */
   writeConfig(edit?: (c: NodeConfig) => void): NodeConfig {
-    const c = defaultConfig();
+    const c = defaultConfig(this.configInput);
     edit?.(c);
     fs.writeFileSync(this.configPath, JSON.stringify(c, undefined, 2));
     return c;

@@ -53,14 +53,28 @@ export interface RuleOptions {
   readonly times?: number;
 }
 
-/** Options of a stubbed HTTP answer (curl). */
-export interface HttpAnswer {
+/** One stubbed HTTP answer (curl). */
+export interface HttpResponse {
   /** Response body. */
   readonly body?: string;
+  /** HTTP status (default 200): with -f, 400 or more makes curl exit 22 without the body; -w '%{http_code}' prints it. */
+  readonly status?: number;
   /** Make curl fail with this exit code (6: cannot resolve, 7: cannot connect, 22: HTTP error). */
   readonly exit?: number;
+}
+
+/** An answer served before a URL's own (`HttpAnswer.first`). */
+export interface HttpEarlierResponse extends HttpResponse {
+  /** How many requests get it (default 1). */
+  readonly times?: number;
+}
+
+/** Options of a stubbed HTTP answer (curl). */
+export interface HttpAnswer extends HttpResponse {
   /** Fail this many requests first (404 for IMDS, connection refused otherwise). */
   readonly failFirst?: number;
+  /** Answers served first, in order (after failFirst), before this one answers every later request. */
+  readonly first?: HttpEarlierResponse[];
 }
 
 /** A file's identity and content, to prove a rerun rewrote nothing. */
@@ -249,9 +263,19 @@ export class ShellSandbox {
     const d = path.join(this.state, 'http', stateKey(url));
     fs.rmSync(d, { recursive: true, force: true });
     fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(d, 'body'), answer.body ?? '');
-    if (answer.exit !== undefined) fs.writeFileSync(path.join(d, 'exit'), String(answer.exit));
+    const write = (dir: string, r: HttpResponse) => {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'body'), r.body ?? '');
+      if (r.status !== undefined) fs.writeFileSync(path.join(dir, 'status'), String(r.status));
+      if (r.exit !== undefined) fs.writeFileSync(path.join(dir, 'exit'), String(r.exit));
+    };
+    write(d, answer);
     if (answer.failFirst !== undefined) fs.writeFileSync(path.join(d, 'after'), String(answer.failFirst));
+    (answer.first ?? []).forEach((r, i) => {
+      const f = path.join(d, 'first', String(i).padStart(3, '0'));
+      write(f, r);
+      if (r.times !== undefined) fs.writeFileSync(path.join(f, 'times'), String(r.times));
+    });
   }
 
   /** Makes a URL unreachable (404 for IMDS paths, connection refused otherwise). */

@@ -35,8 +35,13 @@ TOOLS_DIR="$ROOT/usr/local/lib/casper-node"
 STAGE_SETTINGS="$ROOT/etc/casper-stage-protocols.env"
 SIDECAR_CONFIG="$ROOT/etc/casper-sidecar/config.toml"
 
+# The member slot of a fleet member, kept for reruns (see resolve_member_slot).
+MEMBER_STATE="$STATE_DIR/member-slot"
+
 INSTANCE_ID=""
 VOLUME_ID=""
+MEMBER_SLOT=""
+CHAIN_STORAGE_AT_START=0   # see note_chain_storage
 WORK=""
 NEED_RELOAD=0        # a unit file or drop-in changed: daemon-reload before use
 
@@ -83,7 +88,10 @@ def put(name, dotted, kind=str, pattern=None, zero_ok=False):
 
 if cfg.get("schemaVersion") != 2:
     sys.exit(f"{path}: unsupported schemaVersion {cfg.get('schemaVersion')!r} (this bootstrap reads 2)")
-put("NODE_NAME", "nodeName", pattern=r"[A-Za-z0-9._-]+")
+NODE_NAME_PATTERN = r"[A-Za-z0-9._-]+"
+SECRET_ARN_PATTERN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+"
+TAG_KEY_PATTERN = r"[A-Za-z0-9:._@+-]+"
+put("NODE_NAME", "nodeName", pattern=NODE_NAME_PATTERN)
 put("REGION", "region", pattern=r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 put("CHAINSPEC_NAME", "network.chainspecName", pattern=r"[A-Za-z0-9._-]+")
 put("NETWORK_CONFIG", "network.networkConfigFileName", pattern=r"[A-Za-z0-9._-]+")
@@ -92,13 +100,14 @@ put("REST_PORT", "network.restPort", int)
 put("GOSSIP_PORT", "network.gossipPort", int)
 put("SSE_PORT", "network.ssePort", int)
 put("RPC_PORT", "network.rpcPort", int)
-put("PUBLIC_IP", "publicIp", pattern=r"[0-9]{1,3}(\.[0-9]{1,3}){3}")
+# Empty: this instance's own public IPv4, from instance metadata (fleet members).
+put("PUBLIC_IP", "publicIp", pattern=r"([0-9]{1,3}(\.[0-9]{1,3}){3})?")
 put("TRUSTED_HASH", "trustedHash", pattern=r"([0-9a-fA-F]{64})?")
 put("PEERS_MIN_AGREE", "trustedHashFromPeers.minAgreeingPeers", int)
 put("PEERS_ATTEMPTS", "trustedHashFromPeers.attempts", int)
 put("PEERS_INTERVAL", "trustedHashFromPeers.intervalSeconds", int, zero_ok=True)
-put("SECRET_ARN", "signingKeySecretArn", pattern=r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
-put("VOLUME_TAG_KEY", "dataVolume.instanceTagKey", pattern=r"[A-Za-z0-9:._@+-]+")
+put("SECRET_ARN", "signingKeySecretArn", pattern=SECRET_ARN_PATTERN)
+put("VOLUME_TAG_KEY", "dataVolume.instanceTagKey", pattern=TAG_KEY_PATTERN)
 put("MOUNT_POINT", "dataVolume.mountPoint", pattern=r"/[A-Za-z0-9._/-]+")
 put("TAG_WAIT", "dataVolume.tagWaitSeconds", int)
 put("PENDING_WAIT", "dataVolume.pendingWaitSeconds", int)
@@ -121,6 +130,26 @@ put("UNHEALTHY_AFTER", "health.unhealthyAfterSeconds", int)
 put("HEALTH_PORT", "healthEndpoint.port", int, zero_ok=True)
 put("HEALTH_MAX_BLOCK_AGE", "healthEndpoint.maxBlockAgeSeconds", int)
 put("HEALTH_MIN_PEERS", "healthEndpoint.minPeers", int, zero_ok=True)
+put("SIGNAL_WHEN_IN_SYNC", "health.signalWhenInSync", bool)
+put("MEMBER_TAG_KEY", "fleet.memberTagKey", pattern=TAG_KEY_PATTERN)
+put("MEMBER_TAG_WAIT", "fleet.memberTagWaitSeconds", int)
+
+# Arrays become bash arrays: CFG_<name>=(...).
+arrays = {}
+def put_list(name, dotted, pattern):
+    values = get(dotted, list)
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not re.fullmatch(pattern, value):
+            sys.exit(f"{path}: {dotted}[{i}] has an invalid value {value!r}")
+    if len(set(values)) != len(values):
+        sys.exit(f"{path}: {dotted} names the same value for two member slots")
+    arrays[name] = values
+
+put_list("FLEET_SECRET_ARNS", "fleet.signingKeySecretArns", SECRET_ARN_PATTERN)
+put_list("FLEET_NODE_NAMES", "fleet.nodeNames", NODE_NAME_PATTERN)
+if len(arrays["FLEET_SECRET_ARNS"]) != len(arrays["FLEET_NODE_NAMES"]):
+    sys.exit(f"{path}: fleet.signingKeySecretArns has {len(arrays['FLEET_SECRET_ARNS'])} entries but fleet.nodeNames "
+             f"{len(arrays['FLEET_NODE_NAMES'])} (one of each per member slot)")
 for port in ("REST_PORT", "GOSSIP_PORT", "SSE_PORT", "RPC_PORT"):
     if int(out[port]) > 65535:
         sys.exit(f"{path}: a port in network is not a TCP port: {out[port]}")
@@ -130,14 +159,22 @@ if out["HEALTH_PORT"] != "0" and out["HEALTH_PORT"] in (out["REST_PORT"], out["G
     sys.exit(f"{path}: healthEndpoint.port {out['HEALTH_PORT']} is also a port in network")
 if out["METRICS_NAMESPACE"] and not out["METRICS_LOG_GROUP"]:
     sys.exit(f"{path}: metrics.namespace is set but metrics.logGroupName is empty")
+if out["SIGNAL_WHEN_IN_SYNC"] == "true" and out["HEALTH_PORT"] == "0":
+    sys.exit(f"{path}: health.signalWhenInSync needs the health endpoint, but healthEndpoint.port is 0")
 for name, value in out.items():
     print(f"CFG_{name}={shlex.quote(value)}")
+for name, values in arrays.items():
+    print(f"CFG_{name}=({' '.join(shlex.quote(v) for v in values)})")
 PY
 ) || die "invalid config $file (see the message above)"
   eval "$assignments"
   # Mixed-case hex is read as checksummed by casper-types: always lowercase.
   CFG_TRUSTED_HASH=${CFG_TRUSTED_HASH,,}
-  log "config: node $CFG_NODE_NAME, network $CFG_CHAINSPEC_NAME, region $CFG_REGION"
+  if ((${#CFG_FLEET_SECRET_ARNS[@]})); then
+    log "config: fleet member (${#CFG_FLEET_SECRET_ARNS[@]} slots; node name and signing key by slot), network $CFG_CHAINSPEC_NAME, region $CFG_REGION"
+  else
+    log "config: node $CFG_NODE_NAME, network $CFG_CHAINSPEC_NAME, region $CFG_REGION"
+  fi
 }
 
 # The files this script installs must have come along from the bucket.
@@ -189,6 +226,63 @@ read_instance_metadata() {
   fi
   [[ $VOLUME_ID =~ ^vol-[0-9a-f]+$ ]] || die "tag $CFG_VOLUME_TAG_KEY holds '$VOLUME_ID', not a volume id"
   log "instance metadata: data volume $VOLUME_ID"
+}
+
+# Fleet members have no Elastic IP (publicIp empty in the config): the
+# instance's own public IPv4 goes into config.toml instead.
+resolve_public_ip() {
+  STEP="public ip"
+  if [[ -n $CFG_PUBLIC_IP ]]; then return 0; fi
+  local ip
+  ip=$(retry 5 imds_get public-ipv4) && [[ -n $ip ]] ||
+    die "publicIp is empty in the config (use this instance's own) but this instance has no public IPv4 (no public-ipv4 in its instance metadata; launch it in a subnet that assigns public IPv4 addresses)"
+  [[ $ip =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "instance metadata public-ipv4 holds '$ip', not an IPv4 address"
+  CFG_PUBLIC_IP=$ip
+  log "public ip: $ip, this instance's own (from instance metadata)"
+}
+
+# ---------------------------------------------------------- fleet member ----
+
+# A whole number naming one of the fleet's slots (no sign, no leading zero).
+valid_slot() {
+  [[ $1 =~ ^(0|[1-9][0-9]{0,8})$ ]] && (($1 < ${#CFG_FLEET_SECRET_ARNS[@]}))
+}
+
+MEMBER_TAG=""
+read_member_tag() {
+  MEMBER_TAG=$(imds_get "tags/instance/$CFG_MEMBER_TAG_KEY" 2>/dev/null) && [[ -n $MEMBER_TAG ]]
+}
+
+# A fleet member runs with its slot's node name and signing key. The
+# data-volume lifecycle writes the attached volume's slot onto the instance
+# (tag casper:member) before casper:data-volume, so the tag is normally there
+# by now; it is waited for a little, for instance metadata to catch up. The
+# slot is recorded: a rerun (after a reboot) keeps it, as it keeps the key
+# installed from that slot's secret.
+resolve_member_slot() {
+  STEP="fleet member"
+  local count=${#CFG_FLEET_SECRET_ARNS[@]}
+  if ((count == 0)); then return 0; fi
+  if [[ -f $MEMBER_STATE ]]; then
+    MEMBER_SLOT=$(<"$MEMBER_STATE")
+    valid_slot "$MEMBER_SLOT" ||
+      die "${MEMBER_STATE#"$ROOT"} holds '$MEMBER_SLOT', not a member slot of this fleet of $count (0 to $((count - 1)))"
+    log "fleet member: slot $MEMBER_SLOT, recorded by an earlier run"
+    if read_member_tag && [[ $MEMBER_TAG != "$MEMBER_SLOT" ]]; then
+      log "fleet member: tag $CFG_MEMBER_TAG_KEY now holds '$MEMBER_TAG'; keeping slot $MEMBER_SLOT, whose key is installed"
+    fi
+  else
+    log "fleet member: waiting up to $CFG_MEMBER_TAG_WAIT s for tag $CFG_MEMBER_TAG_KEY"
+    poll_until "$CFG_MEMBER_TAG_WAIT" read_member_tag ||
+      die "tag $CFG_MEMBER_TAG_KEY did not appear within $CFG_MEMBER_TAG_WAIT s (the data-volume lifecycle writes the volume's member slot before $CFG_VOLUME_TAG_KEY)"
+    valid_slot "$MEMBER_TAG" ||
+      die "tag $CFG_MEMBER_TAG_KEY holds '$MEMBER_TAG', not a member slot of this fleet of $count (a whole number from 0 to $((count - 1)))"
+    MEMBER_SLOT=$MEMBER_TAG
+    write_if_changed "$MEMBER_STATE" 0644 <<<"$MEMBER_SLOT"
+  fi
+  CFG_NODE_NAME=${CFG_FLEET_NODE_NAMES[MEMBER_SLOT]}
+  CFG_SECRET_ARN=${CFG_FLEET_SECRET_ARNS[MEMBER_SLOT]}
+  log "fleet member: slot $MEMBER_SLOT of $count: node $CFG_NODE_NAME, signing key secret $CFG_SECRET_ARN"
 }
 
 # -------------------------------------------------------------- packages ----
@@ -544,6 +638,14 @@ has_chain_storage() {
   [[ -s $mp/$CFG_CHAINSPEC_NAME/storage.lmdb || -s $mp/storage.lmdb ]]
 }
 
+# Looked at once, right after the volume is mounted and before this run
+# starts the node: whether the node resumes from its own data decides the
+# trusted hash and whether the success signal waits for the node to be in sync.
+note_chain_storage() {
+  CHAIN_STORAGE_AT_START=0
+  if has_chain_storage; then CHAIN_STORAGE_AT_START=1; fi
+}
+
 # A node with empty storage exits in CatchUp without a trusted hash (casper-node
 # catch_up.rs); a node with storage resumes from its own data. The configured
 # hash wins; otherwise one that at least two of the network's known peers
@@ -553,7 +655,7 @@ apply_trusted_hash() {
   local configs=() hash=$CFG_TRUSTED_HASH
   mapfile -t configs < <(staged_configs)
   ((${#configs[@]})) || die "no staged config.toml to update"
-  if [[ -z $hash ]] && has_chain_storage; then
+  if [[ -z $hash ]] && ((CHAIN_STORAGE_AT_START)); then
     log "trusted hash: the data volume holds chain storage; the node resumes from its own data"
     return 0
   fi
@@ -801,16 +903,53 @@ launcher_active() {
   systemctl is-active --quiet casper-node-launcher.service
 }
 
+# node_in_sync <url>: the health endpoint answers 200 (in sync); otherwise
+# HEALTH_REASON says why not (the reason of its 503 JSON body).
+HEALTH_REASON=""
+node_in_sync() {
+  local code body="$WORK/healthz.json" reason=""
+  rm -f "$body"
+  code=$(curl -sS --max-time 5 -o "$body" -w '%{http_code}' "$1" 2>/dev/null) || code=""
+  if [[ $code == 200 ]]; then return 0; fi
+  if [[ -z $code || $code == 000 ]]; then
+    HEALTH_REASON="no answer (connection failed or timed out)"
+    return 1
+  fi
+  reason=$(python3 -c '
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    r = json.load(f).get("reason")
+print(" ".join(r.split()) if isinstance(r, str) else "")
+' "$body" 2>/dev/null) || reason=""
+  HEALTH_REASON="HTTP $code${reason:+: $reason}"
+  return 1
+}
+
 # Ready means: /status answers with the expected chainspec, and keeps
 # answering (launcher still active) for CFG_READY_STABLE seconds and at least
 # two polls. A node that exits soon after its REST server starts (for example
 # in CatchUp without a trusted hash) is therefore never reported ready.
+#
+# With health.signalWhenInSync (fleets: a rolling update replaces the next
+# member only once this one is healthy), a node that resumes from chain
+# storage must also be in sync, /healthz answering 200, within the same
+# budget. A node that starts from empty storage is signalled as before: a
+# full sync can outlast any timeout.
 wait_until_ready() {
   STEP="readiness"
   local url="http://127.0.0.1:$CFG_REST_PORT/status" chainspec state height
   local since=-1 steady=0 n=0 max interval=$POLL_SECONDS
+  local health_url="" last_reason=""
   if ((interval < 1)); then interval=1; fi
   max=$(((CFG_READY_WAIT + interval - 1) / interval))
+  if [[ $CFG_SIGNAL_WHEN_IN_SYNC == true ]]; then
+    if ((CHAIN_STORAGE_AT_START)); then
+      health_url="http://127.0.0.1:$CFG_HEALTH_PORT/healthz"
+      log "readiness: the data volume held chain storage: success is signalled only once $health_url answers 200 (in sync)"
+    else
+      log "readiness: the data volume held no chain storage: a full sync can outlast any timeout, so success is signalled once the node answers steadily, without waiting for it to be in sync"
+    fi
+  fi
   log "readiness: waiting up to $CFG_READY_WAIT s for $url to answer steadily for $CFG_READY_STABLE s"
   local start=$SECONDS
   while :; do
@@ -824,17 +963,28 @@ wait_until_ready() {
         log "readiness: node answers (chainspec $chainspec, reactor state $state, height $height); watching that it stays up"
       fi
       steady=$((steady + 1))
-      if ((steady >= 2 && SECONDS - since >= CFG_READY_STABLE)); then break; fi
+      if ((steady >= 2 && SECONDS - since >= CFG_READY_STABLE)); then
+        if [[ -z $health_url ]]; then break; fi
+        if node_in_sync "$health_url"; then break; fi
+        if [[ $HEALTH_REASON != "$last_reason" ]]; then
+          log "readiness: node answers steadily, not in sync yet ($health_url: $HEALTH_REASON)"
+          last_reason=$HEALTH_REASON
+        fi
+      fi
     elif ((since >= 0)); then
       log "readiness: the node stopped answering after $((SECONDS - since)) s (it exited or restarted); waiting again"
       since=-1
     fi
     if ((n >= max || SECONDS - start >= CFG_READY_WAIT)); then
+      if [[ -n $last_reason ]]; then
+        die "the node answered $url but was not in sync within $CFG_READY_WAIT s (last from $health_url: $last_reason); not signalling success"
+      fi
       die "the node did not answer $url steadily for $CFG_READY_STABLE s within $CFG_READY_WAIT s; not signalling success (see /var/log/casper/casper-node.log)"
     fi
     sleep "$POLL_SECONDS"
   done
   log "readiness: node answered steadily for $((SECONDS - since)) s (chainspec $chainspec, reactor state $state, height $height)"
+  if [[ -n $health_url ]]; then log "readiness: $health_url answers 200: the node is in sync"; fi
   signal_cloudformation SUCCESS
   mkdir -p "$STATE_DIR"
   printf '%(%Y-%m-%dT%H:%M:%S%z)T\n' -1 >"$STATE_DIR/done"
@@ -855,6 +1005,8 @@ main() {
   WORK=$(mktemp -d)
   TEMP_PATHS+=("$WORK")
   read_instance_metadata
+  resolve_member_slot
+  resolve_public_ip
   # The agent and the collector come first: from here on the node reports
   # BootstrapComplete 0 (and NodeUp 0), which the node-down alarm reads as
   # "bootstrapping", not as "down" (see CasperAlarms).
@@ -863,6 +1015,7 @@ main() {
   install_health_endpoint
   install_packages
   prepare_data_volume
+  note_chain_storage
   ensure_signing_key
   install_node_tools
   stage_protocols

@@ -3,9 +3,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { FakePeers } from '../../support/fake-peers';
 import {
-  ARMOURED_KEY, BASE_FSTAB, DEVICE, GIB, IMDS, IMDS_TOKEN, INSTANCE_ID, LIBSSL_URL, LOGICAL_ID, MKFS_UUID,
-  MOUNT_POINT, NODE_ASSETS, NodeConfig, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, SHELL_LIB, STACK_NAME, STATUS_FIXTURE,
-  STATUS_URL, ShellHarness, TRUSTED_HASH, VOLUME_ID, defaultConfig, expectCallsInOrder, re, watchdogEnv,
+  ARMOURED_KEY, BASE_FSTAB, DEVICE, FLEET_NODE_NAMES, FLEET_SECRET_ARNS, GIB, HEALTH_URL, IMDS, IMDS_TOKEN, INSTANCE_ID, LIBSSL_URL,
+  LOGICAL_ID, MEMBER_PUBLIC_IP, MKFS_UUID, MOUNT_POINT, NODE_ASSETS, NodeConfig, PUBLIC_IP, REPO_KEY_URL, RunResult, SECRET_ARN, SHELL_LIB,
+  STACK_NAME, STATUS_FIXTURE, STATUS_URL, ShellHarness, TRUSTED_HASH, VOLUME_ID, defaultConfig, expectCallsInOrder, re, watchdogEnv,
 } from '../../support/shell-harness';
 
 /**
@@ -1333,5 +1333,335 @@ describe('config', () => {
     const h = machine();
     const r = h.run(path.join(h.assets, 'bootstrap.sh'), [path.join(h.base, 'nope.json')]);
     expectFailure(h, r, `ERROR: config: config file ${path.join(h.base, 'nope.json')} not found`);
+  });
+});
+
+describe('fleet member', () => {
+  const PARAM = '/casper/testnet-fleet/cloudwatch-agent';
+  const MEMBER_TAG_READ = /meta-data\/tags\/instance\/casper:member$/;
+  /** A member of the three-slot fleet, with the agent and metrics wired so the node name shows in the metrics settings. */
+  function member(slot: string, edit?: (c: NodeConfig) => void): ShellHarness {
+    const h = ShellHarness.fleetMember(slot);
+    harnesses.push(h);
+    h.preinstall('amazon-cloudwatch-agent');
+    h.writeConfig((c) => {
+      c.cloudWatchAgent.configParameterName = PARAM;
+      c.metrics = { namespace: 'Casper Nodes/casper-test', logGroupName: '/casper/testnet-fleet/metrics' };
+      edit?.(c);
+    });
+    return h;
+  }
+  const metricsNodeName = (h: ShellHarness) => h.read('etc/casper-metrics.env').split('\n').find((l) => l.startsWith('CASPER_METRICS_NODE_NAME='));
+
+  test('slot 1 of 3 runs with secret 1 and node name 1 everywhere', () => {
+    const h = member('1');
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    // The slot is read once the volume tag is there, before anything uses the name or the key.
+    expectCallsInOrder(r.calls, [
+      /meta-data\/tags\/instance\/casper:data-volume$/,
+      MEMBER_TAG_READ,
+      /^amazon-cloudwatch-agent-ctl /,
+      new RegExp(`^aws secretsmanager get-secret-value --secret-id ${re(FLEET_SECRET_ARNS[1])} --query SecretString --output text --region us-east-1$`),
+      new RegExp(`^aws secretsmanager put-secret-value --secret-id ${re(FLEET_SECRET_ARNS[1])} --secret-string file://\\S+ --region us-east-1$`),
+    ]);
+    expect(matching(r.calls, MEMBER_TAG_READ)).toHaveLength(1);
+    // No other slot's secret, nor the fleet-level one, is touched.
+    expect(matching(r.calls, /^aws secretsmanager /).filter((c) => !c.includes(FLEET_SECRET_ARNS[1]))).toEqual([]);
+    expect(h.puts()).toEqual([`${FLEET_SECRET_ARNS[1]} no`]);
+    expect(JSON.parse(h.secret(FLEET_SECRET_ARNS[1])!).secret_key_pem).toBe(h.read('etc/casper/validator_keys/secret_key.pem'));
+    expect(metricsNodeName(h)).toBe(`CASPER_METRICS_NODE_NAME="${FLEET_NODE_NAMES[1]}"`);
+    expect(h.read('var/lib/casper-bootstrap/member-slot')).toBe('1\n');
+    expect(logLines(h)).toEqual(expect.arrayContaining([
+      'config: fleet member (3 slots; node name and signing key by slot), network casper-test, region us-east-1',
+      'fleet member: waiting up to 3 s for tag casper:member',
+      `fleet member: slot 1 of 3: node ${FLEET_NODE_NAMES[1]}, signing key secret ${FLEET_SECRET_ARNS[1]}`,
+      `signing key: new key stored in ${FLEET_SECRET_ARNS[1]}`,
+    ]));
+    for (const other of [FLEET_NODE_NAMES[0], FLEET_NODE_NAMES[2], 'testnet-fleet,', SECRET_ARN]) expect(h.bootstrapLog()).not.toContain(other);
+  });
+
+  test('a key stored in the slot\'s secret is restored from it', () => {
+    const h = member('2');
+    h.setSecret(FLEET_SECRET_ARNS[2], JSON.stringify({
+      secret_key_pem: '-----BEGIN PRIVATE KEY-----\nSLOT-2-KEY\n-----END PRIVATE KEY-----\n',
+      public_key_pem: '-----BEGIN PUBLIC KEY-----\nSLOT-2\n-----END PUBLIC KEY-----\n',
+      public_key_hex: '02aa',
+    }));
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /keygen|put-secret-value/)).toEqual([]);
+    expect(h.read('etc/casper/validator_keys/public_key_hex')).toBe('02aa');
+    expect(metricsNodeName(h)).toBe(`CASPER_METRICS_NODE_NAME="${FLEET_NODE_NAMES[2]}"`);
+  });
+
+  test('a member tag that shows up late in instance metadata is waited for', () => {
+    const h = member('0');
+    h.imds('tags/instance/casper:member', '0', 2);
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, MEMBER_TAG_READ)).toHaveLength(3);
+    expect(metricsNodeName(h)).toBe(`CASPER_METRICS_NODE_NAME="${FLEET_NODE_NAMES[0]}"`);
+  });
+
+  test('a member tag still missing after the wait fails clearly, before the agent, the packages and the key', () => {
+    const h = member('1');
+    h.removeHttp(`${IMDS}/meta-data/tags/instance/casper:member`);
+    const r = h.runBootstrap();
+    expectFailure(h, r, 'ERROR: fleet member: tag casper:member did not appear within 3 s '
+      + '(the data-volume lifecycle writes the volume\'s member slot before casper:data-volume)');
+    expect(matching(r.calls, MEMBER_TAG_READ)).toHaveLength(3);
+    expect(matching(withoutSignal(r.calls), /^(amazon-cloudwatch-agent-ctl|apt-get|blkid|aws|systemctl)/)).toEqual([]);
+    expect(h.exists('var/lib/casper-bootstrap/member-slot')).toBe(false);
+  });
+
+  test.each(['3', '17', '-1', '01', '1.0', 'one', ' 1'])('a member tag of %j is not a slot of the fleet: a clear failure', (slot) => {
+    const h = member(slot);
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: fleet member: tag casper:member holds '${slot}', not a member slot of this fleet of 3 (a whole number from 0 to 2)`);
+    expect(matching(withoutSignal(r.calls), /^(amazon-cloudwatch-agent-ctl|apt-get|blkid|aws|systemctl)/)).toEqual([]);
+    expect(h.exists('var/lib/casper-bootstrap/member-slot')).toBe(false);
+  });
+
+  test('a rerun keeps the recorded slot, even when the tag says otherwise or is gone', () => {
+    const h = member('1');
+    expect(h.runBootstrap().status).toBe(0);
+    const envBefore = h.read('etc/casper-metrics.env');
+
+    h.imds('tags/instance/casper:member', '2');
+    const again = h.runBootstrap();
+    expect(again.status).toBe(0);
+    expect(matching(again.calls, /^aws secretsmanager /)).toEqual([]);
+    expect(h.read('etc/casper-metrics.env')).toBe(envBefore);
+    expect(metricsNodeName(h)).toBe(`CASPER_METRICS_NODE_NAME="${FLEET_NODE_NAMES[1]}"`);
+    expect(logLines(h)).toEqual(expect.arrayContaining([
+      'fleet member: slot 1, recorded by an earlier run',
+      "fleet member: tag casper:member now holds '2'; keeping slot 1, whose key is installed",
+      `fleet member: slot 1 of 3: node ${FLEET_NODE_NAMES[1]}, signing key secret ${FLEET_SECRET_ARNS[1]}`,
+    ]));
+
+    h.removeHttp(`${IMDS}/meta-data/tags/instance/casper:member`);
+    const third = h.runBootstrap();
+    expect(third.status).toBe(0);
+    expect(matching(third.calls, MEMBER_TAG_READ)).toHaveLength(1); // looked at once, not waited for
+    expect(h.read('etc/casper-metrics.env')).toBe(envBefore);
+    expect(h.read('var/lib/casper-bootstrap/member-slot')).toBe('1\n');
+  });
+
+  test('a recorded slot that is not a slot of the fleet (the fleet shrank) fails clearly', () => {
+    const h = member('1');
+    h.writeRootFile('var/lib/casper-bootstrap/member-slot', '5\n');
+    const r = h.runBootstrap();
+    expectFailure(h, r, "ERROR: fleet member: /var/lib/casper-bootstrap/member-slot holds '5', not a member slot of this fleet of 3 (0 to 2)");
+  });
+
+  test('a single node reads no member tag and keeps its own name and secret', () => {
+    const h = machine();
+    h.imds('tags/instance/casper:member', '1');
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /casper:member|public-ipv4/)).toEqual([]);
+    expect(matching(r.calls, /^aws secretsmanager get-secret-value/)).toEqual([expect.stringContaining(`--secret-id ${SECRET_ARN} `)]);
+    expect(logLines(h)).toContain('config: node testnet-reader, network casper-test, region us-east-1');
+    expect(h.exists('var/lib/casper-bootstrap/member-slot')).toBe(false);
+  });
+
+  test.each([
+    ['fewer node names than secrets', (c: NodeConfig) => { c.fleet.nodeNames.pop(); },
+      'fleet.signingKeySecretArns has 3 entries but fleet.nodeNames 2 (one of each per member slot)'],
+    ['a secret that is not a Secrets Manager ARN', (c: NodeConfig) => { c.fleet.signingKeySecretArns[2] = 'arn:aws:s3:::bucket'; },
+      "fleet.signingKeySecretArns[2] has an invalid value 'arn:aws:s3:::bucket'"],
+    ['a node name with a quote', (c: NodeConfig) => { c.fleet.nodeNames[0] = 'fleet"0'; }, "fleet.nodeNames[0] has an invalid value 'fleet\"0'"],
+    ['two slots with one node name', (c: NodeConfig) => { c.fleet.nodeNames[2] = c.fleet.nodeNames[0]; },
+      'fleet.nodeNames names the same value for two member slots'],
+    ['two slots with one secret', (c: NodeConfig) => { c.fleet.signingKeySecretArns[1] = c.fleet.signingKeySecretArns[0]; },
+      'fleet.signingKeySecretArns names the same value for two member slots'],
+    ['node names that are not a list', (c: NodeConfig) => { (c.fleet as any).nodeNames = 'testnet-fleet-0'; },
+      "fleet.nodeNames must be a list, got 'testnet-fleet-0'"],
+    ['a member tag wait of 0', (c: NodeConfig) => { c.fleet.memberTagWaitSeconds = 0; }, 'fleet.memberTagWaitSeconds must be a positive integer, got 0'],
+    ['a member tag key with a space', (c: NodeConfig) => { c.fleet.memberTagKey = 'casper member'; }, "fleet.memberTagKey has an invalid value 'casper member'"],
+    ['no fleet section', (c: NodeConfig) => { delete (c as any).fleet; }, 'missing fleet.memberTagKey'],
+    ['a public IP that is not an address', (c: NodeConfig) => { c.publicIp = 'auto'; }, "publicIp has an invalid value 'auto'"],
+  ])('%s is rejected before anything happens', (_, edit, message) => {
+    const h = member('1', edit);
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
+    expect(r.stdout).toContain(`${h.configPath}: ${message}`);
+    expect(withoutSignalling(r.calls)).toEqual([]);
+  });
+});
+
+describe('public IP from instance metadata (publicIp empty: no Elastic IP)', () => {
+  const STAGE_SETTINGS = 'etc/casper-stage-protocols.env';
+
+  test('the instance\'s own public IPv4 goes into the stager settings and config.toml', () => {
+    const h = machine();
+    h.writeConfig((c) => { c.publicIp = ''; });
+    h.imds('public-ipv4', MEMBER_PUBLIC_IP);
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(h.read(STAGE_SETTINGS).split('\n')).toContain(`PUBLIC_IP=${MEMBER_PUBLIC_IP}`);
+    expect(matching(r.calls, /stage_protocols/)).toEqual([
+      expect.stringMatching(new RegExp(` --ip ${re(MEMBER_PUBLIC_IP)}$`)), `casper-node-util stage_protocols casper-test.conf --ip ${MEMBER_PUBLIC_IP}`,
+    ]);
+    for (const f of STAGED) {
+      expect(h.read(f)).toContain(`public_address = '${MEMBER_PUBLIC_IP}:0'`);
+      expect(h.read(f)).not.toContain(PUBLIC_IP);
+    }
+    expect(matching(r.calls, /meta-data\/public-ipv4$/)).toEqual([
+      `curl -fsS --max-time 5 -H X-aws-ec2-metadata-token: ${IMDS_TOKEN} ${IMDS}/meta-data/public-ipv4`,
+    ]);
+    expect(logLines(h)).toContain(`public ip: ${MEMBER_PUBLIC_IP}, this instance's own (from instance metadata)`);
+  });
+
+  test('a fleet member stages with its own public IPv4', () => {
+    const h = ShellHarness.fleetMember('0');
+    harnesses.push(h);
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(h.read(STAGE_SETTINGS).split('\n')).toContain(`PUBLIC_IP=${MEMBER_PUBLIC_IP}`);
+    for (const f of STAGED) expect(h.read(f)).toContain(`public_address = '${MEMBER_PUBLIC_IP}:0'`);
+  });
+
+  test('a public-ipv4 that instance metadata answers late is retried', () => {
+    const h = machine();
+    h.writeConfig((c) => { c.publicIp = ''; });
+    h.imds('public-ipv4', MEMBER_PUBLIC_IP, 2);
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /meta-data\/public-ipv4$/)).toHaveLength(3);
+    expect(h.read(STAGE_SETTINGS).split('\n')).toContain(`PUBLIC_IP=${MEMBER_PUBLIC_IP}`);
+  });
+
+  test('an instance without a public IPv4 fails clearly, before anything is installed or staged', () => {
+    const h = machine();
+    h.writeConfig((c) => { c.publicIp = ''; });
+    const r = h.runBootstrap();
+    expectFailure(h, r, "ERROR: public ip: publicIp is empty in the config (use this instance's own) but this instance has no public IPv4 "
+      + '(no public-ipv4 in its instance metadata; launch it in a subnet that assigns public IPv4 addresses)');
+    expect(matching(r.calls, /meta-data\/public-ipv4$/)).toHaveLength(5);
+    expect(matching(withoutSignal(r.calls), /^(apt-get|blkid|aws|systemctl|runuser)|stage_protocols/)).toEqual([]);
+    expect(h.exists(STAGE_SETTINGS)).toBe(false);
+  });
+
+  test('a configured public IP (the Elastic IP) is used as it is: no instance metadata read', () => {
+    const h = machine();
+    h.imds('public-ipv4', MEMBER_PUBLIC_IP);
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /public-ipv4/)).toEqual([]);
+    expect(h.read(STAGE_SETTINGS).split('\n')).toContain(`PUBLIC_IP=${PUBLIC_IP}`);
+  });
+});
+
+describe('signal when in sync (health.signalWhenInSync)', () => {
+  const IN_SYNC = JSON.stringify({ healthy: true, reactor_state: 'KeepUp', block_age_seconds: 12, peers: 8 });
+  const CATCH_UP = JSON.stringify({ healthy: false, reason: 'reactor state is CatchUp, not KeepUp or Validate' });
+  const BEHIND = JSON.stringify({ healthy: false, reason: 'newest block is 4210 s old (limit 600 s)' });
+  const HEALTH_CALL = new RegExp(`^curl -sS --max-time 5 -o \\S+ -w %\\{http_code\\} ${re(HEALTH_URL)}$`);
+  const SUCCESS = /^aws cloudformation signal-resource .*--status SUCCESS/;
+
+  /** A fleet member whose data volume already holds chain storage (a snapshot or its own earlier data). */
+  function withStorage(): ShellHarness {
+    const h = ShellHarness.fleetMember('1');
+    harnesses.push(h);
+    h.writeRootFile(`${MOUNT_POINT.slice(1)}/casper-test/storage.lmdb`, 'LMDB');
+    return h;
+  }
+
+  test('with chain storage: a 503 and then a 200 signal success only after the 200', () => {
+    const h = withStorage();
+    h.http(HEALTH_URL, { status: 200, body: IN_SYNC, first: [{ status: 503, body: CATCH_UP }] });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expectCallsInOrder(r.calls, [
+      /^systemctl enable --now casper-health\.service$/,
+      /^systemctl enable --now casper-node-launcher\.service$/,
+      new RegExp(`^curl -fsS --max-time 5 ${re(STATUS_URL)}$`),
+      HEALTH_CALL,
+      HEALTH_CALL,
+      SUCCESS,
+    ]);
+    expect(matching(r.calls, HEALTH_CALL)).toHaveLength(2);
+    expect(matching(r.calls, /signal-resource/)).toEqual([expect.stringContaining('--status SUCCESS')]);
+    expect(r.calls.findIndex((c) => SUCCESS.test(c))).toBeGreaterThan(r.calls.map((c) => HEALTH_CALL.test(c)).lastIndexOf(true));
+    expect(logLines(h)).toEqual(expect.arrayContaining([
+      `readiness: the data volume held chain storage: success is signalled only once ${HEALTH_URL} answers 200 (in sync)`,
+      `readiness: node answers steadily, not in sync yet (${HEALTH_URL}: HTTP 503: reactor state is CatchUp, not KeepUp or Validate)`,
+      `readiness: ${HEALTH_URL} answers 200: the node is in sync`,
+    ]));
+    expect(h.exists('var/lib/casper-bootstrap/done')).toBe(true);
+    expect(fs.readdirSync(h.tmpDir)).toEqual([]);
+  });
+
+  test('with chain storage: a node that stays out of sync fails within readyWaitSeconds, naming the last reason', () => {
+    const h = withStorage();
+    h.http(HEALTH_URL, { status: 503, body: BEHIND, first: [{ status: 503, body: CATCH_UP }] });
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: readiness: the node answered ${STATUS_URL} but was not in sync within 4 s `
+      + `(last from ${HEALTH_URL}: HTTP 503: newest block is 4210 s old (limit 600 s)); not signalling success`);
+    // Four polls in all (readyWaitSeconds 4): two to see the node steady, each from the second on also asks /healthz.
+    expect(matching(r.calls, new RegExp(`^curl -fsS --max-time 5 ${re(STATUS_URL)}$`))).toHaveLength(4);
+    expect(matching(r.calls, HEALTH_CALL)).toHaveLength(3);
+    expect(logLines(h)).toContain(`readiness: node answers steadily, not in sync yet (${HEALTH_URL}: HTTP 503: reactor state is CatchUp, not KeepUp or Validate)`);
+    expect(matching(r.calls, SUCCESS)).toEqual([]);
+  });
+
+  test('with chain storage: an endpoint that does not answer at all never counts as in sync', () => {
+    const h = withStorage();
+    h.removeHttp(HEALTH_URL);
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: readiness: the node answered ${STATUS_URL} but was not in sync within 4 s `
+      + `(last from ${HEALTH_URL}: no answer (connection failed or timed out)); not signalling success`);
+  });
+
+  test('with empty storage: signals once the node answers, as without the option, and says why', () => {
+    const h = ShellHarness.fleetMember('1');
+    harnesses.push(h);
+    h.http(HEALTH_URL, { status: 503, body: CATCH_UP });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /healthz/)).toEqual([]);
+    expect(matching(r.calls, /signal-resource/)).toEqual([expect.stringContaining('--status SUCCESS')]);
+    expect(logLines(h)).toContain('readiness: the data volume held no chain storage: a full sync can outlast any timeout, '
+      + 'so success is signalled once the node answers steadily, without waiting for it to be in sync');
+  });
+
+  test('storage is judged before this run starts the node: a rerun after a full sync waits for the endpoint', () => {
+    const h = ShellHarness.fleetMember('1');
+    harnesses.push(h);
+    expect(h.runBootstrap().status).toBe(0);
+    // The node synced meanwhile; a reboot runs the bootstrap again.
+    h.writeRootFile(`${MOUNT_POINT.slice(1)}/casper-test/storage.lmdb`, 'LMDB');
+    h.http(HEALTH_URL, { status: 200, body: IN_SYNC });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, HEALTH_CALL)).toHaveLength(1);
+  });
+
+  test('off (the default): a node with storage and a health endpoint is signalled without asking it', () => {
+    const h = withStorage();
+    h.writeConfig((c) => { c.health.signalWhenInSync = false; });
+    h.http(HEALTH_URL, { status: 503, body: CATCH_UP });
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /healthz/)).toEqual([]);
+    expect(logLines(h).filter((l) => l.includes('chain storage: success') || l.includes('in sync'))).toEqual([]);
+    expect(defaultConfig().health.signalWhenInSync).toBe(false);
+  });
+
+  test.each([
+    ['without a health endpoint port', (c: NodeConfig) => { c.healthEndpoint.port = 0; },
+      'health.signalWhenInSync needs the health endpoint, but healthEndpoint.port is 0'],
+    ['as a string', (c: NodeConfig) => { (c.health as any).signalWhenInSync = 'true'; }, "health.signalWhenInSync must be a bool, got 'true'"],
+    ['missing', (c: NodeConfig) => { delete (c.health as any).signalWhenInSync; }, 'missing health.signalWhenInSync'],
+  ])('signalWhenInSync %s is rejected before anything happens', (_, edit, message) => {
+    const h = ShellHarness.fleetMember('1');
+    harnesses.push(h);
+    h.writeConfig(edit);
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
+    expect(r.stdout).toContain(`${h.configPath}: ${message}`);
+    expect(withoutSignalling(r.calls)).toEqual([]);
   });
 });
