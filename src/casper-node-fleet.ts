@@ -19,7 +19,9 @@ import { ownerOf } from './private/validation';
 import { ConfigBucket, DataVolumeLifecycle, SnapshotRotation } from './storage';
 
 /**
- * Properties of a `CasperNodeFleet`.
+ * Properties of a `CasperNodeFleet`. The instance options are the node's,
+ * except that `bootstrapTimeout` defaults to 3 hours: a member signals only
+ * once in sync, after catching up from its snapshot.
  */
 export interface CasperNodeFleetProps extends CasperNodeInstanceOptions {
   /** The Casper network the members join. */

@@ -29,10 +29,10 @@ describe('CasperNodeFleet defaults (testnet)', () => {
   test('two members in one group across the VPC\'s AZs, ELB health after the bootstrap grace, rolling one at a time', () => {
     const asgs = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'));
     expect(asgs).toHaveLength(1);
-    expect(asgs[0].Properties).toMatchObject({ MinSize: '2', MaxSize: '2', HealthCheckType: 'ELB', HealthCheckGracePeriod: 5400 });
+    expect(asgs[0].Properties).toMatchObject({ MinSize: '2', MaxSize: '2', HealthCheckType: 'ELB', HealthCheckGracePeriod: 10800 });
     expect(asgs[0].Properties.VPCZoneIdentifier).toHaveLength(3);
     expect(asgs[0].UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({ MaxBatchSize: 1, MinInstancesInService: 1, WaitOnResourceSignals: true });
-    expect(asgs[0].CreationPolicy).toEqual({ ResourceSignal: { Count: 2, Timeout: 'PT1H30M' } });
+    expect(asgs[0].CreationPolicy).toEqual({ ResourceSignal: { Count: 2, Timeout: 'PT3H' } });
     expect(asgs[0].Properties.TargetGroupARNs).toHaveLength(1);
   });
 

@@ -11,6 +11,9 @@ import type { CasperNodeFleetProps } from '../casper-node-fleet';
 /** Fleet names leave room for the member suffix (`-19`) within the 63 characters of a node name. */
 const FLEET_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])?$/;
 
+/** A fleet's default `bootstrapTimeout`. */
+export const FLEET_BOOTSTRAP_TIMEOUT = Duration.hours(3);
+
 /** `CasperNodeFleetProps` with every default applied and every value checked. */
 export interface ValidFleetProps extends ValidInstanceOptions {
   readonly fleetName: string;
@@ -47,7 +50,9 @@ export function validateFleetProps(owner: Owner, props: CasperNodeFleetProps): V
     fail('metricsNamespace', metricsNamespace, 'must be 1 to 255 characters of letters, digits and . - _ / # : or space, not starting with ":" or "AWS/"');
   }
   const nodeCount = validateInteger(owner, 'nodeCount', props.nodeCount ?? 2, 1, 20);
-  const instance = validateInstanceOptions(owner, props);
+  // Members start from a snapshot and must catch up to the tip before they
+  // signal (they are healthy only in sync): more time than a single node's start.
+  const instance = validateInstanceOptions(owner, { ...props, bootstrapTimeout: props.bootstrapTimeout ?? FLEET_BOOTSTRAP_TIMEOUT });
 
   const internetFacing = props.internetFacing ?? false;
   const cidrs = props.allowedCidrs;
