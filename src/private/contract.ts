@@ -40,3 +40,10 @@ export const DATA_VOLUME_DEVICE = '/dev/sdf';
  * bootstrap finds both once the volume tag appears.
  */
 export const TAG_MEMBER = 'casper:member';
+/**
+ * Fleets: the member slot an instance claims while its launch is under way
+ * (`casper:member-claim=<slot>`). Instances launching at once settle on
+ * distinct slots through it: the lower instance id keeps a contested slot,
+ * and a slot already written as `casper:member` is taken.
+ */
+export const TAG_MEMBER_CLAIM = 'casper:member-claim';
