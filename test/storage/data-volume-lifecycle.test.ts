@@ -138,8 +138,8 @@ describe('DataVolumeLifecycle', () => {
   test.each([
     [{ moveTimeout: Duration.minutes(5) }, 'DataVolumeLifecycle: invalid moveTimeout "5 minutes": must be from 10 minutes to 23 hours'],
     [{ moveTimeout: Duration.hours(24) }, 'DataVolumeLifecycle: invalid moveTimeout "1 day": must be from 10 minutes to 23 hours'],
-    [{ maxMoveAttempts: 0 }, 'DataVolumeLifecycle: invalid maxMoveAttempts 0: must be an integer from 1 to 10'],
-    [{ lifecycleSnapshotsToKeep: 1.5 }, 'DataVolumeLifecycle: invalid lifecycleSnapshotsToKeep 1.5: must be an integer from 1 to 100'],
+    [{ maxMoveAttempts: 0 }, 'DataVolumeLifecycle: invalid maxMoveAttempts 0: must be a whole number from 1 to 10'],
+    [{ lifecycleSnapshotsToKeep: 1.5 }, 'DataVolumeLifecycle: invalid lifecycleSnapshotsToKeep 1.5: must be a whole number from 1 to 100'],
   ])('rejects %j', (props, message) => {
     const stack = agnosticStack();
     const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
