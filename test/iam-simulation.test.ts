@@ -76,7 +76,10 @@ function nodeSynth(props: { enableVpn?: boolean } = {}): Synth & { node: CasperR
   return { ...synth(stack), node };
 }
 
-/** DataVolumeLifecycle alone with a customer-managed key for its volumes. */
+/** The seed snapshot of the lifecycle fixtures below: untagged, as one shared from another account would be. */
+const SEED_SNAPSHOT_ID = 'snap-05eed5eed5eed5eed';
+
+/** DataVolumeLifecycle alone with a customer-managed key for its volumes and a seed snapshot. */
 function lifecycleWithKeySynth(): Synth & { lifecycle: DataVolumeLifecycle; key: kms.Key; asg: autoscaling.AutoScalingGroup } {
   const stack = new Stack(new App(), STACK_NAME);
   const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
@@ -92,7 +95,7 @@ function lifecycleWithKeySynth(): Synth & { lifecycle: DataVolumeLifecycle; key:
   const key = new kms.Key(stack, 'VolumeKey');
   const eip = new ec2.CfnEIP(stack, 'Eip');
   const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', {
-    autoScalingGroup: asg, nodeName: 'reader-1', elasticIpAllocationId: eip.attrAllocationId, encryptionKey: key,
+    autoScalingGroup: asg, nodeName: 'reader-1', elasticIpAllocationId: eip.attrAllocationId, encryptionKey: key, seedSnapshotId: SEED_SNAPSHOT_ID,
   });
   return { ...synth(stack), lifecycle, key, asg };
 }
@@ -455,12 +458,15 @@ interface LifecycleWorld {
   readonly starterLogGroup: string;
   readonly stateMachineArn: string;
   readonly stepFunctionArn: string;
+  /** The seed snapshot's ARN, when the lifecycle has one (`seedSnapshotId`). */
+  readonly seedSnapshotArn?: string;
 }
 
 function lifecycleWorld(s: Synth, lifecycle: DataVolumeLifecycle, asgId: string, nodeName: string): LifecycleWorld {
   const tags = groupTags(s, asgId);
   const statements = (s.r.resolve(s.template.Resources[s.id(lifecycle.node.findChild('Policy'))].Properties.PolicyDocument).Statement as any[]);
   const eip = ([] as string[]).concat(statements.find((st) => st.Action === 'ec2:AssociateAddress' && !st.Condition).Resource)[0];
+  const seed = statements.find((st) => st.Action === 'ec2:CreateVolume' && !st.Condition)?.Resource as string | undefined;
   return {
     roleId: s.id(lifecycle.role),
     starterRoleId: s.id(lifecycle.node.findChild('StarterRole')),
@@ -474,6 +480,7 @@ function lifecycleWorld(s: Synth, lifecycle: DataVolumeLifecycle, asgId: string,
     starterLogGroup: s.r.ref(s.id(lifecycle.node.findChild('StarterLogs'))),
     stateMachineArn: s.r.ref(s.id(lifecycle.stateMachine)),
     stepFunctionArn: s.v(lifecycle.handler.functionArn),
+    seedSnapshotArn: seed,
   };
 }
 
@@ -510,6 +517,7 @@ function lifecycleCalls(w: LifecycleWorld): RoleCall[] {
     { roleId, role, what: 'move or restore: the volume in the new AZ from a snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: snapshot, tags: moveTags }], context: requestTags({ ...moveTags }), source: { file, code: 'SnapshotId: s.snapshotId,' } },
     { roleId, role, what: 'restore the newest (termination) snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: snapshot, tags: finalTags }], context: requestTags(restoredTags), source: { file, code: 'SnapshotId: s.snapshotId,' } },
     { roleId, role, what: 'restore: tag the volume at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(restoredTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: withoutAttachmentTags(tags) }]' } },
+    ...(w.seedSnapshotArn ? lifecycleSeedCalls(w) : []),
     { roleId, role, what: 'create an empty volume', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }], context: requestTags(emptyTags), source: { file, code: 'const created = await this.ec2.send(new CreateVolumeCommand({' } },
     { roleId, role, what: 'empty volume: tag it at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(emptyTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: withoutAttachmentTags(tags) }]' } },
     { roleId, role, what: `tag the instance ${DATA_VOLUME_INSTANCE_TAG} for the bootstrap`, action: 'ec2:CreateTags', resources: [instance], context: requestTags({ [DATA_VOLUME_INSTANCE_TAG]: 'vol-0aaaaaaaaaaaaaaa1' }), source: { file, code: 'Tags: [{ Key: this.config.instanceTagKey, Value: volumeId }]' } },
@@ -525,6 +533,33 @@ function lifecycleCalls(w: LifecycleWorld): RoleCall[] {
     { roleId, role, what: 'stop launching after MAX_MOVE_ATTEMPTS', action: 'autoscaling:SuspendProcesses', resources: [group], source: { file, code: 'new SuspendProcessesCommand({' } },
     { roleId, role, what: 'Lambda runtime: log stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source: { file: DOCS.lambdaLogs, code: '' } },
     { roleId, role, what: 'Lambda runtime: log events (and the EMF metrics)', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source: { file, code: 'process.stdout.write(line + \'\\n\')' } },
+  ];
+}
+
+/** With `seedSnapshotId`: the seed carries no tag of ours (it may be another account's, shared with this one). */
+function lifecycleSeedCalls(w: LifecycleWorld): RoleCall[] {
+  const { roleId } = w;
+  const role = 'lifecycle';
+  const file = 'src/storage/handlers/data-volume-lifecycle.ts';
+  const seededTags = { [TAG_NODE]: w.nodeName, [TAG_ROLE]: ROLE_DATA, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_SOURCE_SNAPSHOT]: SEED_SNAPSHOT_ID };
+  const newVolume = arn.ec2('volume/vol-0aaaaaaaaaaaaaaa3');
+  return [
+    { roleId, role, what: 'the seed snapshot, by id, whoever owns it', action: 'ec2:DescribeSnapshots', resources: ['*'], source: { file, code: 'new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] })' } },
+    { roleId, role, what: 'create the volume from the seed snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: w.seedSnapshotArn! }], context: requestTags(seededTags), source: { file, code: 'return this.go(s, \'create-volume\', { snapshotId: seedId, action: \'seeded\' });' } },
+    { roleId, role, what: 'seeded volume: tag it at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(seededTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: withoutAttachmentTags(tags) }]' } },
+  ];
+}
+
+/** With `seedSnapshotId`: only the seed is granted, not untagged snapshots at large. */
+function lifecycleSeedProbes(w: LifecycleWorld): RoleCall[] {
+  const { roleId } = w;
+  const source = { file: 'test/iam-simulation.test.ts', code: 'lifecycleSeedProbes' };
+  const own = { [TAG_NODE]: w.nodeName, [TAG_ROLE]: ROLE_DATA };
+  return [
+    { roleId, role: 'lifecycle', what: 'restore from another untagged snapshot (not the seed)', action: 'ec2:CreateVolume', resources: [{ arn: arn.ec2('volume/vol-new') }, { arn: arn.snapshot('snap-0ffffffffffffffff') }], context: requestTags(own), source },
+    { roleId, role: 'lifecycle', what: 'create a volume from the seed without the node tag', action: 'ec2:CreateVolume', resources: [{ arn: arn.ec2('volume/vol-new') }, { arn: w.seedSnapshotArn! }], context: requestTags({ [TAG_NODE]: 'other-node' }), source },
+    { roleId, role: 'lifecycle', what: 'delete the seed snapshot', action: 'ec2:DeleteSnapshot', resources: [{ arn: w.seedSnapshotArn! }], source },
+    { roleId, role: 'lifecycle', what: 'tag the seed snapshot', action: 'ec2:CreateTags', resources: [{ arn: w.seedSnapshotArn! }], context: requestTags({ [TAG_MOVE_ATTEMPTS]: '2' }), source },
   ];
 }
 
@@ -652,10 +687,10 @@ const ROLES: Array<{ label: string; s: Synth; calls: RoleCall[]; probes: RoleCal
     probes: lifecycleProbes(baseLifecycle),
   },
   {
-    label: 'DataVolumeLifecycle step role with an encryption key',
+    label: 'DataVolumeLifecycle step role with an encryption key and a seed snapshot',
     s: keyed,
     calls: [...lifecycleCalls(keyedLifecycle), ...lifecycleKmsCalls(keyedLifecycle, keyArn)],
-    probes: [...lifecycleProbes(keyedLifecycle), ...lifecycleKmsProbes(keyedLifecycle, keyArn)],
+    probes: [...lifecycleProbes(keyedLifecycle), ...lifecycleSeedProbes(keyedLifecycle), ...lifecycleKmsProbes(keyedLifecycle, keyArn)],
   },
   { label: 'CasperCanary execution role', s: base, calls: canaryCalls(base), probes: canaryProbes(base) },
   { label: 'AwsCustomResource provider role', s: base, calls: customResourceCalls(base), probes: customResourceProbes(base) },
@@ -694,7 +729,7 @@ describe('IAM simulation (@cloud-copilot/iam-simulate)', () => {
     expect(await checkProbes(r.s.r, r.probes)).toEqual([]);
   });
 
-  test.each([['the default node', base], ['the node with the VPN', withVpn], ['DataVolumeLifecycle with a key', keyed]] as const)(
+  test.each([['the default node', base], ['the node with the VPN', withVpn], ['DataVolumeLifecycle with a key and a seed', keyed]] as const)(
     'every condition key in every policy of %s is supported by its action', async (_label, s) => {
       expect(await unsupportedConditionKeys(allPolicyDocuments(s.r))).toEqual([]);
     });
@@ -839,6 +874,16 @@ describe('the checks catch a broken policy', () => {
     const w = lifecycleWorld(copy, base.node.dataVolumeLifecycle, asgId, base.node.nodeName);
     const failures = await checkCalls(r, lifecycleCalls(w), 'Allowed');
     expect(failures).toEqual(expect.arrayContaining([expect.stringMatching(/attach the data volume to the new instance: ec2:AttachVolume on .*instance\/i-0123456789abcdef0 was ImplicitlyDenied/)]));
+  });
+
+  test('without the seed statement, creating the volume from the (untagged) seed is denied', async () => {
+    const policyId = keyed.id(keyed.lifecycle.node.findChild('Policy'));
+    const r = broken(keyed, (t) => {
+      const statements = statementsOf(t, policyId);
+      t.Resources[policyId].Properties.PolicyDocument.Statement = statements.filter((x) => !(x.Action === 'ec2:CreateVolume' && !x.Condition));
+    });
+    const failures = await checkCalls(r, lifecycleSeedCalls(keyedLifecycle), 'Allowed');
+    expect(failures).toEqual([expect.stringMatching(new RegExp(`create the volume from the seed snapshot: ec2:CreateVolume on .*snapshot/${SEED_SNAPSHOT_ID} was ImplicitlyDenied`))]);
   });
 
   test('the key policy takes part: without its account statement, EBS cannot use the key for the handler', async () => {

@@ -20,7 +20,7 @@ import {
 import { handlerFunction } from '../private/handler-function';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
 import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
-import { CasperValidationError, describeDuration, validateInteger, validateNodeName } from '../private/validation';
+import { CasperValidationError, describeDuration, ownerOf, validateInteger, validateNodeName } from '../private/validation';
 
 const OWNER = 'DataVolumeLifecycle';
 
@@ -124,6 +124,19 @@ export interface DataVolumeLifecycleProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * A snapshot of a synced node's data volume (of this account, or shared with
+   * it) that a new volume starts from when the node has neither a volume nor a
+   * completed snapshot of its own, so that the node starts near the tip
+   * instead of syncing from genesis or a trusted hash. The node's own data
+   * always wins. A seed that is not found or not `completed` is logged and the
+   * volume is created empty. It is not tagged by this library: the workflow
+   * may create volumes from exactly this snapshot.
+   *
+   * @default - no seed: a node without data of its own starts on an empty volume
+   */
+  readonly seedSnapshotId?: string;
 }
 
 /** The launch hook's heartbeat timeout: the workflow records a heartbeat at least every 5 minutes. */
@@ -131,6 +144,8 @@ const LAUNCH_HEARTBEAT = Duration.seconds(LIFECYCLE_LAUNCH_WORST_CASE_SECONDS);
 /** A hook's global timeout: 100 heartbeat timeouts, at most 48 hours. */
 const HOOK_GLOBAL_TIMEOUT = Duration.seconds(Math.min(100 * LIFECYCLE_LAUNCH_WORST_CASE_SECONDS, 172_800));
 const MAX_MOVE_TIMEOUT = HOOK_GLOBAL_TIMEOUT.minus(Duration.hours(2));
+/** An EBS snapshot id (the handler checks SEED_SNAPSHOT_ID the same way). */
+const SNAPSHOT_ID = /^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
 /**
  * Keeps the node's data on its own EBS volume across instance replacements.
@@ -194,6 +209,11 @@ export class DataVolumeLifecycle extends Construct {
     validateInteger(OWNER, 'maxMoveAttempts', maxMoveAttempts, 1, 10);
     const keepSnapshots = props.lifecycleSnapshotsToKeep ?? 3;
     validateInteger(OWNER, 'lifecycleSnapshotsToKeep', keepSnapshots, 1, 100);
+    const seedSnapshotId = props.seedSnapshotId;
+    if (seedSnapshotId !== undefined && !Token.isUnresolved(seedSnapshotId) && !SNAPSHOT_ID.test(seedSnapshotId)) {
+      throw new CasperValidationError(ownerOf(this, OWNER), 'seedSnapshotId', seedSnapshotId,
+        'must be an EBS snapshot id: "snap-" and 8 or 17 lowercase hexadecimal digits, such as "snap-0123456789abcdef0"');
+    }
     this.nodeName = props.nodeName;
     this.metricsNamespace = props.metricsNamespace ?? 'casper-node';
     const stack = Stack.of(this);
@@ -259,6 +279,11 @@ export class DataVolumeLifecycle extends Construct {
         resources: [snapshots],
         conditions: { StringEquals: nodeTag },
       }),
+      // ...or from exactly the seed snapshot, which carries no tag of ours.
+      ...(seedSnapshotId === undefined ? [] : [new iam.PolicyStatement({
+        actions: ['ec2:CreateVolume'],
+        resources: [stack.formatArn({ service: 'ec2', resource: 'snapshot', resourceName: seedSnapshotId, account: '' })],
+      })]),
       new iam.PolicyStatement({
         actions: ['ec2:CreateTags'],
         resources: [volumes, snapshots],
@@ -315,7 +340,8 @@ export class DataVolumeLifecycle extends Construct {
         + 'be nothing left to replay it against.',
       services: 'EC2, Auto Scaling, Step Functions',
       environmentContents: 'the node name, volume size, IOPS and throughput, device and tag names, subnet ids, the Elastic IP '
-        + 'allocation id, the workflow ARN and an optional KMS key ARN',
+        + `allocation id, the workflow ARN${seedSnapshotId === undefined ? ' and' : ','} an optional KMS key ARN`
+        + `${seedSnapshotId === undefined ? '' : ' and a seed snapshot id'}`,
     };
     const steps = handlerFunction(this, {
       ...lifecycleNotes,
@@ -340,6 +366,7 @@ export class DataVolumeLifecycle extends Construct {
         MOVE_TIMEOUT_SECONDS: String(moveTimeout.toSeconds()),
         MAX_MOVE_ATTEMPTS: String(maxMoveAttempts),
         KEEP_LIFECYCLE_SNAPSHOTS: String(keepSnapshots),
+        ...(seedSnapshotId === undefined ? {} : { SEED_SNAPSHOT_ID: seedSnapshotId }),
       },
       logContents: 'The workflow steps\' decisions with volume, snapshot, instance and address ids, no secrets',
       invokedBy: 'its Step Functions workflow (which retries it and abandons the lifecycle action when it keeps failing)',

@@ -258,6 +258,41 @@ describe('DataVolumeLifecycle', () => {
     expect(warnings).toHaveLength(1);
   });
 
+  test('seedSnapshotId: in the environment, and CreateVolume from exactly that snapshot (it carries no tag of ours)', () => {
+    const { t, stack, lifecycle } = setup({ seedSnapshotId: 'snap-0123456789abcdef0' });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SEED_SNAPSHOT_ID: 'snap-0123456789abcdef0' }) },
+    });
+    const create = statements(stack, lifecycle).filter((s) => s.Action === 'ec2:CreateVolume');
+    expect(create).toEqual([
+      expect.objectContaining({ Condition: { StringEquals: { 'aws:RequestTag/casper:node': 'reader-1' } } }),
+      expect.objectContaining({ Condition: { StringEquals: { 'aws:ResourceTag/casper:node': 'reader-1' } } }),
+      {
+        Effect: 'Allow',
+        Action: 'ec2:CreateVolume',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, '::snapshot/snap-0123456789abcdef0']] },
+      },
+    ]);
+    // Without the prop: no variable, no statement.
+    const plain = setup();
+    expect(JSON.stringify(plain.t.toJSON())).not.toContain('SEED_SNAPSHOT_ID');
+    expect(statements(plain.stack, plain.lifecycle).filter((s) => s.Action === 'ec2:CreateVolume')).toHaveLength(2);
+  });
+
+  test.each([
+    ['snap-123', 'too short'],
+    ['snap-0123456789ABCDEF0', 'upper case'],
+    ['vol-0123456789abcdef0', 'a volume id'],
+    ['', 'empty'],
+  ])('rejects seedSnapshotId %j (%s), naming the construct', (seedSnapshotId) => {
+    const stack = agnosticStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', { vpc, instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+    expectRejected(stack, () => new DataVolumeLifecycle(stack, 'L', { autoScalingGroup: asg, nodeName: 'n', elasticIpAllocationId: 'x', seedSnapshotId }),
+      `DataVolumeLifecycle: invalid seedSnapshotId ${JSON.stringify(seedSnapshotId)}: must be an EBS snapshot id: "snap-" and 8 or 17 lowercase `
+      + 'hexadecimal digits, such as "snap-0123456789abcdef0" (construct Test/L)');
+  });
+
   test('rejects an invalid node name', () => {
     const stack = agnosticStack();
     const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });

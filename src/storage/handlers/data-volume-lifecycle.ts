@@ -31,7 +31,9 @@
  *      in an AZ that is not `available` → restore the newest completed
  *      snapshot (the volume cannot be read);
  *    no volume → restore the newest completed snapshot (waiting for a pending
- *    one when none is completed), else create an empty volume;
+ *    one when none is completed), else create the volume from SEED_SNAPSHOT_ID
+ *    (when it is given, found and completed; otherwise logged), else create an
+ *    empty volume: the node's own data always wins over the seed;
  *  - `move`: snapshot the volume (or adopt the move snapshot a previous try
  *    left, counting tries in `casper:move-attempts`; after MAX_MOVE_ATTEMPTS
  *    the group's Launch process is suspended and the action abandoned), then
@@ -157,6 +159,12 @@ export interface LifecycleConfig {
   readonly stateMachineArn?: string;
   /** METRIC_NAMESPACE: CloudWatch namespace of the EMF metrics (default `casper-node`). */
   readonly metricNamespace: string;
+  /**
+   * SEED_SNAPSHOT_ID: a snapshot (of this account, or shared with it) a new
+   * volume starts from when the node has neither a volume nor a completed
+   * snapshot of its own (none when empty).
+   */
+  readonly seedSnapshotId?: string;
 }
 
 /** Thrown for a missing or malformed environment variable. */
@@ -186,6 +194,9 @@ function envInt(env: Env, name: string, fallback: number | undefined, min: numbe
   return Number(text);
 }
 
+/** `snap-` and 8 or 17 hexadecimal digits. */
+export const SNAPSHOT_ID_PATTERN = /^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+
 function parseSubnets(text: string | undefined): Array<{ subnetId: string; az: string }> {
   if (!text) return [];
   return text.split(',').map((entry) => {
@@ -202,6 +213,10 @@ export function configFromEnv(env: Env): LifecycleConfig {
   const keep = (envText(env, 'KEEP_OLD_VOLUME') ?? 'false').toLowerCase();
   if (keep !== 'true' && keep !== 'false') {
     throw new LifecycleConfigError(`KEEP_OLD_VOLUME must be true or false, got ${JSON.stringify(env.KEEP_OLD_VOLUME)}`);
+  }
+  const seedSnapshotId = envText(env, 'SEED_SNAPSHOT_ID');
+  if (seedSnapshotId !== undefined && !SNAPSHOT_ID_PATTERN.test(seedSnapshotId)) {
+    throw new LifecycleConfigError(`SEED_SNAPSHOT_ID must be snap- and 8 or 17 hexadecimal digits, got ${JSON.stringify(seedSnapshotId)}`);
   }
   return {
     nodeName,
@@ -221,6 +236,7 @@ export function configFromEnv(env: Env): LifecycleConfig {
     launchFailuresBeforeUnpin: envInt(env, 'LAUNCH_FAILURES_BEFORE_UNPIN', 3, 1, 20),
     stateMachineArn: envText(env, 'STATE_MACHINE_ARN'),
     metricNamespace: envText(env, 'METRIC_NAMESPACE') ?? 'casper-node',
+    seedSnapshotId,
   };
 }
 
@@ -254,6 +270,7 @@ export type LifecycleAction =
   | 'moved' // snapshot + new volume in the instance's AZ
   | 'restored' // from the newest completed snapshot
   | 'created' // empty volume
+  | 'seeded' // from SEED_SNAPSHOT_ID (the node had no volume and no completed snapshot)
   | 'relaunch-home' // the instance landed outside the volume's usable home AZ: group pinned there, launch abandoned
   | 'snapshot-started' // termination snapshot
   | 'no-volume'; // termination without a data volume
@@ -791,7 +808,22 @@ class Step {
       return this.go(s, 'wait-snapshot', { snapshotId: pending.SnapshotId, action: 'restored' });
     }
     if (s.sourceVolumeId) throw new LifecycleError(`volume ${s.sourceVolumeId} is unreachable and the node has no snapshot to restore`);
-    this.log(`no data volume and no snapshot: creating an empty ${this.config.volumeSizeGiB} GiB gp3 volume in ${s.az}`);
+    return this.seedOrEmpty(s, 'no data volume and no snapshot');
+  }
+
+  /** A new volume without data of the node's own: from the seed snapshot when it is usable, else empty. */
+  private async seedOrEmpty(s: LifecycleState, why: string): Promise<LifecycleState> {
+    const seedId = this.config.seedSnapshotId;
+    if (seedId) {
+      const seed = await this.snapshotById(seedId);
+      if (seed?.State === 'completed') {
+        this.log(`${why}: creating the volume in ${s.az} from seed snapshot ${seedId} (${seed.VolumeSize} GiB)`);
+        return this.go(s, 'create-volume', { snapshotId: seedId, action: 'seeded' });
+      }
+      this.log(`WARN ${why}, and seed snapshot ${seedId} is ${seed ? seed.State : 'not found (or not shared with this account)'}: `
+        + 'creating an empty volume instead');
+    }
+    this.log(`${why}: creating an empty ${this.config.volumeSizeGiB} GiB gp3 volume in ${s.az}`);
     return this.go(s, 'create-volume', { snapshotId: undefined, action: 'created' });
   }
 
@@ -815,7 +847,13 @@ class Step {
     let throughput: number | undefined = this.config.volumeThroughputMiBps;
     let kmsKeyId = this.config.volumeKmsKeyId;
     let tags: Tag[] = mergeTags(this.nodeTags(), { [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE });
-    if (s.snapshotId) {
+    if (s.snapshotId && s.action === 'seeded') {
+      // Not the node's snapshot (maybe another account's): its size, the configured type, performance and key.
+      const seed = await this.snapshotById(s.snapshotId);
+      if (!seed) return this.missing(s, `seed snapshot ${s.snapshotId}`);
+      size = Math.max(size, seed.VolumeSize ?? 0);
+      tags = mergeTags(tags, { [TAG_SOURCE_SNAPSHOT]: s.snapshotId });
+    } else if (s.snapshotId) {
       const [snapshot] = await this.describeSnapshots([{ Name: 'snapshot-id', Values: [s.snapshotId] }]);
       if (!snapshot) return this.missing(s, `snapshot ${s.snapshotId}`);
       size = Math.max(size, snapshot.VolumeSize ?? 0);
@@ -1110,6 +1148,19 @@ class Step {
       NextToken = page.NextToken;
     } while (NextToken);
     return snapshots;
+  }
+
+  /**
+   * One snapshot by id, whoever owns it (the seed may be shared from another
+   * account); undefined when EC2 does not know it or this account may not see it.
+   */
+  private async snapshotById(snapshotId: string): Promise<Snapshot | undefined> {
+    try {
+      return (await this.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots?.[0];
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   private async describeInstance(instanceId: string): Promise<Instance | undefined> {

@@ -621,6 +621,106 @@ describe('LAUNCHING', () => {
   });
 });
 
+describe('seed snapshot (SEED_SNAPSHOT_ID)', () => {
+  /** A snapshot that carries no tag of the node, like one shared from another account or stack. */
+  async function seedSnapshot(size: number): Promise<string> {
+    const scratch = await world.createVolume(AZ_B, { size, tags: { Name: 'synced-elsewhere' } });
+    const seed = await world.snapshot(scratch, { Name: 'casper-testnet-seed' });
+    await world.ec2.send(new DeleteVolumeCommand({ VolumeId: scratch }));
+    return seed;
+  }
+
+  test('nothing of the node exists: the volume is created from the seed (its size or more, gp3, configured key, source tag)', async () => {
+    const seed = await seedSnapshot(50);
+    const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ seedSnapshotId: seed, volumeKmsKeyId: KMS_KEY });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'seeded');
+    expect(e.state.snapshotId).toBe(seed);
+    const volume = await world.volume(e.state.volumeId!);
+    expect(volume).toMatchObject({
+      AvailabilityZone: AZ_A, SnapshotId: seed, Size: 50, VolumeType: 'gp3', Iops: 4000, Throughput: 250, Encrypted: true, KmsKeyId: KMS_KEY,
+    });
+    // Created with the tags of every volume it creates, and its source.
+    expect(tagMap(tap.callsOf('CreateVolume')[0].input.TagSpecifications[0].Tags))
+      .toEqual({ ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:source-snapshot': seed });
+    // The seed is looked up by id, whoever owns it (not only this account's snapshots).
+    expect(tap.callsOf('DescribeSnapshots').filter((c) => c.input.SnapshotIds)).toEqual(
+      expect.arrayContaining([{ command: 'DescribeSnapshots', input: { SnapshotIds: [seed] } }]));
+    // The seed itself is left alone.
+    expect((await world.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [seed] }))).Snapshots).toHaveLength(1);
+    await expectLaunched(instanceId, e.state.volumeId!);
+    await world.expectNewestDataKept({ volumeId: e.state.volumeId });
+  });
+
+  test('a seed smaller than VOLUME_SIZE_GIB: the volume gets VOLUME_SIZE_GIB', async () => {
+    const seed = await seedSnapshot(8);
+    const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ seedSnapshotId: seed });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'seeded');
+    expect((await world.volume(e.state.volumeId!))).toMatchObject({ SnapshotId: seed, Size: 20 });
+  });
+
+  test('the node\'s own completed snapshot wins over the seed', async () => {
+    const seed = await seedSnapshot(50);
+    const own = await world.createVolume(AZ_B, { size: 30, tags: { Name: 'old-data' } });
+    const ownSnapshot = await world.snapshot(own);
+    await world.ec2.send(new DeleteVolumeCommand({ VolumeId: own }));
+    const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ seedSnapshotId: seed });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'restored');
+    expect(e.state.snapshotId).toBe(ownSnapshot);
+    expect((await world.volume(e.state.volumeId!))).toMatchObject({ SnapshotId: ownSnapshot, Size: 30 });
+    expect(tap.callsOf('DescribeSnapshots').filter((c) => c.input.SnapshotIds)).toEqual([]);
+    await world.expectNewestDataKept({ snapshotId: ownSnapshot });
+  });
+
+  test('the node\'s own volume wins over the seed: reattached in place', async () => {
+    const seed = await seedSnapshot(50);
+    const volumeId = await world.createVolume(AZ_A);
+    const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ seedSnapshotId: seed });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'attached');
+    expect(tap.callsOf('CreateVolume')).toEqual([]);
+    await expectLaunched(instanceId, volumeId);
+  });
+
+  test.each([
+    ['not found', 'snap-0123456789abcdef0', 'not found (or not shared with this account)'],
+    ['still pending', undefined, 'pending'],
+  ])('a seed that is %s: logged, and the launch goes on with an empty volume', async (_case, missingId, said) => {
+    const seed = missingId ?? await seedSnapshot(50);
+    if (!missingId) {
+      tap.rewrite('DescribeSnapshots', (output) => {
+        for (const sn of output.Snapshots ?? []) if (sn.SnapshotId === seed) Object.assign(sn, { State: 'pending', Progress: '3%' });
+      });
+    }
+    const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ seedSnapshotId: seed });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'created');
+    expect(e.out.logs.some((l) => l.includes(`WARN no data volume and no snapshot, and seed snapshot ${seed} is ${said}: creating an empty volume instead`)))
+      .toBe(true);
+    const volume = await world.volume(e.state.volumeId!);
+    expect(volume?.SnapshotId ?? '').toBe('');
+    expect(volume?.Size).toBe(20);
+    await expectLaunched(instanceId, e.state.volumeId!);
+  });
+});
+
 describe('TERMINATING', () => {
   test('snapshots the volume named by the instance tag without waiting; CONTINUE', async () => {
     const volumeId = await world.createVolume(AZ_A);
@@ -775,7 +875,12 @@ describe('configuration and entry points', () => {
       launchFailuresBeforeUnpin: 3,
       stateMachineArn: undefined,
       metricNamespace: 'casper-node',
+      seedSnapshotId: undefined,
     });
+    expect(configFromEnv({ ...base, SEED_SNAPSHOT_ID: 'snap-0123456789abcdef0' }).seedSnapshotId).toBe('snap-0123456789abcdef0');
+    expect(configFromEnv({ ...base, SEED_SNAPSHOT_ID: 'snap-01234567' }).seedSnapshotId).toBe('snap-01234567');
+    expect(() => configFromEnv({ ...base, SEED_SNAPSHOT_ID: 'snapshot-1' }))
+      .toThrow(/SEED_SNAPSHOT_ID must be snap- and 8 or 17 hexadecimal digits, got "snapshot-1"/);
     expect(() => configFromEnv({ VOLUME_SIZE_GIB: '10' })).toThrow(/NODE_NAME is required/);
     expect(() => configFromEnv({ NODE_NAME: NODE })).toThrow(/VOLUME_SIZE_GIB is required/);
     expect(() => configFromEnv({ ...base, KEEP_OLD_VOLUME: 'yes' })).toThrow(/KEEP_OLD_VOLUME must be true or false/);
