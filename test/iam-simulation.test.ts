@@ -541,7 +541,9 @@ function lifecycleSeedCalls(w: LifecycleWorld): RoleCall[] {
   const { roleId } = w;
   const role = 'lifecycle';
   const file = 'src/storage/handlers/data-volume-lifecycle.ts';
-  const seededTags = { [TAG_NODE]: w.nodeName, [TAG_ROLE]: ROLE_DATA, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_SOURCE_SNAPSHOT]: SEED_SNAPSHOT_ID };
+  const seededTags = {
+    [TAG_NODE]: w.nodeName, [TAG_ROLE]: ROLE_DATA, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_SOURCE_SNAPSHOT]: SEED_SNAPSHOT_ID,
+  };
   const newVolume = arn.ec2('volume/vol-0aaaaaaaaaaaaaaa3');
   return [
     { roleId, role, what: 'the seed snapshot, by id, whoever owns it', action: 'ec2:DescribeSnapshots', resources: ['*'], source: { file, code: 'new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] })' } },
