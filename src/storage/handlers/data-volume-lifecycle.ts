@@ -129,6 +129,7 @@ import { emfLine, errorName, isNotFound, oneLine, tagValue } from './common';
 import {
   CREATED_BY_LIFECYCLE,
   DATA_VOLUME_PENDING,
+  MAX_MEMBER_SLOTS,
   ROLE_DATA,
   TAG_ATTACHED_AT,
   TAG_CREATED_BY,
@@ -156,8 +157,6 @@ export const VOLUME_WAIT_SECONDS = 900;
 export const CLAIM_SETTLE_SECONDS = 5;
 /** Pool mode: how many times a launch may lose a contested slot before it gives up. */
 export const MAX_CLAIM_TRIES = 10;
-/** Pool mode: the most member slots. */
-export const MAX_MEMBER_SLOTS = 20;
 
 /** Handler configuration, read from the environment by `configFromEnv`. */
 export interface LifecycleConfig {
