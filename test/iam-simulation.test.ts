@@ -35,8 +35,8 @@ import {
   unsupportedConditionKeys,
 } from './support/iam-sim';
 import {
-  CREATED_BY_LIFECYCLE, DATA_VOLUME_INSTANCE_TAG, DATA_VOLUME_PENDING, ROLE_DATA, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE, TAG_MOVE_ATTEMPTS,
-  TAG_NODE, TAG_REASON, TAG_ROLE, TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME,
+  CREATED_BY_LIFECYCLE, DATA_VOLUME_INSTANCE_TAG, DATA_VOLUME_PENDING, ROLE_DATA, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE, TAG_MEMBER,
+  TAG_MEMBER_CLAIM, TAG_MOVE_ATTEMPTS, TAG_NODE, TAG_REASON, TAG_ROLE, TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME,
 } from '../src/private/contract';
 import { CREATED_BY as CREATED_BY_ROTATION, ROTATION_TAG } from '../src/storage/handlers/snapshot-rotation';
 
@@ -76,7 +76,10 @@ function nodeSynth(props: { enableVpn?: boolean } = {}): Synth & { node: CasperR
   return { ...synth(stack), node };
 }
 
-/** DataVolumeLifecycle alone with a customer-managed key for its volumes. */
+/** The seed snapshot of the lifecycle fixtures below: untagged, as one shared from another account would be. */
+const SEED_SNAPSHOT_ID = 'snap-05eed5eed5eed5eed';
+
+/** DataVolumeLifecycle alone with a customer-managed key for its volumes and a seed snapshot. */
 function lifecycleWithKeySynth(): Synth & { lifecycle: DataVolumeLifecycle; key: kms.Key; asg: autoscaling.AutoScalingGroup } {
   const stack = new Stack(new App(), STACK_NAME);
   const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
@@ -92,9 +95,26 @@ function lifecycleWithKeySynth(): Synth & { lifecycle: DataVolumeLifecycle; key:
   const key = new kms.Key(stack, 'VolumeKey');
   const eip = new ec2.CfnEIP(stack, 'Eip');
   const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', {
-    autoScalingGroup: asg, nodeName: 'reader-1', elasticIpAllocationId: eip.attrAllocationId, encryptionKey: key,
+    autoScalingGroup: asg, nodeName: 'reader-1', elasticIpAllocationId: eip.attrAllocationId, encryptionKey: key, seedSnapshotId: SEED_SNAPSHOT_ID,
   });
   return { ...synth(stack), lifecycle, key, asg };
+}
+
+/** DataVolumeLifecycle in pool mode, as a fleet uses it: 3 member slots, a seed, no Elastic IP, no group subnets. */
+function fleetLifecycleSynth(): Synth & { lifecycle: DataVolumeLifecycle; asg: autoscaling.AutoScalingGroup } {
+  const stack = new Stack(new App(), STACK_NAME);
+  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+  const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    launchTemplate: new ec2.LaunchTemplate(stack, 'Lt', {
+      instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), requireImdsv2: true,
+    }),
+    minCapacity: 3,
+    maxCapacity: 3,
+  });
+  const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', { autoScalingGroup: asg, nodeName: 'fleet-1', memberSlots: 3, seedSnapshotId: SEED_SNAPSHOT_ID });
+  return { ...synth(stack), lifecycle, asg };
 }
 
 // ------------------------------------------------------- resources and tags
@@ -450,17 +470,21 @@ interface LifecycleWorld {
   readonly asgName: string;
   readonly groupTags: Record<string, string>;
   readonly instanceTags: Record<string, string>;
-  readonly allocationId: string;
+  /** The Elastic IP's allocation id (none for a fleet). */
+  readonly allocationId?: string;
   readonly logGroup: string;
   readonly starterLogGroup: string;
   readonly stateMachineArn: string;
   readonly stepFunctionArn: string;
+  /** The seed snapshot's ARN, when the lifecycle has one (`seedSnapshotId`). */
+  readonly seedSnapshotArn?: string;
 }
 
 function lifecycleWorld(s: Synth, lifecycle: DataVolumeLifecycle, asgId: string, nodeName: string): LifecycleWorld {
   const tags = groupTags(s, asgId);
   const statements = (s.r.resolve(s.template.Resources[s.id(lifecycle.node.findChild('Policy'))].Properties.PolicyDocument).Statement as any[]);
-  const eip = ([] as string[]).concat(statements.find((st) => st.Action === 'ec2:AssociateAddress' && !st.Condition).Resource)[0];
+  const eip = ([] as string[]).concat(statements.find((st) => st.Action === 'ec2:AssociateAddress' && !st.Condition)?.Resource ?? [])[0];
+  const seed = statements.find((st) => st.Action === 'ec2:CreateVolume' && !st.Condition)?.Resource as string | undefined;
   return {
     roleId: s.id(lifecycle.role),
     starterRoleId: s.id(lifecycle.node.findChild('StarterRole')),
@@ -469,11 +493,12 @@ function lifecycleWorld(s: Synth, lifecycle: DataVolumeLifecycle, asgId: string,
     asgName: s.r.ref(asgId),
     groupTags: tags.group,
     instanceTags: tags.instance,
-    allocationId: eip.split('/').pop()!,
+    allocationId: eip?.split('/').pop(),
     logGroup: s.r.ref(s.id(lifecycle.node.findChild('Logs'))),
     starterLogGroup: s.r.ref(s.id(lifecycle.node.findChild('StarterLogs'))),
     stateMachineArn: s.r.ref(s.id(lifecycle.stateMachine)),
     stepFunctionArn: s.v(lifecycle.handler.functionArn),
+    seedSnapshotArn: seed,
   };
 }
 
@@ -510,6 +535,7 @@ function lifecycleCalls(w: LifecycleWorld): RoleCall[] {
     { roleId, role, what: 'move or restore: the volume in the new AZ from a snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: snapshot, tags: moveTags }], context: requestTags({ ...moveTags }), source: { file, code: 'SnapshotId: s.snapshotId,' } },
     { roleId, role, what: 'restore the newest (termination) snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: snapshot, tags: finalTags }], context: requestTags(restoredTags), source: { file, code: 'SnapshotId: s.snapshotId,' } },
     { roleId, role, what: 'restore: tag the volume at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(restoredTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: withoutAttachmentTags(tags) }]' } },
+    ...(w.seedSnapshotArn ? lifecycleSeedCalls(w) : []),
     { roleId, role, what: 'create an empty volume', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }], context: requestTags(emptyTags), source: { file, code: 'const created = await this.ec2.send(new CreateVolumeCommand({' } },
     { roleId, role, what: 'empty volume: tag it at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(emptyTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: withoutAttachmentTags(tags) }]' } },
     { roleId, role, what: `tag the instance ${DATA_VOLUME_INSTANCE_TAG} for the bootstrap`, action: 'ec2:CreateTags', resources: [instance], context: requestTags({ [DATA_VOLUME_INSTANCE_TAG]: 'vol-0aaaaaaaaaaaaaaa1' }), source: { file, code: 'Tags: [{ Key: this.config.instanceTagKey, Value: volumeId }]' } },
@@ -525,6 +551,90 @@ function lifecycleCalls(w: LifecycleWorld): RoleCall[] {
     { roleId, role, what: 'stop launching after MAX_MOVE_ATTEMPTS', action: 'autoscaling:SuspendProcesses', resources: [group], source: { file, code: 'new SuspendProcessesCommand({' } },
     { roleId, role, what: 'Lambda runtime: log stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source: { file: DOCS.lambdaLogs, code: '' } },
     { roleId, role, what: 'Lambda runtime: log events (and the EMF metrics)', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source: { file, code: 'process.stdout.write(line + \'\\n\')' } },
+  ];
+}
+
+/** With `seedSnapshotId`: the seed carries no tag of ours (it may be another account's, shared with this one). */
+function lifecycleSeedCalls(w: LifecycleWorld): RoleCall[] {
+  const { roleId } = w;
+  const role = 'lifecycle';
+  const file = 'src/storage/handlers/data-volume-lifecycle.ts';
+  const seededTags = {
+    [TAG_NODE]: w.nodeName, [TAG_ROLE]: ROLE_DATA, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_SOURCE_SNAPSHOT]: SEED_SNAPSHOT_ID,
+  };
+  const newVolume = arn.ec2('volume/vol-0aaaaaaaaaaaaaaa3');
+  return [
+    { roleId, role, what: 'the seed snapshot, by id, whoever owns it', action: 'ec2:DescribeSnapshots', resources: ['*'], source: { file, code: 'new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] })' } },
+    { roleId, role, what: 'create the volume from the seed snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, { arn: w.seedSnapshotArn! }], context: requestTags(seededTags), source: { file, code: 'return this.go(s, \'create-volume\', { snapshotId: seedId, action: \'seeded\' });' } },
+    { roleId, role, what: 'seeded volume: tag it at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(seededTags), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: withoutAttachmentTags(tags) }]' } },
+  ];
+}
+
+/** With `seedSnapshotId`: only the seed is granted, not untagged snapshots at large. */
+function lifecycleSeedProbes(w: LifecycleWorld): RoleCall[] {
+  const { roleId } = w;
+  const source = { file: 'test/iam-simulation.test.ts', code: 'lifecycleSeedProbes' };
+  const own = { [TAG_NODE]: w.nodeName, [TAG_ROLE]: ROLE_DATA };
+  return [
+    { roleId, role: 'lifecycle', what: 'restore from another untagged snapshot (not the seed)', action: 'ec2:CreateVolume', resources: [{ arn: arn.ec2('volume/vol-new') }, { arn: arn.snapshot('snap-0ffffffffffffffff') }], context: requestTags(own), source },
+    { roleId, role: 'lifecycle', what: 'create a volume from the seed without the node tag', action: 'ec2:CreateVolume', resources: [{ arn: arn.ec2('volume/vol-new') }, { arn: w.seedSnapshotArn! }], context: requestTags({ [TAG_NODE]: 'other-node' }), source },
+    { roleId, role: 'lifecycle', what: 'delete the seed snapshot', action: 'ec2:DeleteSnapshot', resources: [{ arn: w.seedSnapshotArn! }], source },
+    { roleId, role: 'lifecycle', what: 'tag the seed snapshot', action: 'ec2:CreateTags', resources: [{ arn: w.seedSnapshotArn! }], context: requestTags({ [TAG_MOVE_ATTEMPTS]: '2' }), source },
+  ];
+}
+
+/**
+ * Pool mode (a fleet): the single node's calls without the Elastic IP, the
+ * zone-state check, the group changes and the moves, plus the slot claims,
+ * the look at the other members, the slot tags and the sweep.
+ */
+function lifecycleFleetCalls(w: LifecycleWorld): RoleCall[] {
+  const { roleId } = w;
+  const role = 'lifecycle';
+  const file = 'src/storage/handlers/data-volume-lifecycle.ts';
+  const notInPool = new Set(['ec2:DescribeAvailabilityZones', 'ec2:AssociateAddress', 'autoscaling:UpdateAutoScalingGroup', 'autoscaling:SuspendProcesses']);
+  const single = lifecycleCalls(w).filter((c) => !notInPool.has(c.action) && !c.what.startsWith('move'));
+  const member = (slot: number) => ({ [TAG_NODE]: w.nodeName, [TAG_ROLE]: ROLE_DATA, [TAG_MEMBER]: String(slot) });
+  const instance: CallResource = { arn: arn.ec2('instance/i-0123456789abcdef0'), tags: w.instanceTags };
+  const slotVolume: CallResource = { arn: arn.ec2('volume/vol-0aaaaaaaaaaaaaaa4'), tags: { ...member(3), [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE } };
+  const newVolume = arn.ec2('volume/vol-0aaaaaaaaaaaaaaa5');
+  const otherSlotSnapshot: CallResource = {
+    arn: arn.snapshot('snap-0bbbbbbbbbbbbbbb2'),
+    tags: { ...member(1), [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'termination', [TAG_SOURCE_VOLUME]: 'vol-0aaaaaaaaaaaaaaa6' },
+  };
+  const restored = { ...member(0), [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_SOURCE_SNAPSHOT]: 'snap-0bbbbbbbbbbbbbbb2' };
+  const finalTags = { ...member(2), [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'termination', [TAG_SOURCE_VOLUME]: 'vol-0aaaaaaaaaaaaaaa4', [TAG_INSTANCE]: 'i-0fedcba9876543210' };
+  return [
+    ...single,
+    { roleId, role, what: 'the fleet\'s live members and their slot claims', action: 'ec2:DescribeInstances', resources: ['*'], source: { file, code: 'new DescribeInstancesCommand({ Filters: filters, NextToken })' } },
+    { roleId, role, what: 'members the group is terminating', action: 'autoscaling:DescribeAutoScalingGroups', resources: ['*'], source: { file, code: 'const group = await describeGroup(s.detail.AutoScalingGroupName, this.o);' } },
+    { roleId, role, what: `claim a slot: tag the instance ${TAG_MEMBER_CLAIM}`, action: 'ec2:CreateTags', resources: [instance], context: requestTags({ [TAG_MEMBER_CLAIM]: '0' }), source: { file, code: 'Tags: [{ Key: TAG_MEMBER_CLAIM, Value: String(pick.slot) }]' } },
+    { roleId, role, what: `take the slot: tag the instance ${TAG_MEMBER}`, action: 'ec2:CreateTags', resources: [instance], context: requestTags({ [TAG_MEMBER]: '0' }), source: { file, code: 'Tags: [{ Key: TAG_MEMBER, Value: String(slot) }]' } },
+    { roleId, role, what: `${TAG_MEMBER} again before ${DATA_VOLUME_INSTANCE_TAG}`, action: 'ec2:CreateTags', resources: [instance], context: requestTags({ [TAG_MEMBER]: '0' }), source: { file, code: 'Tags: [{ Key: TAG_MEMBER, Value: String(s.slot) }]' } },
+    { roleId, role, what: 'a new member volume from another slot\'s snapshot', action: 'ec2:CreateVolume', resources: [{ arn: newVolume }, otherSlotSnapshot], context: requestTags(restored), source: { file, code: 'if (s.slot !== undefined) tags = mergeTags(tags, { [TAG_MEMBER]: String(s.slot) });' } },
+    { roleId, role, what: 'new member volume: tag it at creation', action: 'ec2:CreateTags', resources: [{ arn: newVolume }], context: { ...requestTags(restored), 'ec2:CreateAction': 'CreateVolume' }, source: { file, code: 'TagSpecifications: [{ ResourceType: \'volume\', Tags: withoutAttachmentTags(tags) }]' } },
+    { roleId, role, what: 'termination: a member\'s final snapshot names its slot', action: 'ec2:CreateSnapshot', resources: [slotVolume, { arn: arn.snapshot('snap-0bbbbbbbbbbbbbbb3') }], context: requestTags(finalTags), source: { file, code: '}, slotTag),' } },
+    { roleId, role, what: 'termination: tag the member\'s snapshot at creation', action: 'ec2:CreateTags', resources: [{ arn: arn.snapshot('snap-0bbbbbbbbbbbbbbb3') }], context: { ...requestTags(finalTags), 'ec2:CreateAction': 'CreateSnapshot' }, source: { file, code: '}, slotTag),' } },
+    { roleId, role, what: 'sweep a volume of a slot beyond the fleet', action: 'ec2:DeleteVolume', resources: [slotVolume], source: { file, code: 'await this.ec2.send(new DeleteVolumeCommand({ VolumeId: v.VolumeId }));' } },
+  ];
+}
+
+/** Pool mode: what a fleet's roles must not do (besides what no lifecycle may). */
+function lifecycleFleetProbes(w: LifecycleWorld): RoleCall[] {
+  const { roleId } = w;
+  const source = { file: 'test/iam-simulation.test.ts', code: 'lifecycleFleetProbes' };
+  const instance: CallResource = { arn: arn.ec2('instance/i-0123456789abcdef0'), tags: w.instanceTags };
+  const foreignInstance: CallResource = { arn: arn.ec2('instance/i-0eeeeeeeeeeeeeee1'), tags: { [TAG_NODE]: 'other-node' } };
+  const group = { arn: arn.asg(w.asgName), tags: w.groupTags };
+  const snapshot: CallResource = { arn: arn.snapshot('snap-0bbbbbbbbbbbbbbb1'), tags: { [TAG_NODE]: w.nodeName, [TAG_ROLE]: ROLE_DATA, [TAG_REASON]: 'move' } };
+  return [
+    { roleId, role: 'lifecycle', what: 'claim a slot on a foreign instance', action: 'ec2:CreateTags', resources: [foreignInstance], context: requestTags({ [TAG_MEMBER_CLAIM]: '0' }), source },
+    { roleId, role: 'lifecycle', what: 'slot and another key at once', action: 'ec2:CreateTags', resources: [instance], context: requestTags({ [TAG_MEMBER]: '0', Name: 'x' }), source },
+    { roleId, role: 'lifecycle', what: 'associate any Elastic IP with its member', action: 'ec2:AssociateAddress', resources: [{ arn: arn.ec2('elastic-ip/eipalloc-0aaaaaaaaaaaaaaaa') }, instance], source },
+    { roleId, role: 'lifecycle', what: 'pin its own group', action: 'autoscaling:UpdateAutoScalingGroup', resources: [group], source },
+    { roleId, role: 'lifecycle', what: 'suspend its own group\'s launches', action: 'autoscaling:SuspendProcesses', resources: [group], source },
+    { roleId, role: 'lifecycle', what: 'count a move try (a fleet never moves)', action: 'ec2:CreateTags', resources: [snapshot], context: requestTags({ [TAG_MOVE_ATTEMPTS]: '2' }), source },
+    { roleId: w.starterRoleId, role: 'lifecycle-starter', what: 'change its own group', action: 'autoscaling:UpdateAutoScalingGroup', resources: [group], source },
   ];
 }
 
@@ -592,7 +702,7 @@ function lifecycleProbes(w: LifecycleWorld): RoleCall[] {
     { roleId, role, what: 'tag its instance with another key', action: 'ec2:CreateTags', resources: [instance], context: requestTags({ Name: 'x' }), source },
     { roleId, role, what: 'tag a foreign instance', action: 'ec2:CreateTags', resources: [foreignInstance], context: requestTags({ [DATA_VOLUME_INSTANCE_TAG]: 'vol-1' }), source },
     { roleId, role, what: 'associate another Elastic IP', action: 'ec2:AssociateAddress', resources: [{ arn: arn.ec2('elastic-ip/eipalloc-0ffffffffffffffff') }, instance], source },
-    { roleId, role, what: 'associate its Elastic IP with a foreign instance', action: 'ec2:AssociateAddress', resources: [{ arn: arn.ec2(`elastic-ip/${w.allocationId}`) }, foreignInstance], source },
+    { roleId, role, what: 'associate its Elastic IP with a foreign instance', action: 'ec2:AssociateAddress', resources: [{ arn: arn.ec2(`elastic-ip/${w.allocationId ?? 'eipalloc-0aaaaaaaaaaaaaaaa'}`) }, foreignInstance], source },
     { roleId, role, what: 'complete a lifecycle action of another stack\'s group', action: 'autoscaling:CompleteLifecycleAction', resources: [otherStackGroup], source },
     { roleId, role, what: 'complete a lifecycle action of an untagged group of this stack', action: 'autoscaling:CompleteLifecycleAction', resources: [untaggedGroup], source },
     { roleId, role, what: 'change another stack\'s group', action: 'autoscaling:UpdateAutoScalingGroup', resources: [otherStackGroup], source },
@@ -635,10 +745,12 @@ function lifecycleKmsProbes(w: LifecycleWorld, keyArn: string): RoleCall[] {
 const base = nodeSynth();
 const withVpn = nodeSynth({ enableVpn: true });
 const keyed = lifecycleWithKeySynth();
+const fleet = fleetLifecycleSynth();
 
 const baseLifecycle = lifecycleWorld(base, base.node.dataVolumeLifecycle, base.id(base.node.autoScalingGroup), base.node.nodeName);
 const keyedLifecycle = lifecycleWorld(keyed, keyed.lifecycle, keyed.id(keyed.asg), 'reader-1');
 const keyArn = keyed.v(keyed.key.keyArn);
+const fleetLifecycle = lifecycleWorld(fleet, fleet.lifecycle, fleet.id(fleet.asg), 'fleet-1');
 
 /** Every role and its calls and probes, in the stack they are simulated in. */
 const ROLES: Array<{ label: string; s: Synth; calls: RoleCall[]; probes: RoleCall[] }> = [
@@ -652,10 +764,19 @@ const ROLES: Array<{ label: string; s: Synth; calls: RoleCall[]; probes: RoleCal
     probes: lifecycleProbes(baseLifecycle),
   },
   {
-    label: 'DataVolumeLifecycle step role with an encryption key',
+    label: 'DataVolumeLifecycle step role with an encryption key and a seed snapshot',
     s: keyed,
     calls: [...lifecycleCalls(keyedLifecycle), ...lifecycleKmsCalls(keyedLifecycle, keyArn)],
-    probes: [...lifecycleProbes(keyedLifecycle), ...lifecycleKmsProbes(keyedLifecycle, keyArn)],
+    probes: [...lifecycleProbes(keyedLifecycle), ...lifecycleSeedProbes(keyedLifecycle), ...lifecycleKmsProbes(keyedLifecycle, keyArn)],
+  },
+  {
+    label: 'DataVolumeLifecycle roles in pool mode (memberSlots, a seed, no Elastic IP)',
+    s: fleet,
+    calls: [
+      ...lifecycleFleetCalls(fleetLifecycle), ...lifecycleSeedCalls(fleetLifecycle),
+      ...lifecycleStarterCalls(fleetLifecycle).filter((c) => !c.action.startsWith('autoscaling:')), ...lifecycleWorkflowCalls(fleetLifecycle),
+    ],
+    probes: [...lifecycleProbes(fleetLifecycle), ...lifecycleSeedProbes(fleetLifecycle), ...lifecycleFleetProbes(fleetLifecycle)],
   },
   { label: 'CasperCanary execution role', s: base, calls: canaryCalls(base), probes: canaryProbes(base) },
   { label: 'AwsCustomResource provider role', s: base, calls: customResourceCalls(base), probes: customResourceProbes(base) },
@@ -694,7 +815,7 @@ describe('IAM simulation (@cloud-copilot/iam-simulate)', () => {
     expect(await checkProbes(r.s.r, r.probes)).toEqual([]);
   });
 
-  test.each([['the default node', base], ['the node with the VPN', withVpn], ['DataVolumeLifecycle with a key', keyed]] as const)(
+  test.each([['the default node', base], ['the node with the VPN', withVpn], ['DataVolumeLifecycle with a key and a seed', keyed], ['DataVolumeLifecycle in pool mode', fleet]] as const)(
     'every condition key in every policy of %s is supported by its action', async (_label, s) => {
       expect(await unsupportedConditionKeys(allPolicyDocuments(s.r))).toEqual([]);
     });
@@ -839,6 +960,30 @@ describe('the checks catch a broken policy', () => {
     const w = lifecycleWorld(copy, base.node.dataVolumeLifecycle, asgId, base.node.nodeName);
     const failures = await checkCalls(r, lifecycleCalls(w), 'Allowed');
     expect(failures).toEqual(expect.arrayContaining([expect.stringMatching(/attach the data volume to the new instance: ec2:AttachVolume on .*instance\/i-0123456789abcdef0 was ImplicitlyDenied/)]));
+  });
+
+  test('without the seed statement, creating the volume from the (untagged) seed is denied', async () => {
+    const policyId = keyed.id(keyed.lifecycle.node.findChild('Policy'));
+    const r = broken(keyed, (t) => {
+      const statements = statementsOf(t, policyId);
+      t.Resources[policyId].Properties.PolicyDocument.Statement = statements.filter((x) => !(x.Action === 'ec2:CreateVolume' && !x.Condition));
+    });
+    const failures = await checkCalls(r, lifecycleSeedCalls(keyedLifecycle), 'Allowed');
+    expect(failures).toEqual([expect.stringMatching(new RegExp(`create the volume from the seed snapshot: ec2:CreateVolume on .*snapshot/${SEED_SNAPSHOT_ID} was ImplicitlyDenied`))]);
+  });
+
+  test('without the slot keys on the instance tag statement, a fleet member cannot claim or take a slot', async () => {
+    const policyId = fleet.id(fleet.lifecycle.node.findChild('Policy'));
+    const r = broken(fleet, (t) => {
+      const st = statementsOf(t, policyId).find((x) => x.Action === 'ec2:CreateTags' && JSON.stringify(x.Resource).includes(':instance/'));
+      st.Condition['ForAllValues:StringEquals']['aws:TagKeys'] = [DATA_VOLUME_INSTANCE_TAG];
+    });
+    const failures = await checkCalls(r, lifecycleFleetCalls(fleetLifecycle), 'Allowed');
+    expect(failures).toEqual([
+      expect.stringMatching(new RegExp(`claim a slot: tag the instance ${TAG_MEMBER_CLAIM}: ec2:CreateTags on .*instance/i-0123456789abcdef0 was ImplicitlyDenied`)),
+      expect.stringMatching(new RegExp(`take the slot: tag the instance ${TAG_MEMBER}: ec2:CreateTags .* was ImplicitlyDenied`)),
+      expect.stringMatching(new RegExp(`${TAG_MEMBER} again before ${DATA_VOLUME_INSTANCE_TAG}: ec2:CreateTags .* was ImplicitlyDenied`)),
+    ]);
   });
 
   test('the key policy takes part: without its account statement, EBS cannot use the key for the handler', async () => {

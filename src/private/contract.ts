@@ -41,6 +41,15 @@ export const DATA_VOLUME_DEVICE = '/dev/sdf';
  * bootstrap finds both once the volume tag appears.
  */
 export const TAG_MEMBER = 'casper:member';
+/** The most member slots a fleet's lifecycle serves (`memberSlots`, MEMBER_SLOTS). */
+export const MAX_MEMBER_SLOTS = 20;
+/**
+ * Fleets: the member slot an instance claims while its launch is under way
+ * (`casper:member-claim=<slot>`). Instances launching at once settle on
+ * distinct slots through it: the lower instance id keeps a contested slot,
+ * and a slot already written as `casper:member` is taken.
+ */
+export const TAG_MEMBER_CLAIM = 'casper:member-claim';
 
 /**
  * The VPN server's `config.env` (`/etc/casper-vpn/config.env`), which

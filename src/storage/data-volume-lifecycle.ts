@@ -15,12 +15,15 @@ import { DataVolumeLifecycleFunction } from './data-volume-lifecycle-function';
 import { DataVolumeLifecycleStarterFunction } from './data-volume-lifecycle-starter-function';
 import { serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import {
-  CREATED_BY_LIFECYCLE, DATA_VOLUME_DEVICE, DATA_VOLUME_INSTANCE_TAG, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE, TAG_MOVE_ATTEMPTS, TAG_NODE,
+  CREATED_BY_LIFECYCLE, DATA_VOLUME_DEVICE, DATA_VOLUME_INSTANCE_TAG, MAX_MEMBER_SLOTS, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE,
+  TAG_MEMBER, TAG_MEMBER_CLAIM, TAG_MOVE_ATTEMPTS, TAG_NODE,
 } from '../private/contract';
 import { handlerFunction } from '../private/handler-function';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
 import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../private/node-config';
-import { CasperValidationError, describeDuration, ownerOf, validateDuration, validateInteger, validateNodeName } from '../private/validation';
+import {
+  CasperValidationError, describeDuration, ownerOf, ShownAs, validateDuration, validateInteger, validateNodeName, validateSnapshotId,
+} from '../private/validation';
 
 const OWNER = 'DataVolumeLifecycle';
 
@@ -29,17 +32,26 @@ const OWNER = 'DataVolumeLifecycle';
  */
 export interface DataVolumeLifecycleProps {
   /**
-   * The node's Auto Scaling group (of one instance). The lifecycle hooks are
-   * written into the group itself, so they exist before its first instance
-   * launches; make the group depend on this construct.
+   * The node's Auto Scaling group (of one instance; of up to `memberSlots`
+   * members for a fleet). The lifecycle hooks are written into the group
+   * itself, so they exist before its first instance launches; make the group
+   * depend on this construct.
    */
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
 
-  /** The node's name: its volumes and snapshots carry `casper:node=<nodeName>`. */
+  /**
+   * The node's name (a fleet's name): its volumes and snapshots carry
+   * `casper:node=<nodeName>`.
+   */
   readonly nodeName: string;
 
-  /** Allocation id of the Elastic IP to associate with each new instance. */
-  readonly elasticIpAllocationId: string;
+  /**
+   * Allocation id of the Elastic IP to associate with each new instance. Not
+   * with `memberSlots` (a fleet's members have no Elastic IP).
+   *
+   * @default - no Elastic IP is associated
+   */
+  readonly elasticIpAllocationId?: string;
 
   /**
    * Size of an empty data volume, when neither a volume nor a snapshot exists.
@@ -80,7 +92,8 @@ export interface DataVolumeLifecycleProps {
    * The group's subnets. With them the lifecycle keeps the group in the data
    * volume's Availability Zone (its home AZ), so an ordinary replacement
    * reattaches the volume in place; after failed launches into the home AZ
-   * it gives the group the other subnets and the data moves.
+   * it gives the group the other subnets and the data moves. Not with
+   * `memberSlots` (a fleet's members land in whatever AZ the group picks).
    *
    * @default - the group is left alone; a launch in another AZ moves the data
    */
@@ -124,6 +137,35 @@ export interface DataVolumeLifecycleProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * A snapshot of a synced node's data volume (of this account, or shared with
+   * it) that a new volume starts from when the node has neither a volume nor a
+   * completed snapshot of its own, so that the node starts near the tip
+   * instead of syncing from genesis or a trusted hash. The node's own data
+   * always wins. A seed that is not found or not `completed` is logged and the
+   * volume is created empty. It is not tagged by this library: the workflow
+   * may create volumes from exactly this snapshot.
+   *
+   * @default - no seed: a node without data of its own starts on an empty volume
+   */
+  readonly seedSnapshotId?: string;
+
+  /**
+   * Pool mode, for a fleet: the group holds up to this many members, and
+   * every data volume belongs to one member slot (`casper:member=<0..N-1>`).
+   * A launching member claims a free slot (its instance is tagged
+   * `casper:member-claim`, then `casper:member` before `casper:data-volume`)
+   * and takes the slot's volume in its AZ, or gets a new one there from the
+   * newest completed snapshot of any fleet volume (else the seed, else
+   * empty). No Elastic IP, no home-AZ pinning, no moves: members land in any
+   * AZ. Volumes of slots no member takes (a slot beyond N, or the slot's
+   * volume in an AZ its member left) are deleted once a completed snapshot
+   * holds their data, unless `keepOldVolume`.
+   *
+   * @default 0 - a single node
+   */
+  readonly memberSlots?: number;
 }
 
 /** The launch hook's heartbeat timeout: the workflow records a heartbeat at least every 5 minutes. */
@@ -151,6 +193,12 @@ const MAX_MOVE_TIMEOUT = HOOK_GLOBAL_TIMEOUT.minus(Duration.hours(2));
  * bootstrap, associates the Elastic IP and lets the launch continue. On
  * termination it snapshots the volume. Old lifecycle snapshots are pruned.
  * Failures abandon the launch and count in `LifecycleFailures`.
+ *
+ * With `seedSnapshotId`, a node without a volume or snapshot of its own starts
+ * from that snapshot. With `memberSlots` (pool mode, for a fleet), each
+ * launching member claims a free member slot and takes the slot's volume in
+ * its AZ or a new one from the fleet's newest snapshot; no Elastic IP, no
+ * pinning, no moves.
  *
  * The roles may touch only volumes and snapshots tagged with this node's name
  * and Auto Scaling groups of this stack tagged with it.
@@ -195,6 +243,18 @@ export class DataVolumeLifecycle extends Construct {
     }
     const maxMoveAttempts = validateInteger(owner, 'maxMoveAttempts', props.maxMoveAttempts ?? 3, 1, 10);
     const keepSnapshots = validateInteger(owner, 'lifecycleSnapshotsToKeep', props.lifecycleSnapshotsToKeep ?? 3, 1, 100);
+    const seedSnapshotId = props.seedSnapshotId;
+    if (seedSnapshotId !== undefined && !Token.isUnresolved(seedSnapshotId)) validateSnapshotId(owner, 'seedSnapshotId', seedSnapshotId);
+    const memberSlots = validateInteger(owner, 'memberSlots', props.memberSlots ?? 0, 0, MAX_MEMBER_SLOTS);
+    const pool = memberSlots > 0;
+    if (pool && props.elasticIpAllocationId !== undefined) {
+      throw new CasperValidationError(owner, 'elasticIpAllocationId', props.elasticIpAllocationId,
+        `must be left out with memberSlots (${memberSlots}): a fleet's members have no Elastic IP`);
+    }
+    if (pool && props.groupSubnets !== undefined) {
+      throw new CasperValidationError(owner, 'groupSubnets', new ShownAs(`[${props.groupSubnets.length} subnet(s)]`),
+        `must be left out with memberSlots (${memberSlots}): a fleet's members land in whatever AZ the group picks, and the group is never pinned`);
+    }
     this.nodeName = props.nodeName;
     this.metricsNamespace = props.metricsNamespace ?? 'casper-node';
     const stack = Stack.of(this);
@@ -226,9 +286,9 @@ export class DataVolumeLifecycle extends Construct {
     const createTagKeys = (keys: string[]) => ({ 'ForAllValues:StringEquals': { 'aws:TagKeys': keys } });
 
     const statements = [
-      // Describe calls support no resource-level permissions.
+      // Describe calls support no resource-level permissions. (A fleet never asks for zone states.)
       new iam.PolicyStatement({
-        actions: ['ec2:DescribeVolumes', 'ec2:DescribeSnapshots', 'ec2:DescribeInstances', 'ec2:DescribeAvailabilityZones',
+        actions: ['ec2:DescribeVolumes', 'ec2:DescribeSnapshots', 'ec2:DescribeInstances', ...(pool ? [] : ['ec2:DescribeAvailabilityZones']),
           'ec2:DescribeVolumesModifications', 'autoscaling:DescribeAutoScalingGroups'],
         resources: ['*'],
       }),
@@ -260,45 +320,56 @@ export class DataVolumeLifecycle extends Construct {
         resources: [snapshots],
         conditions: { StringEquals: nodeTag },
       }),
+      // ...or from exactly the seed snapshot, which carries no tag of ours.
+      ...(seedSnapshotId === undefined ? [] : [new iam.PolicyStatement({
+        actions: ['ec2:CreateVolume'],
+        resources: [stack.formatArn({ service: 'ec2', resource: 'snapshot', resourceName: seedSnapshotId, account: '' })],
+      })]),
       new iam.PolicyStatement({
         actions: ['ec2:CreateTags'],
         resources: [volumes, snapshots],
         conditions: { StringEquals: { 'ec2:CreateAction': ['CreateVolume', 'CreateSnapshot'] } },
       }),
-      // Tags on existing resources: these keys only, on the node's resources only.
+      // Tags on existing resources: these keys only, on the node's resources only
+      // (a fleet's members also get their slot claim and slot).
       new iam.PolicyStatement({
         actions: ['ec2:CreateTags'],
         resources: [instances],
-        conditions: { StringEquals: nodeTag, ...createTagKeys([DATA_VOLUME_INSTANCE_TAG]) },
+        conditions: { StringEquals: nodeTag, ...createTagKeys([DATA_VOLUME_INSTANCE_TAG, ...(pool ? [TAG_MEMBER, TAG_MEMBER_CLAIM] : [])]) },
       }),
       new iam.PolicyStatement({
         actions: ['ec2:CreateTags'],
         resources: [volumes],
         conditions: { StringEquals: nodeTag, ...createTagKeys([TAG_ATTACHED_AT, TAG_INSTANCE]) },
       }),
-      new iam.PolicyStatement({
+      // Moves count their tries (a fleet never moves a volume).
+      ...(pool ? [] : [new iam.PolicyStatement({
         actions: ['ec2:CreateTags'],
         resources: [snapshots],
         conditions: { StringEquals: nodeTag, ...createTagKeys([TAG_MOVE_ATTEMPTS]) },
-      }),
+      })]),
       // Pruning: the node's lifecycle snapshots only (never SnapshotRotation's).
       new iam.PolicyStatement({
         actions: ['ec2:DeleteSnapshot'],
         resources: [snapshots],
         conditions: { StringEquals: { ...nodeTag, [`aws:ResourceTag/${TAG_CREATED_BY}`]: CREATED_BY_LIFECYCLE } },
       }),
-      new iam.PolicyStatement({
-        actions: ['ec2:AssociateAddress'],
-        resources: [arn('elastic-ip', props.elasticIpAllocationId)],
-      }),
-      new iam.PolicyStatement({
-        actions: ['ec2:AssociateAddress'],
-        resources: [instances],
-        conditions: { StringEquals: nodeTag },
-      }),
+      ...(props.elasticIpAllocationId === undefined ? [] : [
+        new iam.PolicyStatement({
+          actions: ['ec2:AssociateAddress'],
+          resources: [arn('elastic-ip', props.elasticIpAllocationId)],
+        }),
+        new iam.PolicyStatement({
+          actions: ['ec2:AssociateAddress'],
+          resources: [instances],
+          conditions: { StringEquals: nodeTag },
+        }),
+      ]),
       // This stack's groups (by name) carrying the node tag: the node's group.
+      // A fleet only completes lifecycle actions: no pinning, no suspended launches.
       new iam.PolicyStatement({
-        actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:UpdateAutoScalingGroup', 'autoscaling:SuspendProcesses'],
+        actions: pool ? ['autoscaling:CompleteLifecycleAction']
+          : ['autoscaling:CompleteLifecycleAction', 'autoscaling:UpdateAutoScalingGroup', 'autoscaling:SuspendProcesses'],
         resources: [groupArn],
         conditions: { StringEquals: nodeTag },
       }),
@@ -308,6 +379,7 @@ export class DataVolumeLifecycle extends Construct {
       NODE_NAME: props.nodeName,
       GROUP_SUBNETS: subnets.length > 0 ? Fn.join(',', subnets) : '',
       METRIC_NAMESPACE: this.metricsNamespace,
+      ...(pool ? { MEMBER_SLOTS: String(memberSlots) } : {}),
     };
     const lifecycleNotes = {
       logRetention: retention,
@@ -316,7 +388,8 @@ export class DataVolumeLifecycle extends Construct {
         + 'be nothing left to replay it against.',
       services: 'EC2, Auto Scaling, Step Functions',
       environmentContents: 'the node name, volume size, IOPS and throughput, device and tag names, subnet ids, the Elastic IP '
-        + 'allocation id, the workflow ARN and an optional KMS key ARN',
+        + `allocation id, the workflow ARN${seedSnapshotId === undefined ? ' and' : ','} an optional KMS key ARN`
+        + `${seedSnapshotId === undefined ? '' : ' and a seed snapshot id'}`,
     };
     const steps = handlerFunction(this, {
       ...lifecycleNotes,
@@ -336,11 +409,12 @@ export class DataVolumeLifecycle extends Construct {
         VOLUME_KMS_KEY_ID: props.encryptionKey?.keyArn ?? '',
         DEVICE_NAME: DATA_VOLUME_DEVICE,
         INSTANCE_TAG_KEY: DATA_VOLUME_INSTANCE_TAG,
-        ELASTIC_IP_ALLOCATION_ID: props.elasticIpAllocationId,
+        ELASTIC_IP_ALLOCATION_ID: props.elasticIpAllocationId ?? '',
         KEEP_OLD_VOLUME: String(props.keepOldVolume ?? false),
         MOVE_TIMEOUT_SECONDS: String(moveTimeoutSeconds),
         MAX_MOVE_ATTEMPTS: String(maxMoveAttempts),
         KEEP_LIFECYCLE_SNAPSHOTS: String(keepSnapshots),
+        ...(seedSnapshotId === undefined ? {} : { SEED_SNAPSHOT_ID: seedSnapshotId }),
       },
       logContents: 'The workflow steps\' decisions with volume, snapshot, instance and address ids, no secrets',
       invokedBy: 'its Step Functions workflow (which retries it and abandons the lifecycle action when it keeps failing)',
@@ -425,15 +499,18 @@ export class DataVolumeLifecycle extends Construct {
       roleDescription: `Casper node ${props.nodeName}: data-volume lifecycle starter`,
       statements: [
         new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }),
-        new iam.PolicyStatement({
-          actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeScalingActivities'],
-          resources: ['*'],
-        }),
-        new iam.PolicyStatement({
-          actions: ['autoscaling:UpdateAutoScalingGroup'],
-          resources: [groupArn],
-          conditions: { StringEquals: nodeTag },
-        }),
+        // Failed launches into the home AZ: a fleet has none (no LaunchFailures rule).
+        ...(pool ? [] : [
+          new iam.PolicyStatement({
+            actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeScalingActivities'],
+            resources: ['*'],
+          }),
+          new iam.PolicyStatement({
+            actions: ['autoscaling:UpdateAutoScalingGroup'],
+            resources: [groupArn],
+            conditions: { StringEquals: nodeTag },
+          }),
+        ]),
       ],
       timeout: Duration.seconds(30),
       environment: {
@@ -484,15 +561,18 @@ export class DataVolumeLifecycle extends Construct {
     });
     beforeGroup.push(this.rule);
     // Failed launches name the group, which exists by then: this rule may wait for it.
-    new events.Rule(this, 'LaunchFailures', {
-      description: `Casper node ${props.nodeName}: failed launches of its Auto Scaling group`,
-      eventPattern: {
-        source: ['aws.autoscaling'],
-        detailType: ['EC2 Instance Launch Unsuccessful'],
-        detail: { AutoScalingGroupName: [props.autoScalingGroup.autoScalingGroupName] },
-      },
-      targets: [new targets.LambdaFunction(starter, delivery)],
-    });
+    // A fleet is never pinned to an AZ: nothing to do after a failed launch.
+    if (!pool) {
+      new events.Rule(this, 'LaunchFailures', {
+        description: `Casper node ${props.nodeName}: failed launches of its Auto Scaling group`,
+        eventPattern: {
+          source: ['aws.autoscaling'],
+          detailType: ['EC2 Instance Launch Unsuccessful'],
+          detail: { AutoScalingGroupName: [props.autoScalingGroup.autoScalingGroupName] },
+        },
+        targets: [new targets.LambdaFunction(starter, delivery)],
+      });
+    }
     for (const d of beforeGroup) props.autoScalingGroup.node.addDependency(d);
 
     acknowledgeNagRules(this, [{

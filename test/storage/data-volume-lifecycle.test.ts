@@ -259,6 +259,144 @@ describe('DataVolumeLifecycle', () => {
     expect(warnings).toHaveLength(1);
   });
 
+  test('seedSnapshotId: in the environment, and CreateVolume from exactly that snapshot (it carries no tag of ours)', () => {
+    const { t, stack, lifecycle } = setup({ seedSnapshotId: 'snap-0123456789abcdef0' });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SEED_SNAPSHOT_ID: 'snap-0123456789abcdef0' }) },
+    });
+    const create = statements(stack, lifecycle).filter((s) => s.Action === 'ec2:CreateVolume');
+    expect(create).toEqual([
+      expect.objectContaining({ Condition: { StringEquals: { 'aws:RequestTag/casper:node': 'reader-1' } } }),
+      expect.objectContaining({ Condition: { StringEquals: { 'aws:ResourceTag/casper:node': 'reader-1' } } }),
+      {
+        Effect: 'Allow',
+        Action: 'ec2:CreateVolume',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, '::snapshot/snap-0123456789abcdef0']] },
+      },
+    ]);
+    // Without the prop: no variable, no statement.
+    const plain = setup();
+    expect(JSON.stringify(plain.t.toJSON())).not.toContain('SEED_SNAPSHOT_ID');
+    expect(statements(plain.stack, plain.lifecycle).filter((s) => s.Action === 'ec2:CreateVolume')).toHaveLength(2);
+  });
+
+  test.each([
+    ['snap-123', 'too short'],
+    ['snap-0123456789ABCDEF0', 'upper case'],
+    ['vol-0123456789abcdef0', 'a volume id'],
+    ['', 'empty'],
+  ])('rejects seedSnapshotId %j (%s), naming the construct', (seedSnapshotId) => {
+    const stack = agnosticStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', { vpc, instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+    expectRejected(stack, () => new DataVolumeLifecycle(stack, 'L', { autoScalingGroup: asg, nodeName: 'n', elasticIpAllocationId: 'x', seedSnapshotId }),
+      `DataVolumeLifecycle: invalid seedSnapshotId ${JSON.stringify(seedSnapshotId)}: must be an EBS snapshot id: "snap-" and 8 or 17 lowercase `
+      + 'hexadecimal digits, such as "snap-0123456789abcdef0" (construct Test/L)');
+  });
+
+  describe('memberSlots (pool mode, for a fleet)', () => {
+    /** A fleet's group: up to 3 members, no Elastic IP, no group subnets. */
+    function fleetSetup(props: Partial<DataVolumeLifecycleProps> = {}) {
+      const stack = agnosticStack();
+      const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+      const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
+        vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+        launchTemplate: new ec2.LaunchTemplate(stack, 'Lt', {
+          instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), requireImdsv2: true,
+        }),
+        minCapacity: 3,
+        maxCapacity: 3,
+      });
+      const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', { autoScalingGroup: asg, nodeName: 'fleet-1', memberSlots: 3, ...props });
+      return { stack, asg, lifecycle, t: Template.fromStack(stack) };
+    }
+    const starterStatements = (stack: Stack, lifecycle: DataVolumeLifecycle) => Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: stack.getLogicalId(lifecycle.node.findChild('StarterRole').node.defaultChild as any) }] },
+    })).flatMap((p) => p.Properties.PolicyDocument.Statement) as any[];
+
+    test('the steps get MEMBER_SLOTS, and no Elastic IP or group subnets; the starter knows the mode too', () => {
+      const { t } = fleetSetup({ seedSnapshotId: 'snap-0123456789abcdef0' });
+      const functions = Object.values(t.findResources('AWS::Lambda::Function'));
+      const steps = functions.find((f) => f.Properties.Environment.Variables.VOLUME_SIZE_GIB)!;
+      expect(steps.Properties.Environment.Variables).toMatchObject({
+        NODE_NAME: 'fleet-1', MEMBER_SLOTS: '3', ELASTIC_IP_ALLOCATION_ID: '', GROUP_SUBNETS: '', SEED_SNAPSHOT_ID: 'snap-0123456789abcdef0',
+      });
+      const starter = functions.find((f) => f.Properties.Environment.Variables.STATE_MACHINE_ARN)!;
+      expect(starter.Properties.Environment.Variables).toMatchObject({ MEMBER_SLOTS: '3', GROUP_SUBNETS: '' });
+    });
+
+    test('the same hooks and workflow; no failed-launch rule (a fleet is never pinned)', () => {
+      const { t } = fleetSetup();
+      t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        LifecycleHookSpecificationList: [
+          Match.objectLike({ LifecycleHookName: 'fleet-1-data-volume-launch', DefaultResult: 'ABANDON', HeartbeatTimeout: 900 }),
+          Match.objectLike({ LifecycleHookName: 'fleet-1-data-volume-terminate', DefaultResult: 'CONTINUE', HeartbeatTimeout: 600 }),
+        ],
+      });
+      t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+      t.resourceCountIs('AWS::Events::Rule', 1);
+      expect(Object.keys(t.toJSON().Resources).filter((id) => id.startsWith('LifecycleLaunchFailures'))).toEqual([]);
+    });
+
+    test('IAM: only what a fleet needs: its slot tags on its instances, no Elastic IP, no group changes, no move tries', () => {
+      const { stack, lifecycle } = fleetSetup();
+      const all = statements(stack, lifecycle);
+      const actions = all.flatMap((s) => [].concat(s.Action) as string[]);
+      for (const gone of ['ec2:AssociateAddress', 'ec2:DescribeAvailabilityZones', 'autoscaling:UpdateAutoScalingGroup', 'autoscaling:SuspendProcesses']) {
+        expect(actions).not.toContain(gone);
+      }
+      const instanceTag = all.find((s) => s.Action === 'ec2:CreateTags' && JSON.stringify(s.Resource).includes(':instance/'));
+      expect(instanceTag.Condition).toEqual({
+        'StringEquals': { 'aws:ResourceTag/casper:node': 'fleet-1' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['casper:data-volume', 'casper:member', 'casper:member-claim'] },
+      });
+      const tagKeys = all.filter((s) => s.Action === 'ec2:CreateTags').map((s) => s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys']);
+      expect(tagKeys).not.toContainEqual(['casper:move-attempts']);
+      const group = all.find((s) => JSON.stringify(s.Action).includes('autoscaling:CompleteLifecycleAction'));
+      expect(group).toMatchObject({ Action: 'autoscaling:CompleteLifecycleAction', Condition: { StringEquals: { 'aws:ResourceTag/casper:node': 'fleet-1' } } });
+      expect(starterStatements(stack, lifecycle).map((s) => s.Action)).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents'], 'states:StartExecution']);
+    });
+
+    test('cdk-nag and cfn-lint clean', () => {
+      const { stack } = fleetSetup({ seedSnapshotId: 'snap-0123456789abcdef0' });
+      expect(nagFindings(stack).filter((f) => f.path.includes('Lifecycle'))).toEqual([]);
+      const lint = cfnLint(stack);
+      expect(lint.errors).toEqual([]);
+      expect(unexplainedWarnings(lint)).toEqual([]);
+    });
+
+    test('the single node\'s resources keep their logical ids; a fleet has the same ones but the failed-launch rule', () => {
+      const single = Object.keys(setup().t.toJSON().Resources).filter((id) => id.startsWith('Lifecycle'));
+      const pooled = Object.keys(fleetSetup().t.toJSON().Resources).filter((id) => id.startsWith('Lifecycle'));
+      expect(single.filter((id) => !pooled.includes(id))).toEqual([expect.stringMatching(/^LifecycleLaunchFailures/), expect.stringMatching(/^LifecycleLaunchFailures/)]);
+      expect(pooled.filter((id) => !single.includes(id))).toEqual([]);
+    });
+
+    test.each([
+      [{ memberSlots: 21 }, 'invalid memberSlots 21: must be a whole number from 0 to 20'],
+      [{ memberSlots: -1 }, 'invalid memberSlots -1: must be a whole number from 0 to 20'],
+      [{ memberSlots: 2.5 }, 'invalid memberSlots 2.5: must be a whole number from 0 to 20'],
+      [{ memberSlots: 2, elasticIpAllocationId: 'eipalloc-1' }, 'invalid elasticIpAllocationId "eipalloc-1": must be left out with memberSlots (2): a fleet\'s members have no Elastic IP'],
+      [{ memberSlots: 2, groupSubnets: [] }, 'invalid groupSubnets [0 subnet(s)]: must be left out with memberSlots (2): a fleet\'s members land in whatever AZ'],
+    ])('rejects %j, naming the construct', (props, message) => {
+      const stack = agnosticStack();
+      const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+      const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', { vpc, instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+      expectRejected(stack, () => new DataVolumeLifecycle(stack, 'L', { autoScalingGroup: asg, nodeName: 'n', ...props }), `DataVolumeLifecycle: ${message}`);
+      expect(() => new DataVolumeLifecycle(agnosticStack(), 'L', { autoScalingGroup: asg, nodeName: 'n', ...props })).toThrow(/\(construct Test\/L\)$/);
+    });
+  });
+
+  test('a single node without an Elastic IP: no AssociateAddress grant, an empty ELASTIC_IP_ALLOCATION_ID', () => {
+    const stack = agnosticStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', { vpc, instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } });
+    const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', { autoScalingGroup: asg, nodeName: 'n' });
+    expect(statements(stack, lifecycle).flatMap((s) => [].concat(s.Action))).not.toContain('ec2:AssociateAddress');
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ELASTIC_IP_ALLOCATION_ID: '' }) } });
+  });
+
   test('rejects an invalid node name', () => {
     const stack = agnosticStack();
     const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });

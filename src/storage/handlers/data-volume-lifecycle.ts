@@ -31,7 +31,9 @@
  *      in an AZ that is not `available` → restore the newest completed
  *      snapshot (the volume cannot be read);
  *    no volume → restore the newest completed snapshot (waiting for a pending
- *    one when none is completed), else create an empty volume;
+ *    one when none is completed), else create the volume from SEED_SNAPSHOT_ID
+ *    (when it is given, found and completed; otherwise logged), else create an
+ *    empty volume: the node's own data always wins over the seed;
  *  - `move`: snapshot the volume (or adopt the move snapshot a previous try
  *    left, counting tries in `casper:move-attempts`; after MAX_MOVE_ATTEMPTS
  *    the group's Launch process is suspended and the action abandoned), then
@@ -61,11 +63,39 @@
  * events): after LAUNCH_FAILURES_BEFORE_UNPIN failed launches in a row into
  * the pinned home AZ, the group is given every other subnet of the node; the
  * next launch lands elsewhere and moves the data.
+ *
+ * POOL MODE (MEMBER_SLOTS = N > 0, a fleet): one group of up to N members;
+ * every fleet volume carries `casper:member=<slot 0..N-1>`. A launch:
+ *  - `claim`: picks a slot nobody else holds (a live member, pending or
+ *    running and not being terminated by the group, holds the slots of its
+ *    `casper:member` and `casper:member-claim` tags and of the volumes attached
+ *    to it), preferring (a) a slot with an `available` volume in Z, (b) one
+ *    whose volume in Z is attached to an instance on its way out, (c) the
+ *    lowest slot without a volume, (d) one whose volumes are all in other
+ *    AZs; tags the instance `casper:member-claim=<slot>` and waits
+ *    CLAIM_SETTLE_SECONDS (a Wait state);
+ *  - `confirm-claim`: reads the live members' tags again; if one has taken
+ *    the slot (`casper:member`) or claims it with a lower instance id, back to
+ *    `claim`; otherwise tags the instance `casper:member=<slot>` (before any
+ *    `casper:data-volume`);
+ *  - `choose`: the slot's `available` volume in Z → `prepare`; its volume in Z
+ *    held by an instance on its way out → `release`; never a volume attached
+ *    to a live member; otherwise `restore`: a new volume in Z from the newest
+ *    completed snapshot of any fleet volume (no waiting for a pending one),
+ *    else the seed, else empty, tagged with the slot;
+ *  - `finish`: as above, without an Elastic IP, and tidying up without
+ *    pinning: delete `available` fleet volumes of a slot >= N, or older than
+ *    an attached volume of their slot (the slot's volume in the AZ it left),
+ *    unless KEEP_OLD_VOLUME, and only when a completed snapshot holds their
+ *    data (taken after their last attachment); prune lifecycle snapshots
+ *    across the fleet. No group subnet changes, no moves, no suspended processes.
+ * TERMINATING is the same in both modes (the snapshot also carries the slot).
  */
 import { createHash } from 'crypto';
 // The AWS SDK comes with the Lambda Node.js runtime (left external by the bundler).
 import {
   AutoScalingClient,
+  AutoScalingGroup,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeScalingActivitiesCommand,
@@ -99,10 +129,13 @@ import { emfLine, errorName, isNotFound, oneLine, tagValue } from './common';
 import {
   CREATED_BY_LIFECYCLE,
   DATA_VOLUME_PENDING,
+  MAX_MEMBER_SLOTS,
   ROLE_DATA,
   TAG_ATTACHED_AT,
   TAG_CREATED_BY,
   TAG_INSTANCE,
+  TAG_MEMBER,
+  TAG_MEMBER_CLAIM,
   TAG_MOVE_ATTEMPTS,
   TAG_NODE,
   TAG_REASON,
@@ -120,6 +153,10 @@ export const MAX_MISSING = 10;
 export const INSTANCE_WAIT_SECONDS = 600;
 /** How long a new volume may stay `creating`, an attachment `attaching`, a resize `modifying`. */
 export const VOLUME_WAIT_SECONDS = 900;
+/** Pool mode: how long a member-slot claim settles before the other instances' claims are read again. */
+export const CLAIM_SETTLE_SECONDS = 5;
+/** Pool mode: how many times a launch may lose a contested slot before it gives up. */
+export const MAX_CLAIM_TRIES = 10;
 
 /** Handler configuration, read from the environment by `configFromEnv`. */
 export interface LifecycleConfig {
@@ -157,6 +194,17 @@ export interface LifecycleConfig {
   readonly stateMachineArn?: string;
   /** METRIC_NAMESPACE: CloudWatch namespace of the EMF metrics (default `casper-node`). */
   readonly metricNamespace: string;
+  /**
+   * SEED_SNAPSHOT_ID: a snapshot (of this account, or shared with it) a new
+   * volume starts from when the node has neither a volume nor a completed
+   * snapshot of its own (none when empty).
+   */
+  readonly seedSnapshotId?: string;
+  /**
+   * MEMBER_SLOTS: 0 (default) for a single node; 1 to 20 for a fleet (pool
+   * mode): the number of member slots, `casper:member=<0..N-1>`.
+   */
+  readonly memberSlots: number;
 }
 
 /** Thrown for a missing or malformed environment variable. */
@@ -186,6 +234,9 @@ function envInt(env: Env, name: string, fallback: number | undefined, min: numbe
   return Number(text);
 }
 
+/** `snap-` and 8 or 17 hexadecimal digits. */
+export const SNAPSHOT_ID_PATTERN = /^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+
 function parseSubnets(text: string | undefined): Array<{ subnetId: string; az: string }> {
   if (!text) return [];
   return text.split(',').map((entry) => {
@@ -202,6 +253,10 @@ export function configFromEnv(env: Env): LifecycleConfig {
   const keep = (envText(env, 'KEEP_OLD_VOLUME') ?? 'false').toLowerCase();
   if (keep !== 'true' && keep !== 'false') {
     throw new LifecycleConfigError(`KEEP_OLD_VOLUME must be true or false, got ${JSON.stringify(env.KEEP_OLD_VOLUME)}`);
+  }
+  const seedSnapshotId = envText(env, 'SEED_SNAPSHOT_ID');
+  if (seedSnapshotId !== undefined && !SNAPSHOT_ID_PATTERN.test(seedSnapshotId)) {
+    throw new LifecycleConfigError(`SEED_SNAPSHOT_ID must be snap- and 8 or 17 hexadecimal digits, got ${JSON.stringify(seedSnapshotId)}`);
   }
   return {
     nodeName,
@@ -221,6 +276,8 @@ export function configFromEnv(env: Env): LifecycleConfig {
     launchFailuresBeforeUnpin: envInt(env, 'LAUNCH_FAILURES_BEFORE_UNPIN', 3, 1, 20),
     stateMachineArn: envText(env, 'STATE_MACHINE_ARN'),
     metricNamespace: envText(env, 'METRIC_NAMESPACE') ?? 'casper-node',
+    seedSnapshotId,
+    memberSlots: envInt(env, 'MEMBER_SLOTS', 0, 0, MAX_MEMBER_SLOTS),
   };
 }
 
@@ -254,12 +311,13 @@ export type LifecycleAction =
   | 'moved' // snapshot + new volume in the instance's AZ
   | 'restored' // from the newest completed snapshot
   | 'created' // empty volume
+  | 'seeded' // from SEED_SNAPSHOT_ID (the node had no volume and no completed snapshot)
   | 'relaunch-home' // the instance landed outside the volume's usable home AZ: group pinned there, launch abandoned
   | 'snapshot-started' // termination snapshot
   | 'no-volume'; // termination without a data volume
 
 export type Phase =
-  | 'instance' | 'choose' | 'release' | 'move' | 'restore' | 'wait-snapshot' | 'create-volume' | 'wait-volume'
+  | 'instance' | 'claim' | 'confirm-claim' | 'choose' | 'release' | 'move' | 'restore' | 'wait-snapshot' | 'create-volume' | 'wait-volume'
   | 'prepare' | 'wait-grow' | 'attach' | 'wait-attached' | 'finish' | 'terminate';
 
 /** The workflow's state: the input and output of every step. */
@@ -289,6 +347,10 @@ export interface LifecycleState {
   readonly oldVolumesDeleted?: string[];
   readonly snapshotsPruned?: string[];
   readonly pinnedTo?: string;
+  /** Pool mode: the member slot claimed (`confirm-claim`) or taken (from `choose` on). */
+  readonly slot?: number;
+  /** Pool mode: slots claimed so far. */
+  readonly claimTries?: number;
   readonly error?: string;
 }
 
@@ -403,9 +465,13 @@ export async function startLifecycle(event: AutoScalingEvent, options: Lifecycle
   return { outcome: 'started', executionName: name, executionArn };
 }
 
-async function groupSubnetIds(groupName: string, o: ReturnType<typeof resolveOptions>): Promise<string[] | undefined> {
+async function describeGroup(groupName: string, o: ReturnType<typeof resolveOptions>): Promise<AutoScalingGroup | undefined> {
   const out = await o.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }));
-  const group = out.AutoScalingGroups?.[0];
+  return out.AutoScalingGroups?.[0];
+}
+
+async function groupSubnetIds(groupName: string, o: ReturnType<typeof resolveOptions>): Promise<string[] | undefined> {
+  const group = await describeGroup(groupName, o);
   if (!group) return undefined;
   return (group.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
@@ -416,6 +482,10 @@ async function setGroupSubnets(groupName: string, subnetIds: string[], o: Return
 
 async function handleLaunchFailure(groupName: string, o: ReturnType<typeof resolveOptions>): Promise<StartResult> {
   const { config } = o;
+  if (config.memberSlots > 0) {
+    o.log(`lifecycle: failed launch in fleet group ${groupName}: members land in any AZ, nothing to unpin`);
+    return { outcome: 'launch-failure-noted', detail: 'fleet' };
+  }
   const current = await groupSubnetIds(groupName, o);
   const azs = new Set((current ?? []).map((id) => config.groupSubnets.find((s) => s.subnetId === id)?.az));
   const [home] = [...azs];
@@ -566,6 +636,20 @@ function byNewestSnapshot(a: Snapshot, b: Snapshot): number {
   return time(b.StartTime) - time(a.StartTime) || (a.SnapshotId ?? '').localeCompare(b.SnapshotId ?? '');
 }
 
+/** A member slot written in a tag (`casper:member`, `casper:member-claim`). */
+function parseSlot(text: string | undefined): number | undefined {
+  return text !== undefined && /^\d{1,2}$/.test(text) ? Number(text) : undefined;
+}
+
+function slotOf(volume: Volume): number | undefined {
+  return parseSlot(tagValue(volume.Tags, TAG_MEMBER));
+}
+
+/** The instance a volume is attached to (or attaching to, or detaching from). */
+function holderOf(volume: Volume): string | undefined {
+  return volume.Attachments?.find((a) => a.State !== 'detached')?.InstanceId;
+}
+
 function attachmentTo(volume: Volume, instanceId: string) {
   return volume.Attachments?.find((a) => a.InstanceId === instanceId && a.State !== 'detached');
 }
@@ -587,6 +671,14 @@ function mergeTags(...sets: Array<Tag[] | Record<string, string>>): Tag[] {
   return [...merged].map(([Key, Value]) => ({ Key, Value }));
 }
 
+/** Pool mode: what the fleet looks like to a launching or terminating instance. */
+interface Fleet {
+  /** The fleet's volumes (`casper:node`, `casper:role=data`) that are not being deleted. */
+  readonly volumes: Volume[];
+  /** The other live members: pending or running, and not being terminated by the group. */
+  readonly members: Instance[];
+}
+
 /** The phases' logic, for one invocation. */
 class Step {
   private readonly config: LifecycleConfig;
@@ -599,11 +691,18 @@ class Step {
     this.instanceId = state.detail.EC2InstanceId;
   }
 
+  /** A fleet: MEMBER_SLOTS > 0. */
+  private get pool(): boolean {
+    return this.config.memberSlots > 0;
+  }
+
   public async step(s: LifecycleState): Promise<LifecycleState> {
     const next = { ...s, steps: s.steps + 1 };
     switch (s.phase) {
       case 'instance': return this.instance(next);
-      case 'choose': return this.choose(next);
+      case 'claim': return this.claim(next);
+      case 'confirm-claim': return this.confirmClaim(next);
+      case 'choose': return this.pool ? this.chooseMemberVolume(next) : this.choose(next);
       case 'release': return this.release(next);
       case 'move': return this.move(next);
       case 'restore': return this.restore(next);
@@ -650,7 +749,117 @@ class Step {
     if (state !== 'running') throw new LifecycleError(`instance ${this.instanceId} is ${state}, not launching`);
     const az = instance.Placement?.AvailabilityZone;
     if (!az) throw new LifecycleError(`instance ${this.instanceId} has no Availability Zone`);
-    return this.go(s, 'choose', { az });
+    return this.go(s, this.pool ? 'claim' : 'choose', { az });
+  }
+
+  // ------------------------------------------------------- pool mode: slots
+
+  /** Picks a member slot and claims it; the claim is checked after CLAIM_SETTLE_SECONDS. */
+  private async claim(s: LifecycleState): Promise<LifecycleState> {
+    const self = await this.describeInstance(this.instanceId);
+    const taken = parseSlot(tagValue(self?.Tags, TAG_MEMBER));
+    if (taken !== undefined && taken < this.config.memberSlots) {
+      this.log(`the instance is member ${taken} already (a retried action)`);
+      return this.go(s, 'choose', { slot: taken });
+    }
+    const tries = (s.claimTries ?? 0) + 1;
+    if (tries > MAX_CLAIM_TRIES) throw new LifecycleError(`lost a contested member slot ${MAX_CLAIM_TRIES} times`);
+    const fleet = await this.fleet(s);
+    const pick = this.pickSlot(s.az!, fleet);
+    if (!pick) {
+      this.log(`all ${this.config.memberSlots} member slots are held by live members: waiting for one to leave`);
+      return this.wait(s, 30, this.config.holderWaitSeconds + 600, `a free member slot (all ${this.config.memberSlots} are held)`);
+    }
+    await this.ec2.send(new CreateTagsCommand({ Resources: [this.instanceId], Tags: [{ Key: TAG_MEMBER_CLAIM, Value: String(pick.slot) }] }));
+    this.log(`claiming member slot ${pick.slot} (${pick.why}); checking the other instances' claims in ${CLAIM_SETTLE_SECONDS} s`);
+    return { ...this.go(s, 'confirm-claim', { slot: pick.slot, claimTries: tries }), waitSeconds: CLAIM_SETTLE_SECONDS };
+  }
+
+  /** Keeps the claimed slot unless another live instance has taken it or claims it with a lower instance id. */
+  private async confirmClaim(s: LifecycleState): Promise<LifecycleState> {
+    const slot = s.slot!;
+    const fleet = await this.fleet(s);
+    const rival = fleet.members.find((i) => parseSlot(tagValue(i.Tags, TAG_MEMBER)) === slot
+      || (parseSlot(tagValue(i.Tags, TAG_MEMBER_CLAIM)) === slot && (i.InstanceId ?? '') < this.instanceId));
+    const members = new Set(fleet.members.map((i) => i.InstanceId));
+    const held = fleet.volumes.find((v) => slotOf(v) === slot && members.has(holderOf(v)));
+    if (rival || held) {
+      this.log(`member slot ${slot} is ${rival ? `claimed by instance ${rival.InstanceId}` : `held by instance ${holderOf(held!)}`}: picking again`);
+      return this.go(s, 'claim', { slot: undefined });
+    }
+    // The bootstrap reads this tag once casper:data-volume appears: it is written first.
+    await this.ec2.send(new CreateTagsCommand({ Resources: [this.instanceId], Tags: [{ Key: TAG_MEMBER, Value: String(slot) }] }));
+    this.log(`member slot ${slot} is this instance's`);
+    return this.go(s, 'choose', { slot });
+  }
+
+  /**
+   * The slot to claim: none a live member holds; then (a) an `available`
+   * volume in the AZ, (b) a volume in the AZ held by an instance on its way
+   * out, (c) no volume (lowest first), (d) volumes in other AZs only.
+   */
+  private pickSlot(az: string, fleet: Fleet): { slot: number; why: string } | undefined {
+    const held = new Set<number>();
+    for (const i of fleet.members) {
+      for (const key of [TAG_MEMBER, TAG_MEMBER_CLAIM]) {
+        const slot = parseSlot(tagValue(i.Tags, key));
+        if (slot !== undefined) held.add(slot);
+      }
+    }
+    const members = new Set(fleet.members.map((i) => i.InstanceId));
+    for (const v of fleet.volumes) if (slotOf(v) !== undefined && members.has(holderOf(v))) held.add(slotOf(v)!);
+    const ranked = [...Array(this.config.memberSlots).keys()].filter((slot) => !held.has(slot)).map((slot) => {
+      const volumes = fleet.volumes.filter((v) => slotOf(v) === slot);
+      const here = volumes.filter((v) => v.AvailabilityZone === az);
+      if (here.some((v) => v.State === 'available' || v.State === 'creating')) return { slot, rank: 0, why: `its volume in ${az} is free` };
+      if (here.length > 0) return { slot, rank: 1, why: `its volume in ${az} is held by instance ${holderOf(here[0])}, which is leaving` };
+      if (volumes.length === 0) return { slot, rank: 2, why: 'it has no volume yet' };
+      return { slot, rank: 3, why: `its volume is in ${[...new Set(volumes.map((v) => v.AvailabilityZone))].join(', ')}` };
+    }).sort((a, b) => a.rank - b.rank || a.slot - b.slot);
+    return ranked[0];
+  }
+
+  /** Pool mode: the claimed slot's volume in the AZ, or a new one. */
+  private async chooseMemberVolume(s: LifecycleState): Promise<LifecycleState> {
+    const az = s.az!;
+    const slot = s.slot!;
+    const fleet = await this.fleet(s);
+    const mine = fleet.volumes.filter((v) => attachmentTo(v, this.instanceId)).sort(byNewestVolume);
+    if (mine.length > 0) {
+      this.log(`volume ${mine[0].VolumeId} is attached to the instance already (a retried action)`);
+      return this.go(s, 'wait-attached', { volumeId: mine[0].VolumeId, action: s.action ?? 'already-attached' });
+    }
+    const members = new Set(fleet.members.map((i) => i.InstanceId));
+    const volumes = fleet.volumes.filter((v) => slotOf(v) === slot).sort(byNewestVolume);
+    const busy = volumes.find((v) => members.has(holderOf(v)));
+    if (busy) throw new LifecycleError(`member slot ${slot}'s volume ${busy.VolumeId} is attached to live member ${holderOf(busy)}: not taking it`);
+    const here = volumes.filter((v) => v.AvailabilityZone === az);
+    const free = here.find((v) => v.State === 'available');
+    if (free) {
+      this.log(`member ${slot}'s volume ${free.VolumeId} is available in ${az}: reattaching it in place`);
+      return this.go(s, 'prepare', { volumeId: free.VolumeId, action: s.action ?? 'attached' });
+    }
+    const creating = here.find((v) => v.State === 'creating');
+    if (creating) return this.wait(s, 10, VOLUME_WAIT_SECONDS, `volume ${creating.VolumeId} to be created`);
+    const leaving = here.find((v) => holderOf(v));
+    if (leaving) return this.enterRelease(s, leaving.VolumeId!, holderOf(leaving)!);
+    if (volumes.length > 0) {
+      this.log(`member ${slot}'s volume ${volumes.map((v) => `${v.VolumeId} (${v.AvailabilityZone})`).join(', ')} is in another AZ: `
+        + `a new volume in ${az} from the fleet's newest snapshot; the old one goes once its data is in a snapshot`);
+    }
+    return this.go(s, 'restore');
+  }
+
+  /** The fleet's volumes, and its other live members (pending or running, not being terminated by the group). */
+  private async fleet(s: LifecycleState): Promise<Fleet> {
+    const volumes = (await this.nodeVolumes()).filter((v) => !GONE_VOLUME_STATES.has(v.State ?? ''));
+    const instances = await this.describeInstances([
+      { Name: `tag:${TAG_NODE}`, Values: [this.config.nodeName] },
+      { Name: 'instance-state-name', Values: ['pending', 'running'] },
+    ]);
+    const group = await describeGroup(s.detail.AutoScalingGroupName, this.o);
+    const leaving = new Set((group?.Instances ?? []).filter((i) => /^Terminating/.test(i.LifecycleState ?? '')).map((i) => i.InstanceId));
+    return { volumes, members: instances.filter((i) => i.InstanceId !== this.instanceId && !leaving.has(i.InstanceId)) };
   }
 
   private async choose(s: LifecycleState): Promise<LifecycleState> {
@@ -784,14 +993,29 @@ class Step {
       this.log(`restoring the newest completed snapshot ${completed.SnapshotId} (${completed.VolumeSize} GiB) into ${s.az}`);
       return this.go(s, 'create-volume', { snapshotId: completed.SnapshotId, action: 'restored' });
     }
-    const pending = snapshots.find((sn) => sn.State === 'pending');
+    const pending = this.pool ? undefined : snapshots.find((sn) => sn.State === 'pending');
     if (pending) {
       this.log(`no completed snapshot: waiting for pending snapshot ${pending.SnapshotId}`);
       await this.tagPending();
       return this.go(s, 'wait-snapshot', { snapshotId: pending.SnapshotId, action: 'restored' });
     }
     if (s.sourceVolumeId) throw new LifecycleError(`volume ${s.sourceVolumeId} is unreachable and the node has no snapshot to restore`);
-    this.log(`no data volume and no snapshot: creating an empty ${this.config.volumeSizeGiB} GiB gp3 volume in ${s.az}`);
+    return this.seedOrEmpty(s, this.pool ? 'no completed fleet snapshot' : 'no data volume and no snapshot');
+  }
+
+  /** A new volume without data of the node's own: from the seed snapshot when it is usable, else empty. */
+  private async seedOrEmpty(s: LifecycleState, why: string): Promise<LifecycleState> {
+    const seedId = this.config.seedSnapshotId;
+    if (seedId) {
+      const seed = await this.snapshotById(seedId);
+      if (seed?.State === 'completed') {
+        this.log(`${why}: creating the volume in ${s.az} from seed snapshot ${seedId} (${seed.VolumeSize} GiB)`);
+        return this.go(s, 'create-volume', { snapshotId: seedId, action: 'seeded' });
+      }
+      this.log(`WARN ${why}, and seed snapshot ${seedId} is ${seed ? seed.State : 'not found (or not shared with this account)'}: `
+        + 'creating an empty volume instead');
+    }
+    this.log(`${why}: creating an empty ${this.config.volumeSizeGiB} GiB gp3 volume in ${s.az}`);
     return this.go(s, 'create-volume', { snapshotId: undefined, action: 'created' });
   }
 
@@ -815,7 +1039,13 @@ class Step {
     let throughput: number | undefined = this.config.volumeThroughputMiBps;
     let kmsKeyId = this.config.volumeKmsKeyId;
     let tags: Tag[] = mergeTags(this.nodeTags(), { [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE });
-    if (s.snapshotId) {
+    if (s.snapshotId && s.action === 'seeded') {
+      // Not the node's snapshot (maybe another account's): its size, the configured type, performance and key.
+      const seed = await this.snapshotById(s.snapshotId);
+      if (!seed) return this.missing(s, `seed snapshot ${s.snapshotId}`);
+      size = Math.max(size, seed.VolumeSize ?? 0);
+      tags = mergeTags(tags, { [TAG_SOURCE_SNAPSHOT]: s.snapshotId });
+    } else if (s.snapshotId) {
       const [snapshot] = await this.describeSnapshots([{ Name: 'snapshot-id', Values: [s.snapshotId] }]);
       if (!snapshot) return this.missing(s, `snapshot ${s.snapshotId}`);
       size = Math.max(size, snapshot.VolumeSize ?? 0);
@@ -834,6 +1064,8 @@ class Step {
         }
       }
     }
+    // A fleet's volumes belong to a member slot.
+    if (s.slot !== undefined) tags = mergeTags(tags, { [TAG_MEMBER]: String(s.slot) });
     const created = await this.ec2.send(new CreateVolumeCommand({
       AvailabilityZone: az,
       SnapshotId: s.snapshotId,
@@ -914,6 +1146,10 @@ class Step {
 
   private async finish(s: LifecycleState): Promise<LifecycleState> {
     const volumeId = s.volumeId!;
+    if (s.slot !== undefined) {
+      // The bootstrap reads the slot once the volume tag appears: the slot first.
+      await this.ec2.send(new CreateTagsCommand({ Resources: [this.instanceId], Tags: [{ Key: TAG_MEMBER, Value: String(s.slot) }] }));
+    }
     await this.ec2.send(new CreateTagsCommand({ Resources: [this.instanceId], Tags: [{ Key: this.config.instanceTagKey, Value: volumeId }] }));
     await this.ec2.send(new CreateTagsCommand({
       Resources: [volumeId],
@@ -937,6 +1173,12 @@ class Step {
   /** After a launch: best effort, the node runs whatever happens here. */
   private async tidyUp(s: LifecycleState, volumeId: string): Promise<Partial<LifecycleState>> {
     const result: { oldVolumesDeleted?: string[]; pinnedTo?: string; snapshotsPruned?: string[] } = {};
+    if (this.pool) {
+      // A fleet: no pinning (members land in any AZ), no superseded chain (members restore each other's snapshots).
+      result.oldVolumesDeleted = await this.sweepFleetVolumes(s);
+      result.snapshotsPruned = await this.prune();
+      return result;
+    }
     await this.bestEffort('delete superseded volumes', async () => {
       if (this.config.keepOldVolume) return;
       const live = (await this.nodeVolumes()).filter((v) => !GONE_VOLUME_STATES.has(v.State ?? ''));
@@ -982,6 +1224,9 @@ class Step {
       return { ...s, status: 'done', waitSeconds: 0, action: 'no-volume' };
     }
     const volumeId = volume.VolumeId!;
+    // A fleet member's snapshot names its slot (the volume's, else the instance's).
+    const slot = slotOf(volume) ?? parseSlot(tagValue(instance?.Tags, TAG_MEMBER));
+    const slotTag: Record<string, string> = this.pool && slot !== undefined ? { [TAG_MEMBER]: String(slot) } : {};
     const snapshot = await this.ec2.send(new CreateSnapshotCommand({
       VolumeId: volumeId,
       Description: `casper node ${this.config.nodeName}: final snapshot of ${volumeId} from terminating instance ${this.instanceId}`,
@@ -989,14 +1234,16 @@ class Step {
         ResourceType: 'snapshot',
         Tags: mergeTags(this.nodeTags(), {
           [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, [TAG_REASON]: 'termination', [TAG_SOURCE_VOLUME]: volumeId, [TAG_INSTANCE]: this.instanceId,
-        }),
+        }, slotTag),
       }],
     }));
     this.log(`started termination snapshot ${snapshot.SnapshotId} of ${volumeId} (not waiting for it)`);
     await complete(this.o, s.detail, 'CONTINUE');
+    const oldVolumesDeleted = this.pool ? await this.sweepFleetVolumes(s) : undefined;
     const snapshotsPruned = await this.prune();
     this.metric('LifecycleSuccesses', { action: 'snapshot-started', volumeId, snapshotId: snapshot.SnapshotId });
-    return { ...s, status: 'done', waitSeconds: 0, action: 'snapshot-started', volumeId, snapshotId: snapshot.SnapshotId, snapshotsPruned };
+    const done: LifecycleState = { ...s, status: 'done', waitSeconds: 0, action: 'snapshot-started', volumeId, snapshotId: snapshot.SnapshotId, snapshotsPruned };
+    return oldVolumesDeleted ? { ...done, oldVolumesDeleted } : done;
   }
 
   // ----------------------------------------------------------------- prune
@@ -1018,6 +1265,49 @@ class Step {
         deleted.push(sn.SnapshotId!);
       }
       if (deleted.length > 0) this.log(`pruned ${deleted.length} lifecycle snapshot(s): ${deleted.join(', ')}`);
+    });
+    return deleted;
+  }
+
+  /**
+   * Pool mode: deletes `available` fleet volumes no member will take, unless
+   * KEEP_OLD_VOLUME: those of a slot >= MEMBER_SLOTS (after the fleet shrank)
+   * and those of a slot whose member is attached to another volume (the
+   * slot's volume in an AZ its member left), but not while another member's
+   * launch claims that slot and may be about to take it. Only when a
+   * completed snapshot taken after their last attachment holds their data
+   * (or, never attached, their source snapshot is a completed fleet
+   * snapshot): never the last copy of the data.
+   */
+  private async sweepFleetVolumes(s: LifecycleState): Promise<string[]> {
+    const deleted: string[] = [];
+    if (this.config.keepOldVolume) return deleted;
+    await this.bestEffort('delete fleet volumes no member takes', async () => {
+      const { volumes, members } = await this.fleet(s);
+      const snapshots = (await this.describeSnapshots(this.nodeFilters())).filter((sn) => sn.State === 'completed');
+      // Slots another member is launching into (claimed, but no volume of the slot attached to it yet).
+      const launching = new Set(members.flatMap((i) => [TAG_MEMBER, TAG_MEMBER_CLAIM]
+        .map((key) => parseSlot(tagValue(i.Tags, key)))
+        .filter((slot) => slot !== undefined && !volumes.some((v) => slotOf(v) === slot && holderOf(v) === i.InstanceId))));
+      for (const v of volumes) {
+        const slot = slotOf(v);
+        if (v.State !== 'available' || slot === undefined || launching.has(slot)) continue;
+        const beyond = slot >= this.config.memberSlots;
+        const newer = volumes.find((w) => w !== v && slotOf(w) === slot && holderOf(w));
+        if (!beyond && !newer) continue;
+        const attachedAt = time(tagValue(v.Tags, TAG_ATTACHED_AT));
+        const kept = snapshots.find((sn) => sn.VolumeId === v.VolumeId && time(sn.StartTime) >= (attachedAt || time(v.CreateTime)))
+          ?? (!attachedAt && v.SnapshotId ? snapshots.find((sn) => sn.SnapshotId === v.SnapshotId) : undefined);
+        const why = beyond ? `slot ${slot} is beyond the fleet's ${this.config.memberSlots} members`
+          : `member ${slot} runs on volume ${newer!.VolumeId} in ${newer!.AvailabilityZone}`;
+        if (!kept) {
+          this.log(`keeping volume ${v.VolumeId} for now (${why}): no completed snapshot holds its data yet`);
+          continue;
+        }
+        await this.ec2.send(new DeleteVolumeCommand({ VolumeId: v.VolumeId }));
+        this.log(`deleted volume ${v.VolumeId}: ${why}; snapshot ${kept.SnapshotId} holds its data`);
+        deleted.push(v.VolumeId!);
+      }
     });
     return deleted;
   }
@@ -1110,6 +1400,30 @@ class Step {
       NextToken = page.NextToken;
     } while (NextToken);
     return snapshots;
+  }
+
+  /**
+   * One snapshot by id, whoever owns it (the seed may be shared from another
+   * account); undefined when EC2 does not know it or this account may not see it.
+   */
+  private async snapshotById(snapshotId: string): Promise<Snapshot | undefined> {
+    try {
+      return (await this.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots?.[0];
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async describeInstances(filters: Filter[]): Promise<Instance[]> {
+    const instances: Instance[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.ec2.send(new DescribeInstancesCommand({ Filters: filters, NextToken }));
+      instances.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return instances;
   }
 
   private async describeInstance(instanceId: string): Promise<Instance | undefined> {

@@ -621,6 +621,367 @@ describe('LAUNCHING', () => {
   });
 });
 
+describe('seed snapshot (SEED_SNAPSHOT_ID)', () => {
+  /** A snapshot that carries no tag of the node, like one shared from another account or stack. */
+  async function seedSnapshot(size: number): Promise<string> {
+    const scratch = await world.createVolume(AZ_B, { size, tags: { Name: 'synced-elsewhere' } });
+    const seed = await world.snapshot(scratch, { Name: 'casper-testnet-seed' });
+    await world.ec2.send(new DeleteVolumeCommand({ VolumeId: scratch }));
+    return seed;
+  }
+
+  test('nothing of the node exists: the volume is created from the seed (its size or more, gp3, configured key, source tag)', async () => {
+    const seed = await seedSnapshot(50);
+    const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ seedSnapshotId: seed, volumeKmsKeyId: KMS_KEY });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'seeded');
+    expect(e.state.snapshotId).toBe(seed);
+    const volume = await world.volume(e.state.volumeId!);
+    expect(volume).toMatchObject({
+      AvailabilityZone: AZ_A, SnapshotId: seed, Size: 50, VolumeType: 'gp3', Iops: 4000, Throughput: 250, Encrypted: true, KmsKeyId: KMS_KEY,
+    });
+    // Created with the tags of every volume it creates, and its source.
+    expect(tagMap(tap.callsOf('CreateVolume')[0].input.TagSpecifications[0].Tags))
+      .toEqual({ ...NODE_TAGS, 'casper:created-by': 'lifecycle', 'casper:source-snapshot': seed });
+    // The seed is looked up by id, whoever owns it (not only this account's snapshots).
+    expect(tap.callsOf('DescribeSnapshots').filter((c) => c.input.SnapshotIds)).toEqual(
+      expect.arrayContaining([{ command: 'DescribeSnapshots', input: { SnapshotIds: [seed] } }]));
+    // The seed itself is left alone.
+    expect((await world.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [seed] }))).Snapshots).toHaveLength(1);
+    await expectLaunched(instanceId, e.state.volumeId!);
+    await world.expectNewestDataKept({ volumeId: e.state.volumeId });
+  });
+
+  test('a seed smaller than VOLUME_SIZE_GIB: the volume gets VOLUME_SIZE_GIB', async () => {
+    const seed = await seedSnapshot(8);
+    const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ seedSnapshotId: seed });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'seeded');
+    expect((await world.volume(e.state.volumeId!))).toMatchObject({ SnapshotId: seed, Size: 20 });
+  });
+
+  test('the node\'s own completed snapshot wins over the seed', async () => {
+    const seed = await seedSnapshot(50);
+    const own = await world.createVolume(AZ_B, { size: 30, tags: { Name: 'old-data' } });
+    const ownSnapshot = await world.snapshot(own);
+    await world.ec2.send(new DeleteVolumeCommand({ VolumeId: own }));
+    const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ seedSnapshotId: seed });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'restored');
+    expect(e.state.snapshotId).toBe(ownSnapshot);
+    expect((await world.volume(e.state.volumeId!))).toMatchObject({ SnapshotId: ownSnapshot, Size: 30 });
+    expect(tap.callsOf('DescribeSnapshots').filter((c) => c.input.SnapshotIds)).toEqual([]);
+    await world.expectNewestDataKept({ snapshotId: ownSnapshot });
+  });
+
+  test('the node\'s own volume wins over the seed: reattached in place', async () => {
+    const seed = await seedSnapshot(50);
+    const volumeId = await world.createVolume(AZ_A);
+    const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ seedSnapshotId: seed });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'attached');
+    expect(tap.callsOf('CreateVolume')).toEqual([]);
+    await expectLaunched(instanceId, volumeId);
+  });
+
+  test.each([
+    ['not found', 'snap-0123456789abcdef0', 'not found (or not shared with this account)'],
+    ['still pending', undefined, 'pending'],
+  ])('a seed that is %s: logged, and the launch goes on with an empty volume', async (_case, missingId, said) => {
+    const seed = missingId ?? await seedSnapshot(50);
+    if (!missingId) {
+      tap.rewrite('DescribeSnapshots', (output) => {
+        for (const sn of output.Snapshots ?? []) if (sn.SnapshotId === seed) Object.assign(sn, { State: 'pending', Progress: '3%' });
+      });
+    }
+    const instanceId = await world.runInstance(AZ_A);
+    runner.configure({ seedSnapshotId: seed });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'created');
+    expect(e.out.logs.some((l) => l.includes(`WARN no data volume and no snapshot, and seed snapshot ${seed} is ${said}: creating an empty volume instead`)))
+      .toBe(true);
+    const volume = await world.volume(e.state.volumeId!);
+    expect(volume?.SnapshotId ?? '').toBe('');
+    expect(volume?.Size).toBe(20);
+    await expectLaunched(instanceId, e.state.volumeId!);
+  });
+});
+
+describe('pool mode (MEMBER_SLOTS: fleet members)', () => {
+  /** What DataVolumeLifecycle gives a fleet: slots, and no Elastic IP or group subnets. */
+  const fleet = (memberSlots: number, changes: Partial<ReturnType<typeof testConfig>> = {}) =>
+    runner.configure({ memberSlots, elasticIpAllocationId: undefined, groupSubnets: [], ...changes });
+  const slotTags = (slot: number) => ({ ...NODE_TAGS, 'casper:member': String(slot) });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  beforeEach(() => {
+    // The claim's settle time is a Wait state (no time here): give concurrent executions
+    // the moment to interleave that the 5 seconds give them in AWS.
+    runner.onStep(async (state) => {
+      if (state.phase === 'confirm-claim') await sleep(300);
+    });
+  });
+
+  /** The instance runs as member `slot` on `volumeId`: attached, tagged, no Elastic IP. */
+  async function expectMember(instanceId: string, volumeId: string, slot: number) {
+    const volume = await world.volume(volumeId);
+    expect(volume?.Attachments).toEqual([expect.objectContaining({ InstanceId: instanceId, Device: '/dev/sdf', State: 'attached' })]);
+    expect(tagMap(volume?.Tags)).toMatchObject({ ...slotTags(slot), 'casper:instance': instanceId });
+    expect(await world.instanceTags(instanceId)).toMatchObject({
+      'casper:member': String(slot), 'casper:member-claim': String(slot), 'casper:data-volume': volumeId,
+    });
+    // casper:member is on the instance before casper:data-volume (the bootstrap reads it then).
+    const tagged = tap.callsOf('CreateTags').filter((c) => c.input.Resources[0] === instanceId).map((c) => c.input.Tags[0]);
+    const member = tagged.findIndex((t) => t.Key === 'casper:member');
+    expect(member).toBeGreaterThanOrEqual(0);
+    expect(member).toBeLessThan(tagged.findIndex((t) => t.Key === 'casper:data-volume' && t.Value === volumeId));
+  }
+
+  /** A fleet leaves the group and the Elastic IPs alone. */
+  async function expectGroupUntouched() {
+    expect(tap.callsOf('AssociateAddress')).toEqual([]);
+    expect(lifecycle.commands.filter((c) => ['UpdateAutoScalingGroup', 'SuspendProcesses'].includes(c))).toEqual([]);
+    expect(await world.groupAzs()).toEqual([AZ_A, AZ_B]);
+    const address = await world.ec2.send(new DescribeAddressesCommand({ AllocationIds: [world.allocationId] }));
+    expect(address.Addresses?.[0]?.InstanceId ?? '').toBe('');
+  }
+
+  const heartbeatsOf = (instanceId: string) => lifecycle.heartbeats().filter((h) => h.input.InstanceId === instanceId).length;
+
+  test('3 members launching at once: slots 0, 1 and 2, each on a new volume of its own; the claims converge', async () => {
+    fleet(3);
+    const instances = [await world.runInstance(AZ_A), await world.runInstance(AZ_A), await world.runInstance(AZ_B)];
+
+    const runs = await Promise.all(instances.map((id) => runner.run(lifecycleEvent('LAUNCHING', id))));
+
+    for (const e of runs) expectDone(e, 'created');
+    expect(runs.map((e) => e.state.slot).sort()).toEqual([0, 1, 2]);
+    expect(new Set(runs.map((e) => e.state.volumeId)).size).toBe(3);
+    for (const [i, e] of runs.entries()) {
+      await expectMember(instances[i], e.state.volumeId!, e.state.slot!);
+      expect((await world.volume(e.state.volumeId!))?.AvailabilityZone).toBe(i === 2 ? AZ_B : AZ_A);
+      expect(heartbeatsOf(instances[i])).toBe(e.steps - 1);
+    }
+    expect((await world.nodeVolumes()).map((v) => tagMap(v.Tags)['casper:member']).sort()).toEqual(['0', '1', '2']);
+    expect(tap.callsOf('CreateVolume')).toHaveLength(3);
+    expect(lifecycle.completions()).toEqual(['CONTINUE', 'CONTINUE', 'CONTINUE']);
+    await expectGroupUntouched();
+  });
+
+  test('a replacement in the same AZ reattaches its slot\'s volume: no snapshot, no copy', async () => {
+    fleet(2);
+    const v0 = await world.createVolume(AZ_A, { tags: slotTags(0) });
+    const m1 = await world.runInstance(AZ_B, { 'casper:member': '1', 'casper:member-claim': '1' });
+    const v1 = await world.createVolume(AZ_B, { tags: slotTags(1) });
+    await attach(v1, m1);
+    const instanceId = await world.runInstance(AZ_A);
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'attached');
+    expect(e.state).toMatchObject({ slot: 0, volumeId: v0 });
+    await expectMember(instanceId, v0, 0);
+    for (const command of ['CreateVolume', 'CreateSnapshot', 'DeleteVolume', 'DetachVolume', 'ModifyVolume']) expect(tap.callsOf(command)).toEqual([]);
+    expect((await world.volume(v1))?.Attachments?.[0]?.InstanceId).toBe(m1);
+    await expectGroupUntouched();
+    await world.expectNewestDataKept({ volumeId: v0 });
+  });
+
+  test('a replacement in another AZ: a new volume from the fleet\'s newest snapshot (any slot); the slot\'s old volume deleted after the attach', async () => {
+    fleet(2);
+    const v0 = await world.createVolume(AZ_B, { size: 30, tags: { ...slotTags(0), 'casper:attached-at': '2026-11-01T00:00:00.000Z' } });
+    const s0 = await world.snapshot(v0, { ...slotTags(0), 'casper:created-by': 'lifecycle', 'casper:reason': 'termination' });
+    await nextSecond();
+    const m1 = await world.runInstance(AZ_A, { 'casper:member': '1', 'casper:member-claim': '1' });
+    const v1 = await world.createVolume(AZ_A, { size: 40, tags: slotTags(1) });
+    await attach(v1, m1);
+    const newest = await world.snapshot(v1, { ...slotTags(1), 'casper:created-by': 'snapshot-rotation' });
+    const instanceId = await world.runInstance(AZ_A);
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'restored');
+    expect(e.state).toMatchObject({ slot: 0, snapshotId: newest, oldVolumesDeleted: [v0] });
+    const volume = await world.volume(e.state.volumeId!);
+    expect(volume).toMatchObject({ AvailabilityZone: AZ_A, SnapshotId: newest, Size: 40, VolumeType: 'gp3', Iops: 4000, Throughput: 250 });
+    expect(tagMap(volume?.Tags)).toMatchObject({ ...slotTags(0), 'casper:created-by': 'lifecycle', 'casper:source-snapshot': newest });
+    await expectMember(instanceId, e.state.volumeId!, 0);
+    expect(await world.volume(v0)).toBeUndefined();
+    const order = tap.calls.map((c) => c.command);
+    expect(order.indexOf('DeleteVolume')).toBeGreaterThan(order.indexOf('AttachVolume'));
+    expect(tap.callsOf('DeleteVolume').map((c) => c.input.VolumeId)).toEqual([v0]);
+    expect(tap.callsOf('CreateSnapshot')).toEqual([]);
+    await expectGroupUntouched();
+    await world.expectNewestDataKept({ volumeId: v0 });
+    await world.expectNewestDataKept({ snapshotId: s0 });
+  });
+
+  test('another AZ, but no completed snapshot holds the old volume\'s data: the old volume is kept', async () => {
+    fleet(1);
+    const v0 = await world.createVolume(AZ_B, { tags: { ...slotTags(0), 'casper:attached-at': '2026-11-01T00:00:00.000Z' } });
+    const instanceId = await world.runInstance(AZ_A);
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'created');
+    expect(e.state.oldVolumesDeleted).toEqual([]);
+    expect(await world.volume(v0)).toBeDefined();
+    expect(e.out.logs.some((l) => l.includes(`keeping volume ${v0} for now (member 0 runs on volume ${e.state.volumeId} in ${AZ_A})`))).toBe(true);
+    await expectMember(instanceId, e.state.volumeId!, 0);
+    await world.expectNewestDataKept({ volumeId: v0 });
+  });
+
+  test('a member launching while others run never takes a running member\'s slot or volume (by tag or by attachment)', async () => {
+    fleet(3);
+    // Member 0 runs on its volume; its tags are not visible (only the attachment tells).
+    const m0 = await world.runInstance(AZ_A);
+    const v0 = await world.createVolume(AZ_A, { tags: slotTags(0) });
+    await attach(v0, m0);
+    // Member 1 is still launching: only its tags tell.
+    await world.runInstance(AZ_A, { 'casper:member': '1', 'casper:member-claim': '1' });
+    const instanceId = await world.runInstance(AZ_A);
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'created');
+    expect(e.state.slot).toBe(2);
+    await expectMember(instanceId, e.state.volumeId!, 2);
+    expect((await world.volume(v0))?.Attachments).toEqual([expect.objectContaining({ InstanceId: m0, State: 'attached' })]);
+    expect(tap.callsOf('DetachVolume')).toEqual([]);
+    await world.expectNewestDataKept({ volumeId: v0 });
+  });
+
+  test('a slot whose volume in this AZ is held by an instance the group is terminating: waits for it to go, then reattaches', async () => {
+    fleet(2);
+    const old = await world.runInstance(AZ_A, { 'casper:member': '0', 'casper:member-claim': '0' });
+    const v0 = await world.createVolume(AZ_A, { tags: slotTags(0) });
+    await attach(v0, old);
+    // Auto Scaling is terminating the old member (its terminate hook runs); EC2 still says running.
+    lifecycle.client.middlewareStack.add((next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === 'DescribeAutoScalingGroupsCommand') {
+        for (const g of (result.output as any).AutoScalingGroups ?? []) {
+          g.Instances = [{ InstanceId: old, LifecycleState: 'Terminating:Wait', AvailabilityZone: AZ_A, HealthStatus: 'Unhealthy' }];
+        }
+      }
+      return result;
+    }, { step: 'initialize', name: 'terminating' });
+    const instanceId = await world.runInstance(AZ_A);
+    let polls = 0;
+    runner.onStep(async (state) => {
+      if (state.phase === 'release' && ++polls === 3) await world.ec2.send(new TerminateInstancesCommand({ InstanceIds: [old] }));
+    });
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'released-and-attached');
+    expect(e.state).toMatchObject({ slot: 0, volumeId: v0 });
+    expect(polls).toBeGreaterThanOrEqual(3);
+    expect(heartbeatsOf(instanceId)).toBe(e.steps - 1);
+    expect(tap.callsOf('DetachVolume')).toEqual([]);
+    expect(tap.callsOf('CreateVolume')).toEqual([]);
+    await expectMember(instanceId, v0, 0);
+    await world.expectNewestDataKept({ volumeId: v0 });
+  });
+
+  test('pruning: an available volume of a slot beyond MEMBER_SLOTS goes once a snapshot holds its data; one without stays', async () => {
+    fleet(2);
+    const v2 = await world.createVolume(AZ_A, { tags: slotTags(2) });
+    const s2 = await world.snapshot(v2, { ...slotTags(2), 'casper:created-by': 'lifecycle', 'casper:reason': 'termination' });
+    const v3 = await world.createVolume(AZ_A, { tags: { ...slotTags(3), 'casper:attached-at': '2026-11-01T00:00:00.000Z' } });
+    const instanceId = await world.runInstance(AZ_B);
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', instanceId));
+
+    expectDone(e, 'restored');
+    expect(e.state).toMatchObject({ slot: 0, snapshotId: s2, oldVolumesDeleted: [v2] });
+    expect(await world.volume(v2)).toBeUndefined();
+    expect(await world.volume(v3)).toBeDefined();
+    expect(e.out.logs.some((l) => l.includes(`deleted volume ${v2}: slot 2 is beyond the fleet's 2 members; snapshot ${s2} holds its data`))).toBe(true);
+    expect(e.out.logs.some((l) => l.includes(`keeping volume ${v3} for now (slot 3 is beyond the fleet's 2 members)`))).toBe(true);
+    await expectMember(instanceId, e.state.volumeId!, 0);
+    await world.expectNewestDataKept({ volumeId: v2 });
+    await world.expectNewestDataKept({ volumeId: v3 });
+  });
+
+  test('the seed when the fleet has no snapshot yet; a later member starts from the fleet\'s snapshot instead', async () => {
+    const scratch = await world.createVolume(AZ_B, { size: 50, tags: { Name: 'synced-elsewhere' } });
+    const seed = await world.snapshot(scratch, { Name: 'casper-testnet-seed' });
+    await world.ec2.send(new DeleteVolumeCommand({ VolumeId: scratch }));
+    fleet(2, { seedSnapshotId: seed });
+    const first = await world.runInstance(AZ_A);
+
+    const e = await runner.run(lifecycleEvent('LAUNCHING', first));
+
+    expectDone(e, 'seeded');
+    expect(await world.volume(e.state.volumeId!)).toMatchObject({ SnapshotId: seed, Size: 50 });
+    await expectMember(first, e.state.volumeId!, 0);
+    const fleetSnapshot = await world.snapshot(e.state.volumeId!, { ...slotTags(0), 'casper:created-by': 'snapshot-rotation' });
+    const second = await world.runInstance(AZ_B);
+    const e2 = await runner.run(lifecycleEvent('LAUNCHING', second));
+    expectDone(e2, 'restored');
+    expect(e2.state).toMatchObject({ slot: 1, snapshotId: fleetSnapshot });
+    await expectMember(second, e2.state.volumeId!, 1);
+  });
+
+  test('termination: the member\'s snapshot names its slot; its volume stays for the slot\'s next member', async () => {
+    fleet(2);
+    const instanceId = await world.runInstance(AZ_A, { 'casper:member': '1', 'casper:member-claim': '1' });
+    const v1 = await world.createVolume(AZ_A, { tags: slotTags(1) });
+    await attach(v1, instanceId);
+    await world.tagInstance(instanceId, { 'casper:data-volume': v1 });
+
+    const e = await runner.run(lifecycleEvent('TERMINATING', instanceId));
+
+    expectDone(e, 'snapshot-started');
+    const [snapshot] = await world.nodeSnapshots();
+    expect(tagMap(snapshot.Tags)).toEqual({
+      ...slotTags(1), 'casper:created-by': 'lifecycle', 'casper:reason': 'termination', 'casper:source-volume': v1, 'casper:instance': instanceId,
+    });
+    expect(tap.callsOf('DeleteVolume')).toEqual([]);
+    expect(await world.volume(v1)).toBeDefined();
+  });
+
+  test('a termination\'s sweep leaves a slot\'s volume alone while another member\'s launch claims that slot', async () => {
+    fleet(1);
+    const stale = await world.createVolume(AZ_A, { tags: slotTags(0) });
+    await world.snapshot(stale, { ...slotTags(0), 'casper:created-by': 'lifecycle', 'casper:reason': 'termination' });
+    const leaving = await world.runInstance(AZ_B, { 'casper:member': '0', 'casper:member-claim': '0' });
+    const current = await world.createVolume(AZ_B, { tags: slotTags(0) });
+    await attach(current, leaving);
+    await world.tagInstance(leaving, { 'casper:data-volume': current });
+    // A replacement in AZ A has claimed slot 0 and may be about to take the volume there.
+    await world.runInstance(AZ_A, { 'casper:member-claim': '0' });
+
+    const e = await runner.run(lifecycleEvent('TERMINATING', leaving));
+
+    expectDone(e, 'snapshot-started');
+    expect(e.state.oldVolumesDeleted).toEqual([]);
+    expect(await world.volume(stale)).toBeDefined();
+  });
+
+  test('a failed launch of a fleet changes nothing (the starter unpins nothing)', async () => {
+    const options = { config: testConfig(world, { memberSlots: 2, groupSubnets: [] }), log: () => undefined, autoScaling: lifecycle.client };
+    const failed = { 'detail-type': 'EC2 Instance Launch Unsuccessful', 'detail': { AutoScalingGroupName: GROUP } };
+    expect(await startLifecycle(failed, options)).toEqual({ outcome: 'launch-failure-noted', detail: 'fleet' });
+    expect(lifecycle.commands).toEqual([]);
+  });
+});
+
 describe('TERMINATING', () => {
   test('snapshots the volume named by the instance tag without waiting; CONTINUE', async () => {
     const volumeId = await world.createVolume(AZ_A);
@@ -775,7 +1136,15 @@ describe('configuration and entry points', () => {
       launchFailuresBeforeUnpin: 3,
       stateMachineArn: undefined,
       metricNamespace: 'casper-node',
+      seedSnapshotId: undefined,
+      memberSlots: 0,
     });
+    expect(configFromEnv({ ...base, MEMBER_SLOTS: '20' }).memberSlots).toBe(20);
+    expect(() => configFromEnv({ ...base, MEMBER_SLOTS: '21' })).toThrow(/MEMBER_SLOTS must be an integer from 0 to 20, got "21"/);
+    expect(configFromEnv({ ...base, SEED_SNAPSHOT_ID: 'snap-0123456789abcdef0' }).seedSnapshotId).toBe('snap-0123456789abcdef0');
+    expect(configFromEnv({ ...base, SEED_SNAPSHOT_ID: 'snap-01234567' }).seedSnapshotId).toBe('snap-01234567');
+    expect(() => configFromEnv({ ...base, SEED_SNAPSHOT_ID: 'snapshot-1' }))
+      .toThrow(/SEED_SNAPSHOT_ID must be snap- and 8 or 17 hexadecimal digits, got "snapshot-1"/);
     expect(() => configFromEnv({ VOLUME_SIZE_GIB: '10' })).toThrow(/NODE_NAME is required/);
     expect(() => configFromEnv({ NODE_NAME: NODE })).toThrow(/VOLUME_SIZE_GIB is required/);
     expect(() => configFromEnv({ ...base, KEEP_OLD_VOLUME: 'yes' })).toThrow(/KEEP_OLD_VOLUME must be true or false/);

@@ -113,6 +113,8 @@ export class Ec2Tap {
 export class LifecycleDouble {
   public readonly client: AutoScalingClient;
   public readonly calls: RecordedCall[] = [];
+  /** Every Auto Scaling command the handler sent (name without `Command`), the ones moto serves too. */
+  public readonly commands: string[] = [];
   private readonly completedTokens = new Set<string>();
 
   constructor(endpoint: string) {
@@ -120,6 +122,7 @@ export class LifecycleDouble {
     this.client.middlewareStack.add((next, context) => async (args) => {
       const command = String(context.commandName).replace(/Command$/, '');
       const input = args.input as any;
+      this.commands.push(command);
       if (command !== 'CompleteLifecycleAction' && command !== 'RecordLifecycleActionHeartbeat') return next(args);
       this.calls.push({ command, input: { ...input } });
       if (this.completedTokens.has(input.LifecycleActionToken)) {
@@ -167,6 +170,7 @@ export function testConfig(world: World, overrides: Partial<LifecycleConfig> = {
     keepLifecycleSnapshots: 3,
     launchFailuresBeforeUnpin: 3,
     metricNamespace: 'casper-casper-test',
+    memberSlots: 0,
     ...overrides,
   };
 }
