@@ -382,6 +382,11 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
     new CfnOutput(this, 'AutoScalingGroupName', { value: this.members.autoScalingGroup.autoScalingGroupName });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topicArn });
 
+    acknowledgeNagRules(lbSecurityGroup, [{
+      id: 'AwsSolutions-EC23',
+      reason: 'The listeners admit only allowedCidrs, or the VPC\'s own CIDR when none are given (the rule cannot resolve that token); '
+        + 'an internet-facing load balancer requires the CIDRs to be named, and "0.0.0.0/0" only when the user writes it.',
+    }]);
     acknowledgeNagRules(this.loadBalancer, [{
       id: 'AwsSolutions-ELB2',
       reason: 'A Network Load Balancer writes access logs only for TLS listeners; the members log every RPC call in the sidecar\'s journal and the target group health is alarmed.',

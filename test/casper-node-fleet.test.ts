@@ -20,7 +20,8 @@ function ingressOf(t: Template, stack: Stack, group: ec2.ISecurityGroup): string
   const separate = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'))
     .map((r) => r.Properties)
     .filter((p) => JSON.stringify(p.GroupId).includes(id));
-  return [...inline, ...separate].map((r) => `${r.CidrIp ?? r.CidrIpv6 ?? JSON.stringify(r.SourceSecurityGroupId)} ${r.FromPort}`);
+  const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+  return [...inline, ...separate].map((r) => `${show(r.CidrIp ?? r.CidrIpv6 ?? r.SourceSecurityGroupId)} ${r.FromPort}`);
 }
 
 describe('CasperNodeFleet defaults (testnet)', () => {

@@ -97,7 +97,10 @@ export function validateFleetProps(owner: Owner, props: CasperNodeFleetProps): V
     minPeers,
     enableBackups: props.enableBackups ?? true,
     checkVpc(vpc: ec2.IVpc): void {
-      const zones = new Set(vpc.selectSubnets({ subnetType: ec2.SubnetType.PUBLIC }).availabilityZones.filter((z) => !Token.isUnresolved(z)));
+      const all = vpc.selectSubnets({ subnetType: ec2.SubnetType.PUBLIC }).availabilityZones;
+      // An environment-agnostic stack names its AZs only at deploy time: nothing to check then.
+      if (all.some((z) => Token.isUnresolved(z))) return;
+      const zones = new Set(all);
       if (nodeCount > 1 && zones.size < 2) {
         fail('vpc', [...zones], `needs public subnets in at least 2 Availability Zones for ${nodeCount} members (one AZ failing must not take every member down)`);
       }

@@ -211,7 +211,7 @@ const SNAPSHOT_ID = /^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 /** Throws unless `id` is an EBS snapshot id (`snap-` and 8 or 17 lowercase hex characters). */
 export function validateSnapshotId(owner: Owner, prop: string, id: string): void {
   if (!SNAPSHOT_ID.test(id)) {
-    throw new CasperValidationError(owner, prop, id, 'must be an EBS snapshot id: "snap-" and 8 or 17 lowercase hexadecimal characters');
+    throw new CasperValidationError(owner, prop, id, 'must be an EBS snapshot id: "snap-" and 8 or 17 lowercase hexadecimal digits, such as "snap-0123456789abcdef0"');
   }
 }
 
