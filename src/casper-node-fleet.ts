@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { CasperNetwork } from './casper-network';
 import { CasperNodeGroup, CasperNodeInstanceOptions } from './compute';
 import { CasperNodeKeys } from './data';
-import { AlertTopic, CasperAgentConfig } from './monitoring';
+import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperFleetDashboard, CasperNodeMetrics } from './monitoring';
 import { CasperNodeSecurityGroup, CasperVpc } from './network';
 import { validateFleetProps } from './private/fleet-props';
 import { acknowledgeNagRules } from './private/nag';
@@ -199,6 +199,14 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
   public readonly snapshotRotation?: SnapshotRotation;
   /** Where the fleet's alarms go. */
   public readonly alertTopic: sns.ITopic;
+  /** Member `i`'s metrics (collector and agent, `NodeName=<fleet>-<i>`). */
+  public readonly memberMetrics: CasperNodeMetrics[];
+  /** Member `i`'s alarms (node down, stalled, peers, disks, RPC, ...), as a single node's. */
+  public readonly memberAlarms: CasperAlarms[];
+  /** The lifecycle abandoned a member's launch or termination. */
+  public readonly lifecycleFailures: cloudwatch.Alarm;
+  /** The fleet's dashboard. */
+  public readonly dashboard: CasperFleetDashboard;
   /** Fewer healthy (in sync) members than `nodeCount` for 5 minutes. */
   public readonly membersDegraded: cloudwatch.Alarm;
   /** No healthy member for 2 minutes: the endpoint is down. */
@@ -371,12 +379,43 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
-    for (const alarm of [this.membersDegraded, this.noHealthyMember]) {
+    this.lifecycleFailures = new cloudwatch.Alarm(this, 'LifecycleFailures', {
+      alarmDescription: `Casper fleet ${v.fleetName}: the data-volume lifecycle abandoned a member's launch or termination (see the lifecycle `
+        + 'workflow\'s executions and its step function\'s log group); nothing was deleted.',
+      metric: this.dataVolumeLifecycle.metricFailures({ statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // Each member is watched as a single node is (its metrics carry its own name).
+    this.memberMetrics = this.memberNames.map((nodeName) => new CasperNodeMetrics({ namespace: v.metricsNamespace, nodeName }));
+    this.memberAlarms = this.memberMetrics.map((metrics, i) => new CasperAlarms(this, `Member${i}Alarms`, {
+      metrics,
+      topic: this.alertTopic,
+      maxBlockAge: v.maxBlockAge,
+      minPeerCount: v.minPeers,
+      bootstrapTimeout: v.bootstrapTimeout,
+      monitorRpc: props.network.runsSidecar,
+    }));
+    // (CasperAlarms notifies the topic itself.)
+    for (const alarm of [this.membersDegraded, this.noHealthyMember, this.lifecycleFailures]) {
       alarm.addAlarmAction(new cw_actions.SnsAction(this.alertTopic));
       alarm.addOkAction(new cw_actions.SnsAction(this.alertTopic));
-      // On the first deploy, only once the members signalled.
+    }
+    // On the first deploy, alarms come once the members signalled: a member's first minutes never count as down.
+    for (const alarm of [this.membersDegraded, this.noHealthyMember, this.lifecycleFailures, ...this.memberAlarms.flatMap((a) => a.alarms)]) {
       alarm.node.addDependency(this.members.autoScalingGroup);
     }
+    this.dashboard = new CasperFleetDashboard(this, 'Dashboard', {
+      fleetName: v.fleetName,
+      healthyMembers: this.metricHealthyMembers(),
+      unhealthyMembers: this.metricUnhealthyMembers(),
+      nodeCount: v.nodeCount,
+      memberMetrics: this.memberMetrics,
+      loadBalancer: this.loadBalancer,
+      alarms: [this.noHealthyMember, this.membersDegraded, this.lifecycleFailures, ...this.memberAlarms.flatMap((a) => a.criticalAlarms)],
+    });
 
     new CfnOutput(this, 'RpcUrl', { value: this.rpcUrl, description: `JSON-RPC of Casper fleet ${v.fleetName}` });
     new CfnOutput(this, 'AutoScalingGroupName', { value: this.members.autoScalingGroup.autoScalingGroupName });
@@ -401,28 +440,5 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
   /** Members out of sync or down (unhealthy targets), maximum per minute. */
   public metricUnhealthyMembers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.rpcTargetGroup.metrics.unHealthyHostCount({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
-  }
-
-  /** Member `index`'s `Synced` metric (1 while it follows the tip). */
-  public metricMemberSynced(index: number, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.memberMetric(index, 'Synced', 'Minimum', props);
-  }
-
-  /** Member `index`'s `LastBlockAgeSeconds` metric. */
-  public metricMemberBlockAge(index: number, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.memberMetric(index, 'LastBlockAgeSeconds', 'Maximum', props);
-  }
-
-  private memberMetric(index: number, metricName: string, statistic: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    const nodeName = this.memberNames[index];
-    if (nodeName === undefined) throw new Error(`CasperNodeFleet: no member ${index}: members are 0 to ${this.memberNames.length - 1}`);
-    return new cloudwatch.Metric({
-      namespace: this.metricsNamespace,
-      metricName,
-      dimensionsMap: { NodeName: nodeName },
-      statistic,
-      period: Duration.minutes(1),
-      ...props,
-    });
   }
 }

@@ -83,8 +83,32 @@ describe('CasperNodeFleet defaults (testnet)', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 2, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 5, MetricName: 'HealthyHostCount' });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 1, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 2, MetricName: 'HealthyHostCount' });
     expect(fleet.metricHealthyMembers().metricName).toBe('HealthyHostCount');
-    expect(fleet.metricMemberSynced(1).dimensions).toEqual({ NodeName: 'casper-test-fleet-1' });
-    expect(() => fleet.metricMemberSynced(2)).toThrow('no member 2');
+    expect(fleet.memberMetrics[1].metricSynced().dimensions).toEqual({ NodeName: 'casper-test-fleet-1' });
+  });
+
+  test('each member has a single node\'s alarms, named after it; the lifecycle\'s failures are alarmed once', () => {
+    const names = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => String(a.Properties.AlarmName));
+    for (const member of ['casper-test-fleet-0', 'casper-test-fleet-1']) {
+      expect(names).toEqual(expect.arrayContaining([`casper-${member}-node-down`, `casper-${member}-chain-stalled`, `casper-${member}-low-peers`]));
+    }
+    expect(fleet.memberAlarms).toHaveLength(2);
+    expect(fleet.memberAlarms[0].maxBlockAgeSeconds).toBe(600);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'LifecycleFailures', Threshold: 1 });
+    // Every alarm notifies the topic and waits for the members on the first deploy.
+    const asgId = stack.getLogicalId(fleet.members.autoScalingGroup.node.defaultChild as any);
+    for (const alarm of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.DependsOn).toContain(asgId);
+      expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('FleetAlertsTopic');
+    }
+  });
+
+  test('a fleet dashboard with one line per member', () => {
+    const dash = Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0];
+    expect(dash.Properties.DashboardName).toBe('casper-test-fleet');
+    const body = JSON.stringify(dash.Properties.DashboardBody);
+    expect(body).toContain('casper-test-fleet-0');
+    expect(body).toContain('casper-test-fleet-1');
+    expect(body).toContain('HealthyHostCount');
   });
 
   test('cdk-nag and cfn-lint are clean', () => {
@@ -98,8 +122,13 @@ describe('CasperNodeFleet options', () => {
     const stack = agnosticStack();
     const certificate = acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:us-east-1:111111111111:certificate/0b7a1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d');
     const fleet = new CasperNodeFleet(stack, 'Fleet', {
-      network: CasperNetwork.TESTNET, nodeCount: 3, internetFacing: true, allowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
-      enableSse: true, enableTls: true, tlsCertificate: certificate,
+      network: CasperNetwork.TESTNET,
+      nodeCount: 3,
+      internetFacing: true,
+      allowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
+      enableSse: true,
+      enableTls: true,
+      tlsCertificate: certificate,
     });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });

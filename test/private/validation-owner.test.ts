@@ -5,7 +5,7 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import {
-  AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperElasticIp, CasperNetwork, CasperNodeFleet, CasperNodeGroup, CasperNodeMetrics,
+  AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperElasticIp, CasperFleetDashboard, CasperNetwork, CasperNodeFleet, CasperNodeGroup, CasperNodeMetrics,
   CasperNodeSecurityGroup, CasperVpc, ConfigBucket, DataVolumeLifecycle, OpenVpnServer, SnapshotRotation, SshAccess,
 } from '../../src';
 import { CasperValidationError } from '../../src/private/validation';
@@ -47,6 +47,13 @@ const cases: Array<[string, (scope: Construct) => (id: string) => unknown]> = [
     };
     return (id) => new CasperNodeGroup(s, id, { ...parts, capacity: 21 });
   }],
+  ['CasperFleetDashboard', (s) => (id) => new CasperFleetDashboard(s, id, {
+    fleetName: 'f',
+    nodeCount: 1,
+    healthyMembers: new CasperNodeMetrics({ namespace: 'ns', nodeName: 'n' }).metricNodeUp(),
+    unhealthyMembers: new CasperNodeMetrics({ namespace: 'ns', nodeName: 'n' }).metricNodeUp(),
+    memberMetrics: [],
+  })],
   ['CasperNodeFleet', (s) => (id) => new CasperNodeFleet(s, id, { network: CasperNetwork.TESTNET, nodeCount: 21 })],
   ['CasperNodeSecurityGroup', (s) => {
     const vpc = importedVpc(s);
