@@ -57,7 +57,8 @@ describe('CasperNodeFleet defaults (testnet)', () => {
   test('the load balancer admits the VPC only; the members admit the load balancer on 7777 and 8889', () => {
     const lbGroup = fleet.connections.securityGroups[0];
     expect(ingressOf(t, stack, lbGroup)).toEqual([expect.stringMatching(/NetworkVpc.*CidrBlock.* 7777$/)]);
-    const fromLb = ingressOf(t, stack, fleet.memberSecurityGroup.securityGroup).filter((r) => r.includes(stack.getLogicalId(lbGroup.node.defaultChild as any)));
+    const lbId = stack.getLogicalId(lbGroup.node.defaultChild as any);
+    const fromLb = ingressOf(t, stack, fleet.memberSecurityGroup.securityGroup).filter((r) => r.includes(lbId));
     expect(fromLb.map((r) => r.split(' ').pop()).sort()).toEqual(['7777', '8889']);
   });
 

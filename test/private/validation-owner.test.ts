@@ -5,7 +5,8 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import {
-  AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperElasticIp, CasperFleetDashboard, CasperNetwork, CasperNodeFleet, CasperNodeGroup, CasperNodeMetrics,
+  AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperElasticIp, CasperFleetDashboard, CasperNetwork, CasperNodeFleet, CasperNodeGroup,
+  CasperNodeMetrics,
   CasperNodeSecurityGroup, CasperVpc, ConfigBucket, DataVolumeLifecycle, OpenVpnServer, SnapshotRotation, SshAccess,
 } from '../../src';
 import { CasperValidationError } from '../../src/private/validation';
