@@ -137,6 +137,11 @@ project.addTask('report:monitoring', {
   exec: 'ts-node --project test/tsconfig.json scripts/monitoring-report.ts',
 });
 
+project.addTask('report:fleet-costs', {
+  description: 'Monthly cost of a CasperNodeFleet at defaults for 1, 2 and 3 members, On-Demand and Spot, from the synthesized templates',
+  exec: 'ts-node --project test/tsconfig.json scripts/fleet-costs.ts',
+});
+
 project.addTask('bench', {
   description: 'Benchmark: synth time of the default node app against a plain ec2.Vpc app (median of several runs)',
   exec: 'ts-node --project test/tsconfig.json scripts/bench-synth.ts',

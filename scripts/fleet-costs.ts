@@ -7,6 +7,7 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { costInputFromTemplate, monitoringCost } from './monitoring-report';
 import { CasperNetwork, CasperNodeFleet } from '../src';
 
 /** us-east-1 list prices (USD) as published by AWS in 2025, 730 hours a month. */
@@ -27,8 +28,6 @@ export const FLEET_PRICES = {
   nlbHour: 0.0225,
   /** One NLCU-hour; a read-only RPC endpoint at light load uses about one. */
   nlcuHour: 0.006,
-  standardAlarmMonth: 0.10,
-  customMetricMonth: 0.30,
   /** Incremental EBS snapshots: one member's data (200 GB stored) plus daily changes, shared by the fleet. */
   snapshotsMonth: 11,
 };
@@ -46,13 +45,21 @@ export interface FleetCost {
 export function fleetCost(members: number): FleetCost {
   const stack = new Stack(new App(), `Fleet${members}`);
   new CasperNodeFleet(stack, 'Fleet', { network: CasperNetwork.TESTNET, nodeCount: members });
-  const t = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties: any }>;
+  const template = Template.fromStack(stack).toJSON();
+  const t = template.Resources as Record<string, { Type: string; Properties: any }>;
   const count = (type: string): number => Object.values(t).filter((r) => r.Type === type).length;
   const p = FLEET_PRICES;
   const month = (hourly: number): number => hourly * p.hoursPerMonth;
   const asg = Object.values(t).find((r) => r.Type === 'AWS::AutoScaling::AutoScalingGroup')!;
   const instances = Number(asg.Properties.MaxSize);
-  const alarms = count('AWS::CloudWatch::Alarm');
+  // The node's monitoring report counts the template's alarms, dashboard and metrics; each member
+  // publishes the collector's and the agent's metrics under its own name, and about 1 GB of logs.
+  const monitoring = costInputFromTemplate(template, { logsGbPerMonth: instances });
+  const monitoringUsd = monitoringCost({
+    ...monitoring,
+    customMetrics: monitoring.customMetrics * instances,
+    putMetricDataCallsPerMonth: monitoring.putMetricDataCallsPerMonth * instances,
+  }).reduce((sum, line) => sum + line.usd, 0);
   const parts: Record<string, number> = {
     'load balancer (NLB hour + 1 NLCU)': month(p.nlbHour + p.nlcuHour) * count('AWS::ElasticLoadBalancingV2::LoadBalancer'),
     'data volumes (gp3 500 GiB) and root volumes (30 GiB)': instances * (500 + 30) * p.gp3GbMonth,
@@ -60,8 +67,7 @@ export function fleetCost(members: number): FleetCost {
     'signing-key secrets': count('AWS::SecretsManager::Secret') * p.secretMonth,
     'KMS keys (alert topic)': count('AWS::KMS::Key') * p.kmsKeyMonth,
     'snapshots': p.snapshotsMonth,
-    // 13 collector metrics per member, 9 agent metrics for the fleet.
-    'metrics and alarms': (13 * instances + 9) * p.customMetricMonth + alarms * p.standardAlarmMonth,
+    'monitoring (metrics, alarms, dashboard, logs)': monitoringUsd,
   };
   const shared = Object.values(parts).reduce((a, b) => a + b, 0);
   return {
