@@ -297,6 +297,11 @@ export class ShellSandbox {
     return this.readState(`secrets/${stateKey(arn)}`);
   }
 
+  /** The value of an SSM parameter (aws ssm get-parameter stub; unset: ParameterNotFound). */
+  setParameter(name: string, value: string): void {
+    this.setState(`parameters/${stateKey(name)}`, value);
+  }
+
   /** `<arn> <put witness present then: yes|no>` per put-secret-value, all runs. */
   puts(): string[] {
     return this.stateLines('puts.log');

@@ -691,6 +691,41 @@ EOF
 
 # ------------------------------------------------------ cloudwatch agent ----
 
+# A fleet member's copy of the fleet's agent config, with its own NodeName.
+MEMBER_AGENT_CONFIG="$ROOT/opt/aws/amazon-cloudwatch-agent/etc/casper-member-agent.json"
+
+# Sets NodeName in every append_dimensions of the agent config JSON on stdin
+# to argv[1] and prints the result. Exit 0: done; 3: no append_dimensions
+# names NodeName; other: not a JSON object.
+IFS= read -r -d '' PY_MEMBER_AGENT_CONFIG <<'PY' || true
+import json, sys
+name = sys.argv[1]
+try:
+    cfg = json.loads(sys.stdin.read())
+except ValueError as e:
+    sys.exit(f"the agent config is not JSON: {e}")
+if not isinstance(cfg, dict):
+    sys.exit("the agent config is not a JSON object")
+found = 0
+def visit(value):
+    global found
+    if isinstance(value, dict):
+        dims = value.get("append_dimensions")
+        if isinstance(dims, dict) and "NodeName" in dims:
+            dims["NodeName"] = name
+            found += 1
+        for child in value.values():
+            visit(child)
+    elif isinstance(value, list):
+        for child in value:
+            visit(child)
+visit(cfg)
+if not found:
+    sys.exit(3)
+json.dump(cfg, sys.stdout, indent=2)
+sys.stdout.write("\n")
+PY
+
 # Seam for the CloudWatch agent: its config is an SSM parameter written by the
 # construct; until one is wired the step is skipped.
 configure_cloudwatch_agent() {
@@ -707,6 +742,10 @@ configure_cloudwatch_agent() {
     log "cloudwatch agent: installed"
   fi
   local stamp="$STATE_DIR/cwagent.config"
+  if [[ -n $MEMBER_SLOT ]]; then
+    configure_member_agent "$stamp"
+    return 0
+  fi
   if [[ -f $stamp && $(<"$stamp") == "$CFG_CW_PARAMETER" ]]; then
     log "cloudwatch agent: already configured from ssm:$CFG_CW_PARAMETER"
     return 0
@@ -715,6 +754,33 @@ configure_cloudwatch_agent() {
     die "cannot load the agent config from ssm:$CFG_CW_PARAMETER"
   write_if_changed "$stamp" 0644 <<<"$CFG_CW_PARAMETER"
   log "cloudwatch agent: configured from ssm:$CFG_CW_PARAMETER"
+}
+
+# The fleet's one agent config names the fleet in NodeName. A member loads a
+# copy naming itself instead (a root-only file in the agent's etc dir), so its
+# CPU, memory and disk metrics carry its own NodeName, as the collector's do.
+# The stamp names the parameter and the member: a rerun loads nothing.
+configure_member_agent() {
+  local stamp=$1 want="$CFG_CW_PARAMETER NodeName=$CFG_NODE_NAME" value rc=0
+  if [[ -f $stamp && $(<"$stamp") == "$want" ]]; then
+    log "cloudwatch agent: already configured from ssm:$CFG_CW_PARAMETER with NodeName=$CFG_NODE_NAME"
+    return 0
+  fi
+  value=$(retry 3 aws ssm get-parameter --name "$CFG_CW_PARAMETER" \
+    --query Parameter.Value --output text --region "$CFG_REGION") ||
+    die "cannot read the agent config parameter $CFG_CW_PARAMETER (see the aws error above)"
+  local config="$WORK/member-agent.json"
+  printf '%s' "$value" | python3 -c "$PY_MEMBER_AGENT_CONFIG" "$CFG_NODE_NAME" >"$config" || rc=$?
+  if ((rc == 3)); then
+    die "the agent config in $CFG_CW_PARAMETER has no NodeName in any append_dimensions; cannot name this member's metrics $CFG_NODE_NAME"
+  elif ((rc != 0)); then
+    die "cannot read the agent config in $CFG_CW_PARAMETER (see the message above)"
+  fi
+  write_if_changed "$MEMBER_AGENT_CONFIG" 0600 <"$config"
+  retry 3 amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "file:$MEMBER_AGENT_CONFIG" ||
+    die "cannot load the agent config from ${MEMBER_AGENT_CONFIG#"$ROOT"}"
+  write_if_changed "$stamp" 0644 <<<"$want"
+  log "cloudwatch agent: configured from ssm:$CFG_CW_PARAMETER with NodeName=$CFG_NODE_NAME (${MEMBER_AGENT_CONFIG#"$ROOT"})"
 }
 
 # ----------------------------------------------------- metrics collector ----

@@ -1,6 +1,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { renderAgentConfig } from '../../../src/private/agent-config';
 import { FakePeers } from '../../support/fake-peers';
 import {
   ARMOURED_KEY, BASE_FSTAB, DEVICE, FLEET_NODE_NAMES, FLEET_SECRET_ARNS, GIB, HEALTH_URL, IMDS, IMDS_TOKEN, INSTANCE_ID, LIBSSL_URL,
@@ -988,6 +989,9 @@ describe('CloudWatch agent seam', () => {
       /^systemctl enable --now casper-node-launcher\.service$/,
     ]);
     expect(h.read('var/lib/casper-bootstrap/cwagent.config')).toBe(`${PARAM}\n`);
+    // A single node's agent reads its parameter itself: the bootstrap neither reads nor copies it.
+    expect(matching(first.calls, /^aws ssm /)).toEqual([]);
+    expect(h.exists('opt/aws/amazon-cloudwatch-agent/etc/casper-member-agent.json')).toBe(false);
 
     const second = h.runBootstrap();
     expect(second.status).toBe(0);
@@ -1339,11 +1343,25 @@ describe('config', () => {
 describe('fleet member', () => {
   const PARAM = '/casper/testnet-fleet/cloudwatch-agent';
   const MEMBER_TAG_READ = /meta-data\/tags\/instance\/casper:member$/;
+  /** The fleet's one agent config (CasperAgentConfig's parameter), naming the fleet, or with `nodeName`, a member. */
+  const fleetAgentConfig = (nodeName = 'testnet-fleet') => renderAgentConfig({
+    namespace: 'Casper Nodes/casper-test',
+    nodeName,
+    intervalSeconds: 30,
+    dataMountPoint: MOUNT_POINT,
+    nodeLogGroupName: '/casper/testnet-fleet/node',
+    nodeStderrLogGroupName: '/casper/testnet-fleet/node-stderr',
+    bootstrapLogGroupName: '/casper/testnet-fleet/bootstrap',
+  });
+  const AGENT_FILE = 'opt/aws/amazon-cloudwatch-agent/etc/casper-member-agent.json';
+  const AGENT_STAMP = 'var/lib/casper-bootstrap/cwagent.config';
+  const GET_PARAMETER = `aws ssm get-parameter --name ${PARAM} --query Parameter.Value --output text --region us-east-1`;
   /** A member of the three-slot fleet, with the agent and metrics wired so the node name shows in the metrics settings. */
   function member(slot: string, edit?: (c: NodeConfig) => void): ShellHarness {
     const h = ShellHarness.fleetMember(slot);
     harnesses.push(h);
     h.preinstall('amazon-cloudwatch-agent');
+    h.setParameter(PARAM, JSON.stringify(fleetAgentConfig()));
     h.writeConfig((c) => {
       c.cloudWatchAgent.configParameterName = PARAM;
       c.metrics = { namespace: 'Casper Nodes/casper-test', logGroupName: '/casper/testnet-fleet/metrics' };
@@ -1453,6 +1471,76 @@ describe('fleet member', () => {
     h.writeRootFile('var/lib/casper-bootstrap/member-slot', '5\n');
     const r = h.runBootstrap();
     expectFailure(h, r, "ERROR: fleet member: /var/lib/casper-bootstrap/member-slot holds '5', not a member slot of this fleet of 3 (0 to 2)");
+  });
+
+  test('the agent loads the fleet\'s config from a root-only file naming the member: NodeName=<fleet>-<slot>', () => {
+    const h = member('1');
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    const agentCtl = `amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${h.path(AGENT_FILE)}`;
+    expectCallsInOrder(r.calls, [
+      MEMBER_TAG_READ,
+      new RegExp(`^${re(GET_PARAMETER)}$`),
+      new RegExp(`^${re(agentCtl)}$`),
+      /^systemctl enable --now casper-metrics\.timer$/,
+    ]);
+    expect(matching(r.calls, /^aws ssm /)).toEqual([GET_PARAMETER]);
+    expect(matching(r.calls, /^amazon-cloudwatch-agent-ctl /)).toEqual([agentCtl]);
+    // The fleet's config with only NodeName changed, in every metric's dimensions.
+    const loaded = JSON.parse(h.read(AGENT_FILE));
+    expect(loaded).toEqual(fleetAgentConfig(FLEET_NODE_NAMES[1]));
+    for (const m of ['cpu', 'mem', 'disk']) {
+      expect({ m, dims: loaded.metrics.metrics_collected[m].append_dimensions }).toEqual({ m, dims: { NodeName: 'testnet-fleet-1' } });
+    }
+    expect(h.mode(AGENT_FILE)).toBe('600');
+    expect(h.read(AGENT_STAMP)).toBe(`${PARAM} NodeName=${FLEET_NODE_NAMES[1]}\n`);
+    expect(logLines(h)).toContain(`cloudwatch agent: configured from ssm:${PARAM} with NodeName=${FLEET_NODE_NAMES[1]} (/${AGENT_FILE})`);
+
+    const again = h.runBootstrap();
+    expect(again.status).toBe(0);
+    expect(matching(again.calls, /^aws ssm |^amazon-cloudwatch-agent-ctl /)).toEqual([]);
+    expect(JSON.parse(h.read(AGENT_FILE))).toEqual(fleetAgentConfig(FLEET_NODE_NAMES[1]));
+    expect(logLines(h)).toContain(`cloudwatch agent: already configured from ssm:${PARAM} with NodeName=${FLEET_NODE_NAMES[1]}`);
+  });
+
+  test('an agent stamped with the fleet\'s parameter alone (as a single node\'s) is loaded again, named', () => {
+    const h = member('2');
+    h.writeRootFile(AGENT_STAMP, `${PARAM}\n`);
+    const r = h.runBootstrap();
+    expect(r.status).toBe(0);
+    expect(matching(r.calls, /^amazon-cloudwatch-agent-ctl /)).toEqual([`amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${h.path(AGENT_FILE)}`]);
+    expect(JSON.parse(h.read(AGENT_FILE))).toEqual(fleetAgentConfig(FLEET_NODE_NAMES[2]));
+    expect(h.read(AGENT_STAMP)).toBe(`${PARAM} NodeName=${FLEET_NODE_NAMES[2]}\n`);
+  });
+
+  test.each([
+    ['access denied', { exit: 254, stderr: 'An error occurred (AccessDeniedException) when calling the GetParameter operation: denied\n' }],
+    ['no such parameter', undefined],
+  ])('an agent config parameter that cannot be read (%s) fails clearly, before the packages', (_, answer) => {
+    const h = member('1');
+    if (answer) h.rule('aws', '^ssm get-parameter', answer);
+    else fs.rmSync(path.join(h.state, 'parameters'), { recursive: true, force: true });
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: cloudwatch agent: cannot read the agent config parameter ${PARAM} (see the aws error above)`);
+    expect(r.stdout).toContain(answer ? 'AccessDeniedException' : 'ParameterNotFound');
+    expect(matching(r.calls, /^aws ssm get-parameter /)).toHaveLength(3);
+    expect(matching(r.calls, /^amazon-cloudwatch-agent-ctl |^apt-get .*install|^aws secretsmanager /)).toEqual([]);
+    expect(h.exists(AGENT_FILE)).toBe(false);
+    expect(h.exists(AGENT_STAMP)).toBe(false);
+  });
+
+  test.each([
+    ['no NodeName dimension', JSON.stringify({ ...fleetAgentConfig(), metrics: { metrics_collected: { cpu: { append_dimensions: { Fleet: 'testnet-fleet' } } } } }),
+      `the agent config in ${PARAM} has no NodeName in any append_dimensions; cannot name this member's metrics ${FLEET_NODE_NAMES[0]}`],
+    ['not JSON', 'None', `cannot read the agent config in ${PARAM} (see the message above)`],
+  ])('an agent config with %s fails clearly, loading nothing', (_, value, message) => {
+    const h = member('0');
+    h.setParameter(PARAM, value);
+    const r = h.runBootstrap();
+    expectFailure(h, r, `ERROR: cloudwatch agent: ${message}`);
+    expect(matching(r.calls, /^amazon-cloudwatch-agent-ctl /)).toEqual([]);
+    expect(h.exists(AGENT_FILE)).toBe(false);
+    expect(h.exists(AGENT_STAMP)).toBe(false);
   });
 
   test('a single node reads no member tag and keeps its own name and secret', () => {
