@@ -13,8 +13,10 @@ import { CasperNodeKeys } from './data';
 import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperFleetDashboard, CasperNodeMetrics } from './monitoring';
 import { CasperNodeSecurityGroup, CasperVpc } from './network';
 import { validateFleetProps } from './private/fleet-props';
+import { ROLE_DATA, TAG_NODE, TAG_ROLE } from './private/contract';
 import { acknowledgeNagRules } from './private/nag';
-import { readyWaitSeconds, renderNodeConfig } from './private/node-config';
+import { bootstrapTimings, lifecycleVolumeProps } from './private/instance-options';
+import { renderNodeConfig } from './private/node-config';
 import { ownerOf } from './private/validation';
 import { ConfigBucket, DataVolumeLifecycle, SnapshotRotation } from './storage';
 
@@ -250,9 +252,7 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
         cloudWatchAgentConfigParameterName: agentConfig.parameter.parameterName,
         metricsNamespace: v.metricsNamespace,
         metricsLogGroupName: agentConfig.metricsLogGroup.logGroupName,
-        readyWaitSeconds: readyWaitSeconds(v.bootstrapTimeout.toSeconds()),
-        restartAfterSeconds: v.unresponsiveThreshold.toSeconds(),
-        unhealthyAfterSeconds: v.unresponsiveThreshold.toSeconds() + 600,
+        ...bootstrapTimings(v),
         healthEndpoint: { port: v.healthCheckPort, maxBlockAgeSeconds: v.maxBlockAge.toSeconds(), minPeers: v.minPeers },
         signalWhenInSync: true,
         fleet: {
@@ -348,16 +348,14 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
       autoScalingGroup: this.members.autoScalingGroup,
       nodeName: v.fleetName,
       memberSlots: v.nodeCount,
-      seedSnapshotId: v.seedSnapshotId,
-      volumeSizeGiB: v.dataVolumeSizeGiB,
-      volumeIops: v.dataVolumeIops,
-      volumeThroughputMibps: v.dataVolumeThroughputMibps,
+      ...lifecycleVolumeProps(v),
       metricsNamespace: v.metricsNamespace,
     });
     if (v.enableBackups) {
       this.snapshotRotation = new SnapshotRotation(this, 'Backups', {
+        volumeTagKey: TAG_NODE,
         volumeTagValue: v.fleetName,
-        volumeRoleTag: 'casper:role=data',
+        volumeRoleTag: `${TAG_ROLE}=${ROLE_DATA}`,
         metricsNamespace: v.metricsNamespace,
       });
     }

@@ -13,7 +13,8 @@ import { CasperNodeKeys } from './data';
 import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperDashboard, CasperNodeMetrics } from './monitoring';
 import { CasperElasticIp, CasperNodeSecurityGroup, CasperVpc, OpenVpnServer, SshAccess } from './network';
 import { ROLE_DATA, TAG_NODE, TAG_ROLE } from './private/contract';
-import { readyWaitSeconds, renderNodeConfig } from './private/node-config';
+import { bootstrapTimings, lifecycleVolumeProps } from './private/instance-options';
+import { renderNodeConfig } from './private/node-config';
 import { validateNodeProps } from './private/node-props';
 import { slackChannel } from './private/slack';
 import { ownerOf } from './private/validation';
@@ -149,9 +150,7 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
         cloudWatchAgentConfigParameterName: this.agentConfig.parameter.parameterName,
         metricsNamespace: v.metricsNamespace,
         metricsLogGroupName: this.agentConfig.metricsLogGroup.logGroupName,
-        readyWaitSeconds: readyWaitSeconds(v.bootstrapTimeout.toSeconds()),
-        restartAfterSeconds: v.unresponsiveThreshold.toSeconds(),
-        unhealthyAfterSeconds: v.unresponsiveThreshold.toSeconds() + 600,
+        ...bootstrapTimings(v),
         healthEndpoint: v.healthEndpoint,
       }),
     });
@@ -187,11 +186,8 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
       elasticIpAllocationId: this.elasticIp.allocationId,
       // The lifecycle keeps the group in the data volume's AZ while it is usable.
       groupSubnets: this.nodeGroup.subnets,
-      volumeSizeGiB: v.dataVolumeSizeGiB,
-      volumeIops: v.dataVolumeIops,
-      volumeThroughputMibps: v.dataVolumeThroughputMibps,
+      ...lifecycleVolumeProps(v),
       metricsNamespace: v.metricsNamespace,
-      seedSnapshotId: v.seedSnapshotId,
     });
     if (v.backups) {
       this.snapshotRotation = new SnapshotRotation(this, 'Backups', {

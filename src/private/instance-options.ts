@@ -1,6 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { checkInstanceType } from './instance-type';
+import { readyWaitSeconds } from './node-config';
 import { CasperValidationError, Owner, validateDuration, validateInteger, validateSnapshotId } from './validation';
 import type { CasperNodeInstanceOptions } from '../compute/casper-node-instance-options';
 
@@ -58,5 +59,25 @@ export function validateInstanceOptions(owner: Owner, options: CasperNodeInstanc
       Duration.minutes(5), Duration.hours(6)),
     spot: options.spot ?? false,
     seedSnapshotId: options.seedSnapshotId,
+  };
+}
+
+/** The data volume's settings as `DataVolumeLifecycle` takes them. */
+export function lifecycleVolumeProps(v: ValidInstanceOptions) {
+  return {
+    volumeSizeGiB: v.dataVolumeSizeGiB,
+    volumeIops: v.dataVolumeIops,
+    volumeThroughputMibps: v.dataVolumeThroughputMibps,
+    seedSnapshotId: v.seedSnapshotId,
+  };
+}
+
+/** The bootstrap's and watchdog's timings in `config.json`, from the time options. */
+export function bootstrapTimings(v: ValidInstanceOptions) {
+  return {
+    readyWaitSeconds: readyWaitSeconds(v.bootstrapTimeout.toSeconds()),
+    restartAfterSeconds: v.unresponsiveThreshold.toSeconds(),
+    // The watchdog restarts the node first and gives it 10 more minutes.
+    unhealthyAfterSeconds: v.unresponsiveThreshold.toSeconds() + 600,
   };
 }

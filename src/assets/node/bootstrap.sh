@@ -183,7 +183,7 @@ check_assets() {
   local f
   for f in $NODE_TOOLS watchdog.sh casper-watchdog.service casper-watchdog.timer \
     casper-stage-protocols.service casper-stage-protocols.timer \
-    casper-metrics.py casper-metrics.service casper-metrics.timer \
+    casper_status.py casper-metrics.py casper-metrics.service casper-metrics.timer \
     casper-health.py casper-health.service; do
     [[ -f $HERE/$f ]] || die "$HERE/$f is missing (upload the whole node/ asset folder)"
   done
@@ -796,6 +796,7 @@ install_metrics_collector() {
     log "metrics: no CloudWatch agent or metrics namespace configured, collector skipped"
     return 0
   fi
+  write_if_changed "$ROOT/usr/local/sbin/casper_status.py" 0644 <"$HERE/casper_status.py"
   write_if_changed "$ROOT/usr/local/sbin/casper-metrics.py" 0755 <"$HERE/casper-metrics.py"
   local unit
   for unit in casper-metrics.service casper-metrics.timer; do
@@ -832,8 +833,11 @@ install_health_endpoint() {
     log "health endpoint: not enabled (port 0), skipped"
     return 0
   fi
-  write_if_changed "$ROOT/usr/local/sbin/casper-health.py" 0755 <"$HERE/casper-health.py"
+  # A running service: restart it when its code changes (the shared module included).
+  write_if_changed "$ROOT/usr/local/sbin/casper_status.py" 0644 <"$HERE/casper_status.py"
   local restart=$CHANGED
+  write_if_changed "$ROOT/usr/local/sbin/casper-health.py" 0755 <"$HERE/casper-health.py"
+  if ((CHANGED)); then restart=1; fi
   write_if_changed "$ROOT/etc/systemd/system/casper-health.service" 0644 <"$HERE/casper-health.service"
   if ((CHANGED)); then NEED_RELOAD=1 restart=1; fi
   local rpc_url=""

@@ -27,19 +27,20 @@ Exit codes: runs until stopped; 2 on bad options, 1 when the port cannot be boun
 """
 
 import argparse
-import datetime
 import http.client
 import http.server
 import json
 import os
-import re
-import socket
 import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+# Shipped beside this script (the first place Python looks). SYNCED_STATES is
+# the collector's too, so Synced = 1 and healthy agree.
+from casper_status import MAX_BODY_BYTES, RPC_STATUS_REQUEST, SYNCED_STATES, describe_error, parse_now, parse_rfc3339
 
 DEFAULT_BIND = "0.0.0.0"  # the load balancer reaches the instance from its subnets
 DEFAULT_PORT = 8889
@@ -55,38 +56,8 @@ DEFAULT_TIMEOUT_SECONDS = 1.5
 DEFAULT_DEADLINE_SECONDS = 3.5
 DEFAULT_CACHE_SECONDS = 2.0
 HEALTH_PATH = "/healthz"
-RPC_STATUS_REQUEST = b'{"jsonrpc":"2.0","id":1,"method":"info_get_status","params":[]}'
-MAX_BODY_BYTES = 1 << 20
-
-# The reactor states in which the node follows the chain tip (the same as
-# casper-metrics.py's SYNCED_STATES, so Synced = 1 and healthy agree).
-# casper-node 2.x (types/src/reactor_state.rs) defines Initialize, CatchUp,
-# Upgrading, KeepUp, Validate and ShutdownForUpgrade. Validate is "caught up
-# and an active validator": the reactor enters it from KeepUp only once it is
-# keeping up and its own key is in the era's validator set
-# (main_reactor/keep_up.rs, keep_up_should_validate -> create_required_eras).
-# A read-only node's key is not bonded, so it stays in KeepUp; should it ever
-# be in Validate, it is in sync all the same.
-SYNCED_STATES = ("KeepUp", "Validate")
-
-RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})"
-)
 
 
-def parse_rfc3339(text):
-    """Epoch seconds (float) of an RFC 3339 timestamp; ValueError if it is not one."""
-    m = RFC3339.fullmatch(text) if isinstance(text, str) else None
-    if m is None:
-        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    fraction, offset = m.group(7) or "", m.group(8)
-    whole = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc)
-    seconds = whole.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
-    if offset not in ("Z", "z"):
-        sign = 1 if offset[0] == "+" else -1
-        seconds -= sign * (int(offset[1:3]) * 3600 + int(offset[4:6]) * 60)
-    return seconds
 
 
 def unhealthy(reason):
@@ -130,16 +101,6 @@ def verdict(status, rpc_problem, now, max_block_age_seconds, min_peers):
     if rpc_problem is not None:
         return unhealthy(f"sidecar RPC: {rpc_problem}")
     return True, {"healthy": True, "reactor_state": state, "block_age_seconds": age, "peers": len(peers)}
-
-
-def describe_error(exc, timeout):
-    """A short reason for a failed request."""
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, (socket.timeout, TimeoutError)):
-        return f"timeout after {timeout:g} s"
-    return f"unreachable: {reason}"
 
 
 def request(url, timeout, data=None):
@@ -280,14 +241,6 @@ def number(kind, low, high=None, what="number"):
             raise argparse.ArgumentTypeError(f"expected a {what} ({bounds}), got {text!r}")
         return value
     return parse
-
-
-def parse_now(text):
-    """--now: epoch seconds or an RFC 3339 timestamp."""
-    try:
-        return float(text) if re.fullmatch(r"\d+(\.\d+)?", text) else parse_rfc3339(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not epoch seconds nor an RFC 3339 timestamp: {text!r}") from None
 
 
 def parse_args(argv):

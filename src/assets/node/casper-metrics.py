@@ -16,7 +16,6 @@ data), 1 when the agent's endpoint could not be reached, 2 on bad options.
 """
 
 import argparse
-import datetime
 import http.client
 import json
 import os
@@ -26,6 +25,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+
+# Shipped beside this script (the first place Python looks).
+from casper_status import MAX_BODY_BYTES, RPC_STATUS_REQUEST, SYNCED_STATES, describe_error, parse_now, parse_rfc3339
 
 DEFAULT_STATUS_URL = "http://127.0.0.1:8888/status"
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:25888"
@@ -38,8 +40,6 @@ DEFAULT_BOOTSTRAP_DONE_FILE = "/var/lib/casper-bootstrap/done"
 # and <bin root>/m_n_p/casper-node (the launcher needs both).
 DEFAULT_CONFIG_ROOT = "/etc/casper"
 DEFAULT_BIN_ROOT = "/var/lib/casper/bin"
-RPC_STATUS_REQUEST = b'{"jsonrpc":"2.0","id":1,"method":"info_get_status","params":[]}'
-MAX_BODY_BYTES = 1 << 20
 
 # Metric name and unit, in the order they appear in the document.
 METRICS = (
@@ -57,8 +57,6 @@ METRICS = (
     ("RpcUp", "None"),
     ("RpcLatencyMilliseconds", "Milliseconds"),
 )
-# The reactor states of a node that follows the chain tip.
-SYNCED_STATES = ("KeepUp", "Validate")
 # The reactor states of a node that is still getting to the chain tip. In them
 # last_added_block_info (the highest complete block) lags the tip by hours, so
 # block age means nothing; whether the height moves does.
@@ -67,33 +65,7 @@ PROTOCOL_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 # Status fields passed on as properties of the log event.
 PROPERTIES = (("ReactorState", "reactor_state"), ("ChainspecName", "chainspec_name"), ("BuildVersion", "build_version"))
 
-RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})"
-)
 JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
-
-
-def parse_rfc3339(text):
-    """Epoch seconds (float) of an RFC 3339 timestamp; ValueError if it is not one."""
-    m = RFC3339.fullmatch(text) if isinstance(text, str) else None
-    if m is None:
-        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    fraction, offset = m.group(7) or "", m.group(8)
-    whole = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc)
-    seconds = whole.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
-    if offset not in ("Z", "z"):
-        sign = 1 if offset[0] == "+" else -1
-        seconds -= sign * (int(offset[1:3]) * 3600 + int(offset[4:6]) * 60)
-    return seconds
-
-
-def parse_now(text):
-    """--now: epoch seconds or an RFC 3339 timestamp."""
-    try:
-        return float(text) if re.fullmatch(r"\d+(\.\d+)?", text) else parse_rfc3339(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not epoch seconds nor an RFC 3339 timestamp: {text!r}") from None
 
 
 def is_int(value):
@@ -283,16 +255,6 @@ def fetch_status(url, timeout):
         return e.code, b""
     except (OSError, http.client.HTTPException, ValueError) as e:
         return None, describe_error(e, timeout)
-
-
-def describe_error(exc, timeout):
-    """A short reason for a failed request."""
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, (socket.timeout, TimeoutError)):
-        return f"timeout after {timeout:g} s"
-    return f"unreachable: {reason}"
 
 
 def parse_endpoint(text):
