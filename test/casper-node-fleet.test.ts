@@ -57,7 +57,8 @@ describe('CasperNodeFleet defaults (testnet)', () => {
   test('the load balancer admits the VPC only; the members admit the load balancer on 7777 and 8889', () => {
     const lbGroup = fleet.connections.securityGroups[0];
     expect(ingressOf(t, stack, lbGroup)).toEqual([expect.stringMatching(/NetworkVpc.*CidrBlock.* 7777$/)]);
-    const fromLb = ingressOf(t, stack, fleet.memberSecurityGroup.securityGroup).filter((r) => r.includes(stack.getLogicalId(lbGroup.node.defaultChild as any)));
+    const lbGroupId = stack.getLogicalId(lbGroup.node.defaultChild as any);
+    const fromLb = ingressOf(t, stack, fleet.memberSecurityGroup.securityGroup).filter((r) => r.includes(lbGroupId));
     expect(fromLb.map((r) => r.split(' ').pop()).sort()).toEqual(['7777', '8889']);
   });
 
@@ -98,8 +99,13 @@ describe('CasperNodeFleet options', () => {
     const stack = agnosticStack();
     const certificate = acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:us-east-1:111111111111:certificate/0b7a1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d');
     const fleet = new CasperNodeFleet(stack, 'Fleet', {
-      network: CasperNetwork.TESTNET, nodeCount: 3, internetFacing: true, allowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
-      enableSse: true, enableTls: true, tlsCertificate: certificate,
+      network: CasperNetwork.TESTNET,
+      nodeCount: 3,
+      internetFacing: true,
+      allowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
+      enableSse: true,
+      enableTls: true,
+      tlsCertificate: certificate,
     });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });

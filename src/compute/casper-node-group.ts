@@ -263,7 +263,10 @@ export class CasperNodeGroup extends Construct implements ec2.IConnectable, iam.
       minCapacity: capacity,
       maxCapacity: capacity,
       healthChecks: props.elbHealthCheck
-        ? autoscaling.HealthChecks.withAdditionalChecks({ gracePeriod: v.bootstrapTimeout, additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB] })
+        ? autoscaling.HealthChecks.withAdditionalChecks({
+          gracePeriod: v.bootstrapTimeout,
+          additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
+        })
         : autoscaling.HealthChecks.ec2({ gracePeriod: v.bootstrapTimeout }),
       updatePolicy: props.rollingUpdate ? autoscaling.UpdatePolicy.rollingUpdate({
         maxBatchSize: 1,

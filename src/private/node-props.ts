@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
+import { nodePorts } from './fleet-props';
 import { validateInstanceOptions, ValidInstanceOptions } from './instance-options';
 import { validateSlack } from './slack';
 import { describeSshAccess, resolveSshPeers } from './ssh';
-import { nodePorts } from './fleet-props';
 import { CasperValidationError, isValidEmail, isValidMetricsNamespace, Owner, validateFreePort, validateNodeName } from './validation';
 import { knownVpcCidr, validateOpenVpnOptions } from './vpn-options';
 import type { CasperReadOnlyNodeProps } from '../casper-read-only-node-props';
