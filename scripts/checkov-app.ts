@@ -4,14 +4,16 @@
  *
  * - CasperTestnetNode: the example app (examples/testnet-node.ts), as `npm run synth` builds it;
  * - CasperVpnNode: a node with the OpenVPN server, an alert topic and RemovalPolicy.DESTROY;
- * - CasperMonitoring: the monitoring constructs alone, watching any node's status URL.
+ * - CasperMonitoring: the monitoring constructs alone, watching any node's status URL;
+ * - CasperFleet: a 2-member CasperNodeFleet, internet-facing for given CIDRs, with the SSE and TLS listeners.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { buildApp } from '../examples/testnet-node';
 import {
-  AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperDashboard, CasperNetwork, CasperReadOnlyNode,
+  AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperDashboard, CasperNetwork, CasperNodeFleet, CasperReadOnlyNode,
 } from '../src';
 
 /** Adds the stacks checkov scans to an app. */
@@ -36,6 +38,20 @@ export function buildCheckovApp(app: App): App {
   });
   const alarms = new CasperAlarms(monitoring, 'Alarms', { metrics: agent.metrics, topic: topic.topic, canary });
   new CasperDashboard(monitoring, 'Dashboard', { metrics: agent.metrics, alarms, canary, agentConfig: agent });
+
+  // Every listener on: the TLS listener with an imported certificate (an ACM certificate of the account).
+  const fleet = new Stack(app, 'CasperFleet');
+  new CasperNodeFleet(fleet, 'Fleet', {
+    network: CasperNetwork.TESTNET,
+    nodeCount: 2,
+    internetFacing: true,
+    allowedCidrs: ['203.0.113.0/24'],
+    enableSse: true,
+    enableTls: true,
+    tlsCertificate: acm.Certificate.fromCertificateArn(fleet, 'Certificate',
+      'arn:aws:acm:us-east-1:111122223333:certificate/0b7a1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d'),
+    alertEmails: ['ops@example.com'],
+  });
   return app;
 }
 

@@ -6,7 +6,8 @@
 # it on the resource with a reason (src/private/checkov.ts, skipCheckov).
 #
 # The templates (scripts/checkov-app.ts, synthesized offline, no AWS account):
-# the example testnet node, a node with the VPN on, the monitoring constructs alone.
+# the example testnet node, a node with the VPN on, the monitoring constructs alone,
+# a fleet (internet-facing, with the SSE and TLS listeners).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

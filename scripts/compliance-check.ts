@@ -1,10 +1,10 @@
 /**
  * cdk-nag (AwsSolutions) and cfn-lint over the stacks checkov scans
  * (scripts/checkov-app.ts: the example testnet node, a node with the VPN and
- * DESTROY, the monitoring constructs alone) plus the network constructs, with the
- * same verdicts as the unit tests (test/support/checks.ts). One process instead
- * of the jest suites, for `npx projen test:newest-cdk`, which runs it against
- * the newest aws-cdk-lib. Exits 1 on an unacknowledged finding, a cfn-lint error
+ * DESTROY, the monitoring constructs alone, a fleet with every listener) plus
+ * the network constructs, with the same verdicts as the unit tests
+ * (test/support/checks.ts). One process instead of the jest suites, for
+ * `npx projen test:newest-cdk`, which runs it against the newest aws-cdk-lib. Exits 1 on an unacknowledged finding, a cfn-lint error
  * or an unexplained cfn-lint warning.
  */
 import * as os from 'os';

@@ -9,7 +9,7 @@
 # it into a scratch copy of the project (.work/newest-cdk; the lockfile and
 # package.json of the project stay on the floor), and runs there:
 #   1+2. synth, cdk-nag and cfn-lint of the example node, a node with the VPN, the
-#      monitoring constructs alone and the network layer (scripts/compliance-check.ts,
+#      monitoring constructs alone, a fleet and the network layer (scripts/compliance-check.ts,
 #      the unit tests' verdicts in one process),
 #   3. checkov over the synthesized templates,
 #   4. the TypeScript/Python/Go smoke apps and their template comparison
@@ -107,7 +107,7 @@ got=$(node -p "require('aws-cdk-lib/package.json').version + ' ' + require('cons
 [ "$got" = "$cdk $constructs" ] || fail "the scratch copy resolved aws-cdk-lib/constructs $got, expected $cdk $constructs"
 echo "scratch copy on aws-cdk-lib $cdk, constructs $constructs, cloud-assembly-schema $(node -p "require('@aws-cdk/cloud-assembly-schema/package.json').version") ($(( $(date +%s) - t0 ))s)"
 
-step "synth + cdk-nag + cfn-lint (example node, node with VPN, monitoring alone, network layer)"
+step "synth + cdk-nag + cfn-lint (example node, node with VPN, monitoring alone, fleet, network layer)"
 npx ts-node --project test/tsconfig.json scripts/compliance-check.ts "$scratch/compliance.out"
 
 step "checkov (the same templates)"

@@ -12,6 +12,7 @@ import { CasperNodeGroup, CasperNodeInstanceOptions } from './compute';
 import { CasperNodeKeys } from './data';
 import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperFleetDashboard, CasperNodeMetrics } from './monitoring';
 import { CasperNodeSecurityGroup, CasperVpc } from './network';
+import { skipCheckov } from './private/checkov';
 import { validateFleetProps } from './private/fleet-props';
 import { ROLE_DATA, TAG_NODE, TAG_ROLE } from './private/contract';
 import { acknowledgeNagRules } from './private/nag';
@@ -428,6 +429,19 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
       id: 'AwsSolutions-ELB2',
       reason: 'A Network Load Balancer writes access logs only for TLS listeners; the members log every RPC call in the sidecar\'s journal and the target group health is alarmed.',
     }]);
+
+    // ---- checkov (npx projen checkov): the fleet's own resources' skips, each with its reason ----
+    const tcpListeners = [`RPC on ${props.network.rpcPort}`, ...(v.enableSse ? [`SSE on ${props.network.ssePort}`] : [])].join(' and ');
+    skipCheckov(this.loadBalancer.node.defaultChild!, [{
+      id: 'CKV_AWS_91',
+      comment: 'A Network Load Balancer writes access logs only for TLS listeners, and only about TLS connections (client address, '
+        + `handshake, cipher, bytes: no JSON-RPC method or result); its plain TCP listeners (${tcpListeners}) are never logged. `
+        + (v.tlsCertificate
+          ? 'Only the TLS listener (443) would be; to keep its records, pass the account\'s log bucket to '
+            + '`loadBalancer.logAccessLogs(bucket)`: a bucket of the fleet\'s own would need its own policy, retention and access logs.'
+          : 'This one has no TLS listener (enableTls is off): there is nothing to log.'),
+    }]);
+    // ---- end of checkov ----
   }
 
   /** Members in sync (healthy targets of the RPC target group), minimum per minute. */

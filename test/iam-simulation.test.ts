@@ -1,6 +1,7 @@
 /**
  * IAM proven with real semantics (DESIGN.md, "Verify against the real thing"):
- * the default CasperReadOnlyNode (and the node with the VPN) is synthesized,
+ * the default CasperReadOnlyNode (and the node with the VPN) and a 3-member
+ * CasperNodeFleet are synthesized,
  * CloudFormation intrinsics are resolved to concrete ARNs in account
  * 111122223333 / us-east-1, and @cloud-copilot/iam-simulate evaluates each
  * role's effective policies (inline, attached, AWS managed) together with the
@@ -29,7 +30,9 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { IConstruct } from 'constructs';
-import { CasperNetwork, CasperReadOnlyNode, DataVolumeLifecycle } from '../src';
+import {
+  CasperAgentConfig, CasperNetwork, CasperNodeFleet, CasperReadOnlyNode, ConfigBucket, DataVolumeLifecycle, SnapshotRotation,
+} from '../src';
 import {
   ACCOUNT, allPolicyDocuments, CallResource, CfnTemplate, checkCalls, checkProbes, REGION, RoleCall, rolePolicies, TemplateResolver,
   unsupportedConditionKeys,
@@ -74,6 +77,13 @@ function nodeSynth(props: { enableVpn?: boolean } = {}): Synth & { node: CasperR
   const stack = new Stack(new App(), STACK_NAME);
   const node = new CasperReadOnlyNode(stack, 'Node', { network: CasperNetwork.TESTNET, ...props });
   return { ...synth(stack), node };
+}
+
+/** A CasperNodeFleet of 3 members with its defaults (internal load balancer, no seed snapshot). */
+function fleetSynth(): Synth & { fleet: CasperNodeFleet } {
+  const stack = new Stack(new App(), STACK_NAME);
+  const fleet = new CasperNodeFleet(stack, 'Fleet', { network: CasperNetwork.TESTNET, nodeCount: 3 });
+  return { ...synth(stack), fleet };
 }
 
 /** The seed snapshot of the lifecycle fixtures below: untagged, as one shared from another account would be. */
@@ -186,37 +196,94 @@ function lambdaRuntimeLogCalls(s: Synth, roleId: string, role: string, functionI
 
 // ============================================================ call tables
 
-/** The node's instance role: user data, bootstrap, watchdog, CloudWatch agent, SSM agent. */
-function nodeRoleCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+/**
+ * What an instance role running the node bootstrap works with: a node's, or
+ * the members' of a fleet (one role for all members, a signing key per slot).
+ */
+interface InstanceWorld {
+  readonly roleId: string;
+  /** Label of the role in messages. */
+  readonly role: string;
+  /** The node's name, or the fleet's (its group's and volumes' casper:node tag). */
+  readonly nodeName: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  /** The signing-key secrets: the node's, or one per member slot (`slot` set). */
+  readonly secrets: Array<{ readonly arn: string; readonly slot?: number }>;
+  readonly asgName: string;
+  readonly groupTags: Record<string, string>;
+  readonly agent: CasperAgentConfig;
+  readonly namespace: string;
+}
+
+function nodeInstanceWorld(s: Synth & { node: CasperReadOnlyNode }): InstanceWorld {
   const { node, v } = s;
-  const roleId = s.id(node.role);
-  const role = 'node';
-  const bucket = v(node.configBucket.bucket.bucketName);
-  const prefix = node.configBucket.keyPrefix;
-  const secret = v(node.keys.signingKeySecret.secretArn);
   const asgId = s.id(node.autoScalingGroup);
-  const asgName = s.r.ref(asgId);
-  const tags = groupTags(s, asgId);
+  return {
+    roleId: s.id(node.role),
+    role: 'node',
+    nodeName: node.nodeName,
+    bucket: v(node.configBucket.bucket.bucketName),
+    prefix: node.configBucket.keyPrefix,
+    secrets: [{ arn: v(node.keys.signingKeySecret.secretArn) }],
+    asgName: s.r.ref(asgId),
+    groupTags: groupTags(s, asgId).group,
+    agent: node.agentConfig,
+    namespace: node.metrics.namespace,
+  };
+}
+
+function fleetInstanceWorld(s: Synth & { fleet: CasperNodeFleet }): InstanceWorld {
+  const { fleet, v } = s;
+  const config = fleet.node.findChild('Config') as ConfigBucket;
+  const asgId = s.id(fleet.members.autoScalingGroup);
+  return {
+    roleId: s.id(fleet.members.role),
+    role: 'fleet member',
+    nodeName: fleet.fleetName,
+    bucket: v(config.bucket.bucketName),
+    prefix: config.keyPrefix,
+    secrets: fleet.memberKeys.map((k, slot) => ({ arn: v(k.signingKeySecret.secretArn), slot })),
+    asgName: s.r.ref(asgId),
+    groupTags: groupTags(s, asgId).group,
+    agent: fleet.node.findChild('Agent') as CasperAgentConfig,
+    namespace: fleet.metricsNamespace,
+  };
+}
+
+/**
+ * The instance role of a node or of a fleet's members: user data, bootstrap,
+ * watchdog, CloudWatch agent, SSM agent. A fleet member runs the same
+ * scripts; its bootstrap takes its slot's secret (any slot's: the role holds
+ * them all, since a member learns its slot only at boot).
+ */
+function instanceRoleCalls(s: Synth, w: InstanceWorld): RoleCall[] {
+  const { roleId, role, bucket, prefix, agent } = w;
   const instance = arn.ec2('instance/i-0123456789abcdef0');
-  const agent = node.agentConfig;
-  const logGroup = (g: any) => v(g.logGroupName);
+  const logGroup = (g: any) => s.v(g.logGroupName);
   const stream = 'i-0123456789abcdef0';
   const ud = 'src/assets/node/user-data.sh';
   const boot = 'src/assets/node/bootstrap.sh';
   const agentCfg = 'src/private/agent-config.ts';
+  const group: CallResource = { arn: arn.asg(w.asgName), tags: w.groupTags };
   return [
     { roleId, role, what: 'copy the bootstrap: list the node prefix', action: 's3:ListBucket', resources: [{ arn: arn.s3(bucket) }], context: { 's3:prefix': prefix }, source: { file: ud, code: 'retry aws s3 cp --recursive "s3://__CONFIG_BUCKET__/__CONFIG_PREFIX__"' } },
     { roleId, role, what: 'copy the bootstrap: bootstrap.sh', action: 's3:GetObject', resources: [{ arn: arn.s3(bucket, `${prefix}bootstrap.sh`) }], source: { file: ud, code: 'retry aws s3 cp --recursive "s3://__CONFIG_BUCKET__/__CONFIG_PREFIX__"' } },
     { roleId, role, what: 'copy the bootstrap: config.json', action: 's3:GetObject', resources: [{ arn: arn.s3(bucket, `${prefix}config.json`) }], source: { file: ud, code: 'retry aws s3 cp --recursive "s3://__CONFIG_BUCKET__/__CONFIG_PREFIX__"' } },
-    { roleId, role, what: 'restore the signing key', action: 'secretsmanager:GetSecretValue', resources: [{ arn: secret }], source: { file: boot, code: 'secret=$(aws secretsmanager get-secret-value --secret-id "$CFG_SECRET_ARN"' } },
-    { roleId, role, what: 'store a new signing key', action: 'secretsmanager:PutSecretValue', resources: [{ arn: secret }], source: { file: boot, code: 'aws secretsmanager put-secret-value --secret-id "$CFG_SECRET_ARN"' } },
-    { roleId, role, what: 'CloudWatch agent loads its config parameter', action: 'ssm:GetParameter', resources: [{ arn: arn.parameter(v(agent.parameter.parameterName)) }], source: { file: boot, code: 'amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "ssm:$CFG_CW_PARAMETER"' } },
-    { roleId, role, what: 'a fleet member\'s bootstrap reads the agent config parameter (to load it with its own NodeName)', action: 'ssm:GetParameter', resources: [{ arn: arn.parameter(v(agent.parameter.parameterName)) }], source: { file: boot, code: 'value=$(retry 3 aws ssm get-parameter --name "$CFG_CW_PARAMETER"' } },
+    ...w.secrets.flatMap(({ arn: secret, slot }): RoleCall[] => {
+      const of = slot === undefined ? '' : `member slot ${slot}: `;
+      return [
+        { roleId, role, what: `${of}restore the signing key`, action: 'secretsmanager:GetSecretValue', resources: [{ arn: secret }], source: { file: boot, code: 'secret=$(aws secretsmanager get-secret-value --secret-id "$CFG_SECRET_ARN"' } },
+        { roleId, role, what: `${of}store a new signing key`, action: 'secretsmanager:PutSecretValue', resources: [{ arn: secret }], source: { file: boot, code: 'aws secretsmanager put-secret-value --secret-id "$CFG_SECRET_ARN"' } },
+      ];
+    }),
+    { roleId, role, what: 'CloudWatch agent loads its config parameter', action: 'ssm:GetParameter', resources: [{ arn: arn.parameter(s.v(agent.parameter.parameterName)) }], source: { file: boot, code: 'amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "ssm:$CFG_CW_PARAMETER"' } },
+    { roleId, role, what: 'a fleet member\'s bootstrap reads the agent config parameter (to load it with its own NodeName)', action: 'ssm:GetParameter', resources: [{ arn: arn.parameter(s.v(agent.parameter.parameterName)) }], source: { file: boot, code: 'value=$(retry 3 aws ssm get-parameter --name "$CFG_CW_PARAMETER"' } },
     { roleId, role, what: 'signal SUCCESS to the group\'s creation policy', action: 'cloudformation:SignalResource', resources: [{ arn: s.r.stackId }], source: { file: boot, code: 'if aws cloudformation signal-resource --stack-name "$stack"' } },
     { roleId, role, what: 'signal FAILURE at the bootstrap deadline', action: 'cloudformation:SignalResource', resources: [{ arn: s.r.stackId }], source: { file: ud, code: 'aws cloudformation signal-resource --stack-name "$stack" --logical-resource-id "$logical"' } },
-    { roleId, role, what: 'watchdog marks its own instance unhealthy', action: 'autoscaling:SetInstanceHealth', resources: [{ arn: arn.asg(asgName), tags: tags.group }], source: { file: 'src/assets/node/watchdog.sh', code: 'if ! aws autoscaling set-instance-health --instance-id "$instance_id"' } },
-    { roleId, role, what: 'bootstrap deadline marks the instance unhealthy', action: 'autoscaling:SetInstanceHealth', resources: [{ arn: arn.asg(asgName), tags: tags.group }], source: { file: ud, code: 'retry aws autoscaling set-instance-health --instance-id "$instance_id"' } },
-    { roleId, role, what: 'CloudWatch agent: CPU, memory, disk metrics', action: 'cloudwatch:PutMetricData', resources: ['*'], context: { 'cloudwatch:namespace': node.metrics.namespace }, source: { file: agentCfg, code: 'namespace: input.namespace,' } },
+    { roleId, role, what: 'watchdog marks its own instance unhealthy', action: 'autoscaling:SetInstanceHealth', resources: [group], source: { file: 'src/assets/node/watchdog.sh', code: 'if ! aws autoscaling set-instance-health --instance-id "$instance_id"' } },
+    { roleId, role, what: 'bootstrap deadline marks the instance unhealthy', action: 'autoscaling:SetInstanceHealth', resources: [group], source: { file: ud, code: 'retry aws autoscaling set-instance-health --instance-id "$instance_id"' } },
+    { roleId, role, what: 'CloudWatch agent: CPU, memory, disk metrics', action: 'cloudwatch:PutMetricData', resources: ['*'], context: { 'cloudwatch:namespace': w.namespace }, source: { file: agentCfg, code: 'namespace: input.namespace,' } },
     ...[['casper-node.log', agent.nodeLogGroup], ['casper-node.stderr.log', agent.nodeStderrLogGroup], ['the bootstrap log', agent.bootstrapLogGroup]].flatMap(([what, g]): RoleCall[] => [
       { roleId, role, what: `CloudWatch agent ships ${what}: log stream`, action: 'logs:CreateLogStream', resources: [{ arn: arn.logStream(logGroup(g), stream) }], source: { file: agentCfg, code: 'log_stream_name: \'{instance_id}\',' } },
       { roleId, role, what: `CloudWatch agent ships ${what}: events`, action: 'logs:PutLogEvents', resources: [{ arn: arn.logStream(logGroup(g), stream) }], source: { file: agentCfg, code: 'log_stream_name: \'{instance_id}\',' } },
@@ -227,13 +294,10 @@ function nodeRoleCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
   ];
 }
 
-/** What the node's role must never do. */
-function nodeRoleProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
-  const { node, v } = s;
-  const roleId = s.id(node.role);
-  const role = 'node';
-  const bucket = v(node.configBucket.bucket.bucketName);
-  const source = { file: 'test/iam-simulation.test.ts', code: 'nodeRoleProbes' };
+/** What the instance role of a node or of a fleet's members must never do. */
+function instanceRoleProbes(w: InstanceWorld): RoleCall[] {
+  const { roleId, role, bucket } = w;
+  const source = { file: 'test/iam-simulation.test.ts', code: 'instanceRoleProbes' };
   const instance = arn.ec2('instance/i-0123456789abcdef0');
   return [
     { roleId, role, what: 'another secret', action: 'secretsmanager:GetSecretValue', resources: [{ arn: arn.secret('other') }], source },
@@ -245,12 +309,30 @@ function nodeRoleProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
     { roleId, role, what: 'list its bucket outside the node prefix', action: 's3:ListBucket', resources: [{ arn: arn.s3(bucket) }], context: { 's3:prefix': '' }, source },
     { roleId, role, what: 'write to its config bucket', action: 's3:PutObject', resources: [{ arn: arn.s3(bucket, 'node/bootstrap.sh') }], source },
     { roleId, role, what: 'metrics into another namespace', action: 'cloudwatch:PutMetricData', resources: ['*'], context: { 'cloudwatch:namespace': 'AWS/EC2' }, source },
-    { roleId, role, what: 'another Auto Scaling group', action: 'autoscaling:SetInstanceHealth', resources: [{ arn: arn.asg('Other-Group-ABC'), tags: { 'casper:node': node.nodeName } }], source },
+    { roleId, role, what: 'another Auto Scaling group', action: 'autoscaling:SetInstanceHealth', resources: [{ arn: arn.asg('Other-Group-ABC'), tags: { [TAG_NODE]: w.nodeName } }], source },
     { roleId, role, what: 'signal another stack', action: 'cloudformation:SignalResource', resources: [{ arn: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Other/0a1b2c3d-1b2c-4d5e-8f90-0a1b2c3d4e5f` }], source },
     { roleId, role, what: 'another log group', action: 'logs:PutLogEvents', resources: [{ arn: arn.logStream('/other/group', 'x') }], source },
-    { roleId, role, what: 'attach a volume itself (the handlers own volumes)', action: 'ec2:AttachVolume', resources: [{ arn: arn.ec2('volume/vol-0123456789abcdef0'), tags: { [TAG_NODE]: node.nodeName } }, { arn: instance }], source },
+    { roleId, role, what: 'attach a volume itself (the handlers own volumes)', action: 'ec2:AttachVolume', resources: [{ arn: arn.ec2('volume/vol-0123456789abcdef0'), tags: { [TAG_NODE]: w.nodeName } }, { arn: instance }], source },
     { roleId, role, what: 'Run Command messages (not Session Manager)', action: 'ec2messages:GetMessages', resources: ['*'], source },
     { roleId, role, what: 'State Manager associations (not Session Manager)', action: 'ssm:ListInstanceAssociations', resources: [{ arn: instance }], source },
+  ];
+}
+
+/**
+ * Another node's or fleet's signing keys and group, in the same account (`other`
+ * is resolved from its own template: its ARNs and names are those CloudFormation
+ * would give it): a node's or a fleet member's role touches neither.
+ */
+function otherInstanceProbes(w: InstanceWorld, other: InstanceWorld): RoleCall[] {
+  const { roleId, role } = w;
+  const source = { file: 'test/iam-simulation.test.ts', code: 'otherInstanceProbes' };
+  const whose = other.secrets.length > 1 ? `another fleet's member slot ${other.secrets.length - 1}` : 'another node\'s';
+  const secret = other.secrets[other.secrets.length - 1].arn;
+  return [
+    { roleId, role, what: `${whose} signing key`, action: 'secretsmanager:GetSecretValue', resources: [{ arn: secret }], source },
+    { roleId, role, what: `overwrite ${whose} signing key`, action: 'secretsmanager:PutSecretValue', resources: [{ arn: secret }], source },
+    { roleId, role, what: `${whose} secret's metadata`, action: 'secretsmanager:DescribeSecret', resources: [{ arn: secret }], source },
+    { roleId, role, what: `mark an instance of ${other.secrets.length > 1 ? 'another fleet' : 'another node'}'s group unhealthy`, action: 'autoscaling:SetInstanceHealth', resources: [{ arn: arn.asg(other.asgName), tags: other.groupTags }], source },
   ];
 }
 
@@ -287,25 +369,31 @@ function vpnRoleProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
   ];
 }
 
-/** SnapshotRotation's handler (src/storage/handlers/snapshot-rotation.ts). */
-function rotationCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
-  const rotation = s.node.snapshotRotation!;
+/**
+ * SnapshotRotation's handler (src/storage/handlers/snapshot-rotation.ts), of
+ * volumes tagged casper:node=`nodeName` (a node's, or all members' of a fleet:
+ * `volumeTags` adds what else they carry). The sync check, when configured,
+ * reads the node's Synced metric.
+ */
+function rotationCalls(s: Synth, rotation: SnapshotRotation, nodeName: string, volumeTags: Record<string, string> = {}): RoleCall[] {
   const roleId = s.id(rotation.handler.role!);
   const role = 'rotation';
   const handler = 'src/storage/handlers/snapshot-rotation.ts';
-  const logGroup = s.r.ref(s.idOf('AWS::Logs::LogGroup', 'NodeBackupsLogs'));
-  const volumeTags = { [TAG_NODE]: s.node.nodeName, [TAG_ROLE]: ROLE_DATA, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE };
+  const logGroup = s.r.ref(s.id(rotation.node.findChild('Logs')));
+  const syncCheck = !!s.template.Resources[s.id(rotation.handler)].Properties.Environment.Variables.SYNC_METRIC_NAMESPACE;
   const snapshotTags = {
-    [TAG_NODE]: s.node.nodeName,
+    [TAG_NODE]: nodeName,
     [TAG_ROLE]: ROLE_DATA,
     [ROTATION_TAG]: rotation.rotationId,
     [TAG_CREATED_BY]: CREATED_BY_ROTATION,
-    Name: `${s.node.nodeName}-2026-01-01T00:00:00.000Z`,
+    Name: `${nodeName}-2026-01-01T00:00:00.000Z`,
   };
-  const volume: CallResource = { arn: arn.ec2('volume/vol-0aaaaaaaaaaaaaaa1'), tags: volumeTags };
+  const volume: CallResource = {
+    arn: arn.ec2('volume/vol-0aaaaaaaaaaaaaaa1'), tags: { [TAG_NODE]: nodeName, [TAG_ROLE]: ROLE_DATA, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE, ...volumeTags },
+  };
   const snapshot = arn.snapshot('snap-0bbbbbbbbbbbbbbb1');
   return [
-    { roleId, role, what: 'read the node\'s Synced metric', action: 'cloudwatch:GetMetricData', resources: ['*'], source: { file: handler, code: 'await this.cloudwatch.send(new GetMetricDataCommand({' } },
+    ...(syncCheck ? [{ roleId, role, what: 'read the node\'s Synced metric', action: 'cloudwatch:GetMetricData', resources: ['*'], source: { file: handler, code: 'await this.cloudwatch.send(new GetMetricDataCommand({' } } as RoleCall] : []),
     { roleId, role, what: 'find the node\'s volumes', action: 'ec2:DescribeVolumes', resources: ['*'], source: { file: handler, code: 'await this.ec2.send(new DescribeVolumesCommand({' } },
     { roleId, role, what: 'find its snapshots', action: 'ec2:DescribeSnapshots', resources: ['*'], source: { file: handler, code: 'await this.ec2.send(new DescribeSnapshotsCommand({' } },
     { roleId, role, what: 'snapshot the node\'s volume', action: 'ec2:CreateSnapshot', resources: [volume, { arn: snapshot }], context: requestTags(snapshotTags), source: { file: handler, code: 'const out = await this.ec2.send(new CreateSnapshotCommand({' } },
@@ -316,19 +404,18 @@ function rotationCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
   ];
 }
 
-function rotationProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
-  const rotation = s.node.snapshotRotation!;
+function rotationProbes(s: Synth, rotation: SnapshotRotation, nodeName: string): RoleCall[] {
   const roleId = s.id(rotation.handler.role!);
   const role = 'rotation';
   const source = { file: 'test/iam-simulation.test.ts', code: 'rotationProbes' };
-  const own = { [TAG_NODE]: s.node.nodeName, [ROTATION_TAG]: rotation.rotationId };
+  const own = { [TAG_NODE]: nodeName, [ROTATION_TAG]: rotation.rotationId };
   return [
     { roleId, role, what: 'snapshot a foreign volume', action: 'ec2:CreateSnapshot', resources: [{ arn: arn.ec2('volume/vol-0ccccccccccccccc1'), tags: { [TAG_NODE]: 'other-node' } }, { arn: arn.snapshot('snap-1') }], context: requestTags(own), source },
     { roleId, role, what: 'snapshot an untagged volume', action: 'ec2:CreateSnapshot', resources: [{ arn: arn.ec2('volume/vol-0ccccccccccccccc2') }, { arn: arn.snapshot('snap-1') }], context: requestTags(own), source },
-    { roleId, role, what: 'a snapshot without its rotation tag', action: 'ec2:CreateSnapshot', resources: [{ arn: arn.ec2('volume/vol-0aaaaaaaaaaaaaaa1'), tags: { [TAG_NODE]: s.node.nodeName } }, { arn: arn.snapshot('snap-1') }], context: requestTags({ [TAG_NODE]: s.node.nodeName }), source },
+    { roleId, role, what: 'a snapshot without its rotation tag', action: 'ec2:CreateSnapshot', resources: [{ arn: arn.ec2('volume/vol-0aaaaaaaaaaaaaaa1'), tags: { [TAG_NODE]: nodeName } }, { arn: arn.snapshot('snap-1') }], context: requestTags({ [TAG_NODE]: nodeName }), source },
     { roleId, role, what: 'delete a foreign snapshot', action: 'ec2:DeleteSnapshot', resources: [{ arn: arn.snapshot('snap-0ddddddddddddddd1'), tags: { [TAG_NODE]: 'other-node', [ROTATION_TAG]: 'other-rotation' } }], source },
-    { roleId, role, what: 'delete the lifecycle\'s termination snapshot of the node', action: 'ec2:DeleteSnapshot', resources: [{ arn: arn.snapshot('snap-0ddddddddddddddd2'), tags: { [TAG_NODE]: s.node.nodeName, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE } }], source },
-    { roleId, role, what: 'retag an existing snapshot', action: 'ec2:CreateTags', resources: [{ arn: arn.snapshot('snap-0ddddddddddddddd2'), tags: { [TAG_NODE]: s.node.nodeName } }], context: requestTags({ [ROTATION_TAG]: rotation.rotationId }), source },
+    { roleId, role, what: 'delete the lifecycle\'s termination snapshot of the node', action: 'ec2:DeleteSnapshot', resources: [{ arn: arn.snapshot('snap-0ddddddddddddddd2'), tags: { [TAG_NODE]: nodeName, [TAG_CREATED_BY]: CREATED_BY_LIFECYCLE } }], source },
+    { roleId, role, what: 'retag an existing snapshot', action: 'ec2:CreateTags', resources: [{ arn: arn.snapshot('snap-0ddddddddddddddd2'), tags: { [TAG_NODE]: nodeName } }], context: requestTags({ [ROTATION_TAG]: rotation.rotationId }), source },
   ];
 }
 
@@ -391,12 +478,12 @@ function customResourceProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall
 }
 
 /** aws-cdk-lib's BucketDeployment handler: copies the node's scripts and config.json into the config bucket. */
-function bucketDeploymentCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+function bucketDeploymentCalls(s: Synth, configBucket: ConfigBucket): RoleCall[] {
   const roleId = s.idOf('AWS::IAM::Role', 'CustomCDKBucketDeployment');
   const role = 'bucket-deployment';
   const file = `${CDK_HANDLERS}/aws-s3-deployment/bucket-deployment-handler/index.py`;
-  const bucket = s.v(s.node.configBucket.bucket.bucketName);
-  const prefix = s.node.configBucket.keyPrefix;
+  const bucket = s.v(configBucket.bucket.bucketName);
+  const prefix = configBucket.keyPrefix;
   const assets = `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`;
   return [
     { roleId, role, what: 'download the source zip (CDK asset)', action: 's3:GetObject', resources: [{ arn: arn.s3(assets, '0123abcd.zip') }], source: { file, code: 'aws_command("s3", "cp", s3_source_zip, archive)' } },
@@ -407,7 +494,7 @@ function bucketDeploymentCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCal
   ];
 }
 
-function bucketDeploymentProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+function bucketDeploymentProbes(s: Synth): RoleCall[] {
   const roleId = s.idOf('AWS::IAM::Role', 'CustomCDKBucketDeployment');
   const source = { file: 'test/iam-simulation.test.ts', code: 'bucketDeploymentProbes' };
   return [
@@ -415,12 +502,12 @@ function bucketDeploymentProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCa
   ];
 }
 
-/** aws-cdk-lib's handler that empties the VPC's default security group (CasperVpc). */
-function restrictDefaultSgCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+/** aws-cdk-lib's handler that empties the VPC's default security group (CasperVpc `network`: `NodeNetwork`, `FleetNetwork`). */
+function restrictDefaultSgCalls(s: Synth, network: string): RoleCall[] {
   const roleId = s.idOf('AWS::IAM::Role', 'CustomVpcRestrictDefaultSGCustomResourceProviderRole');
   const role = 'restrict-default-sg';
   const file = `${CDK_HANDLERS}/aws-ec2/restrict-default-security-group-handler/index.js`;
-  const sg = arn.ec2(`security-group/${s.r.getAtt(s.idOf('AWS::EC2::VPC', 'NodeNetworkVpc'), 'DefaultSecurityGroup')}`);
+  const sg = arn.ec2(`security-group/${s.r.getAtt(s.idOf('AWS::EC2::VPC', `${network}Vpc`), 'DefaultSecurityGroup')}`);
   return [
     { roleId, role, what: 'revoke the default ingress rule', action: 'ec2:RevokeSecurityGroupIngress', resources: [{ arn: sg }], source: { file, code: 'revokeSecurityGroupIngress(' } },
     { roleId, role, what: 'revoke the default egress rule', action: 'ec2:RevokeSecurityGroupEgress', resources: [{ arn: sg }], source: { file, code: 'revokeSecurityGroupEgress(' } },
@@ -430,7 +517,7 @@ function restrictDefaultSgCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCa
   ];
 }
 
-function restrictDefaultSgProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
+function restrictDefaultSgProbes(s: Synth): RoleCall[] {
   const roleId = s.idOf('AWS::IAM::Role', 'CustomVpcRestrictDefaultSGCustomResourceProviderRole');
   const source = { file: 'test/iam-simulation.test.ts', code: 'restrictDefaultSgProbes' };
   return [
@@ -438,11 +525,11 @@ function restrictDefaultSgProbes(s: Synth & { node: CasperReadOnlyNode }): RoleC
   ];
 }
 
-/** The VPC flow log's delivery role (assumed by vpc-flow-logs.amazonaws.com). */
-function flowLogCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
-  const roleId = s.idOf('AWS::IAM::Role', 'NodeNetworkVpcFlowLogIAMRole');
+/** The VPC flow log's delivery role (assumed by vpc-flow-logs.amazonaws.com), of CasperVpc `network` (`NodeNetwork`, `FleetNetwork`). */
+function flowLogCalls(s: Synth, network: string): RoleCall[] {
+  const roleId = s.idOf('AWS::IAM::Role', `${network}VpcFlowLogIAMRole`);
   const role = 'flow-log';
-  const group = s.r.ref(s.idOf('AWS::Logs::LogGroup', 'NodeNetworkFlowLogGroup'));
+  const group = s.r.ref(s.idOf('AWS::Logs::LogGroup', `${network}FlowLogGroup`));
   const source = { file: DOCS.flowLogs, code: '' };
   const stream = arn.logStream(group, 'eni-0123456789abcdef0-all');
   return [
@@ -452,8 +539,8 @@ function flowLogCalls(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
   ];
 }
 
-function flowLogProbes(s: Synth & { node: CasperReadOnlyNode }): RoleCall[] {
-  const roleId = s.idOf('AWS::IAM::Role', 'NodeNetworkVpcFlowLogIAMRole');
+function flowLogProbes(s: Synth, network: string): RoleCall[] {
+  const roleId = s.idOf('AWS::IAM::Role', `${network}VpcFlowLogIAMRole`);
   const source = { file: 'test/iam-simulation.test.ts', code: 'flowLogProbes' };
   return [{ roleId, role: 'flow-log', what: 'another log group', action: 'logs:PutLogEvents', resources: [{ arn: arn.logStream('/other/group', 'x') }], source }];
 }
@@ -715,6 +802,22 @@ function lifecycleProbes(w: LifecycleWorld): RoleCall[] {
   ];
 }
 
+/**
+ * A lifecycle in pool mode (a fleet's): the steps' pool calls (with the seed's
+ * when it has one), the starter without group changes, the workflow; the
+ * probes of every lifecycle, of the seed when there is one, and of pool mode.
+ */
+function poolModeTables(w: LifecycleWorld): { calls: RoleCall[]; probes: RoleCall[] } {
+  return {
+    calls: [
+      ...lifecycleFleetCalls(w),
+      ...lifecycleStarterCalls(w).filter((c) => !c.action.startsWith('autoscaling:')),
+      ...lifecycleWorkflowCalls(w),
+    ],
+    probes: [...lifecycleProbes(w), ...(w.seedSnapshotArn ? lifecycleSeedProbes(w) : []), ...lifecycleFleetProbes(w)],
+  };
+}
+
 /** With a customer-managed key: what EC2 asks KMS for on the handler's behalf (CreateVolume with KmsKeyId). */
 function lifecycleKmsCalls(w: LifecycleWorld, keyArn: string): RoleCall[] {
   const { roleId } = w;
@@ -753,11 +856,29 @@ const keyedLifecycle = lifecycleWorld(keyed, keyed.lifecycle, keyed.id(keyed.asg
 const keyArn = keyed.v(keyed.key.keyArn);
 const fleetLifecycle = lifecycleWorld(fleet, fleet.lifecycle, fleet.id(fleet.asg), 'fleet-1');
 
+const casperFleet = fleetSynth();
+const baseInstance = nodeInstanceWorld(base);
+const fleetInstance = fleetInstanceWorld(casperFleet);
+const casperFleetLifecycle = lifecycleWorld(
+  casperFleet, casperFleet.fleet.dataVolumeLifecycle, casperFleet.id(casperFleet.fleet.members.autoScalingGroup), casperFleet.fleet.fleetName);
+const baseRotation = base.node.snapshotRotation!;
+const fleetRotation = casperFleet.fleet.snapshotRotation!;
+
 /** Every role and its calls and probes, in the stack they are simulated in. */
 const ROLES: Array<{ label: string; s: Synth; calls: RoleCall[]; probes: RoleCall[] }> = [
-  { label: 'node instance role', s: base, calls: nodeRoleCalls(base), probes: nodeRoleProbes(base) },
+  {
+    label: 'node instance role',
+    s: base,
+    calls: instanceRoleCalls(base, baseInstance),
+    probes: [...instanceRoleProbes(baseInstance), ...otherInstanceProbes(baseInstance, fleetInstance)],
+  },
   { label: 'OpenVpnServer instance role', s: withVpn, calls: vpnRoleCalls(withVpn), probes: vpnRoleProbes(withVpn) },
-  { label: 'SnapshotRotation handler role', s: base, calls: rotationCalls(base), probes: rotationProbes(base) },
+  {
+    label: 'SnapshotRotation handler role',
+    s: base,
+    calls: rotationCalls(base, baseRotation, base.node.nodeName),
+    probes: rotationProbes(base, baseRotation, base.node.nodeName),
+  },
   {
     label: 'DataVolumeLifecycle roles (steps, starter, workflow)',
     s: base,
@@ -770,20 +891,39 @@ const ROLES: Array<{ label: string; s: Synth; calls: RoleCall[]; probes: RoleCal
     calls: [...lifecycleCalls(keyedLifecycle), ...lifecycleKmsCalls(keyedLifecycle, keyArn)],
     probes: [...lifecycleProbes(keyedLifecycle), ...lifecycleSeedProbes(keyedLifecycle), ...lifecycleKmsProbes(keyedLifecycle, keyArn)],
   },
-  {
-    label: 'DataVolumeLifecycle roles in pool mode (memberSlots, a seed, no Elastic IP)',
-    s: fleet,
-    calls: [
-      ...lifecycleFleetCalls(fleetLifecycle), ...lifecycleSeedCalls(fleetLifecycle),
-      ...lifecycleStarterCalls(fleetLifecycle).filter((c) => !c.action.startsWith('autoscaling:')), ...lifecycleWorkflowCalls(fleetLifecycle),
-    ],
-    probes: [...lifecycleProbes(fleetLifecycle), ...lifecycleSeedProbes(fleetLifecycle), ...lifecycleFleetProbes(fleetLifecycle)],
-  },
+  { label: 'DataVolumeLifecycle roles in pool mode (memberSlots, a seed, no Elastic IP)', s: fleet, ...poolModeTables(fleetLifecycle) },
   { label: 'CasperCanary execution role', s: base, calls: canaryCalls(base), probes: canaryProbes(base) },
   { label: 'AwsCustomResource provider role', s: base, calls: customResourceCalls(base), probes: customResourceProbes(base) },
-  { label: 'BucketDeployment handler role', s: base, calls: bucketDeploymentCalls(base), probes: bucketDeploymentProbes(base) },
-  { label: 'RestrictDefaultSecurityGroup handler role', s: base, calls: restrictDefaultSgCalls(base), probes: restrictDefaultSgProbes(base) },
-  { label: 'VPC flow log delivery role', s: base, calls: flowLogCalls(base), probes: flowLogProbes(base) },
+  { label: 'BucketDeployment handler role', s: base, calls: bucketDeploymentCalls(base, base.node.configBucket), probes: bucketDeploymentProbes(base) },
+  { label: 'RestrictDefaultSecurityGroup handler role', s: base, calls: restrictDefaultSgCalls(base, 'NodeNetwork'), probes: restrictDefaultSgProbes(base) },
+  { label: 'VPC flow log delivery role', s: base, calls: flowLogCalls(base, 'NodeNetwork'), probes: flowLogProbes(base, 'NodeNetwork') },
+  // CasperNodeFleet (3 members): the node's tables with the fleet's names.
+  {
+    label: 'CasperNodeFleet members\' instance role (3 member slots)',
+    s: casperFleet,
+    calls: instanceRoleCalls(casperFleet, fleetInstance),
+    probes: [...instanceRoleProbes(fleetInstance), ...otherInstanceProbes(fleetInstance, baseInstance)],
+  },
+  { label: 'CasperNodeFleet DataVolumeLifecycle roles (pool mode, no seed)', s: casperFleet, ...poolModeTables(casperFleetLifecycle) },
+  {
+    label: 'CasperNodeFleet SnapshotRotation handler role (no sync check)',
+    s: casperFleet,
+    calls: rotationCalls(casperFleet, fleetRotation, casperFleet.fleet.fleetName, { [TAG_MEMBER]: '1' }),
+    probes: rotationProbes(casperFleet, fleetRotation, casperFleet.fleet.fleetName),
+  },
+  {
+    label: 'CasperNodeFleet BucketDeployment handler role',
+    s: casperFleet,
+    calls: bucketDeploymentCalls(casperFleet, casperFleet.fleet.node.findChild('Config') as ConfigBucket),
+    probes: bucketDeploymentProbes(casperFleet),
+  },
+  {
+    label: 'CasperNodeFleet RestrictDefaultSecurityGroup handler role',
+    s: casperFleet,
+    calls: restrictDefaultSgCalls(casperFleet, 'FleetNetwork'),
+    probes: restrictDefaultSgProbes(casperFleet),
+  },
+  { label: 'CasperNodeFleet VPC flow log delivery role', s: casperFleet, calls: flowLogCalls(casperFleet, 'FleetNetwork'), probes: flowLogProbes(casperFleet, 'FleetNetwork') },
 ];
 
 describe('IAM simulation (@cloud-copilot/iam-simulate)', () => {
@@ -799,8 +939,8 @@ describe('IAM simulation (@cloud-copilot/iam-simulate)', () => {
     expect(ROLES.reduce((n, r) => n + r.calls.length, 0)).toBeGreaterThan(90);
   });
 
-  test('every role of the default node and of the node with the VPN has a call table', () => {
-    for (const s of [base, withVpn]) {
+  test('every role of the default node, of the node with the VPN and of the fleet has a call table', () => {
+    for (const s of [base, withVpn, casperFleet]) {
       const roles = Object.keys(s.template.Resources).filter((id) => s.template.Resources[id].Type === 'AWS::IAM::Role').sort();
       const covered = new Set(ROLES.filter((r) => r.s === s || s === withVpn).flatMap((r) => r.calls.map((c) => c.roleId)));
       expect(roles.filter((id) => !covered.has(id))).toEqual([]);
@@ -816,7 +956,10 @@ describe('IAM simulation (@cloud-copilot/iam-simulate)', () => {
     expect(await checkProbes(r.s.r, r.probes)).toEqual([]);
   });
 
-  test.each([['the default node', base], ['the node with the VPN', withVpn], ['DataVolumeLifecycle with a key and a seed', keyed], ['DataVolumeLifecycle in pool mode', fleet]] as const)(
+  test.each([
+    ['the default node', base], ['the node with the VPN', withVpn], ['DataVolumeLifecycle with a key and a seed', keyed],
+    ['DataVolumeLifecycle in pool mode', fleet], ['the fleet (3 members)', casperFleet],
+  ] as const)(
     'every condition key in every policy of %s is supported by its action', async (_label, s) => {
       expect(await unsupportedConditionKeys(allPolicyDocuments(s.r))).toEqual([]);
     });
@@ -827,25 +970,29 @@ describe('IAM simulation (@cloud-copilot/iam-simulate)', () => {
  * A grant not listed here and not used by a call fails: remove it, or add the
  * call that needs it, or list it with the reason.
  */
+const INSTANCE_ROLE_UNUSED: Record<string, string> = {
+  'secretsmanager:DescribeSecret': 'part of ISecret.grantRead (CasperNodeKeys.grantReadWrite, on each member slot\'s key in a fleet); metadata only, no secret value',
+  'ssm:DescribeParameters': 'part of StringParameter.grantRead (CasperAgentConfig.grantAgent); metadata only',
+  'ssm:GetParameters': 'part of StringParameter.grantRead; the same one parameter',
+  'ssm:GetParameterHistory': 'part of StringParameter.grantRead; the same one parameter',
+  'logs:DescribeLogStreams': 'part of CasperAgentConfig.grantAgent: CloudWatch agent versions that track sequence tokens list their own streams',
+};
+const BUCKET_DEPLOYMENT_UNUSED: Record<string, string> = {
+  's3:GetBucket*': 'aws-cdk-lib\'s grant; GetBucketTagging is called on delete when the deployment does not retain (ours retains)',
+  's3:PutObjectLegalHold': 'aws-cdk-lib\'s grant (BucketDeployment writes with the bucket\'s grantReadWrite)',
+  's3:PutObjectRetention': 'aws-cdk-lib\'s grant',
+  's3:PutObjectTagging': 'aws-cdk-lib\'s grant',
+  's3:PutObjectVersionTagging': 'aws-cdk-lib\'s grant',
+  's3:Abort*': 'aws-cdk-lib\'s grant; multipart uploads of aws s3 sync abort on failure',
+};
 const UNUSED_GRANTS: Record<string, Record<string, string>> = {
-  'node instance role': {
-    'secretsmanager:DescribeSecret': 'part of ISecret.grantRead (CasperNodeKeys.grantReadWrite); metadata only, no secret value',
-    'ssm:DescribeParameters': 'part of StringParameter.grantRead (CasperAgentConfig.grantAgent); metadata only',
-    'ssm:GetParameters': 'part of StringParameter.grantRead; the same one parameter',
-    'ssm:GetParameterHistory': 'part of StringParameter.grantRead; the same one parameter',
-    'logs:DescribeLogStreams': 'part of CasperAgentConfig.grantAgent: CloudWatch agent versions that track sequence tokens list their own streams',
-  },
+  'node instance role': INSTANCE_ROLE_UNUSED,
+  'CasperNodeFleet members\' instance role (3 member slots)': INSTANCE_ROLE_UNUSED,
   'OpenVpnServer instance role': {
     'secretsmanager:DescribeSecret': 'metadata of its own secrets only; setup.sh does not call it',
   },
-  'BucketDeployment handler role': {
-    's3:GetBucket*': 'aws-cdk-lib\'s grant; GetBucketTagging is called on delete when the deployment does not retain (ours retains)',
-    's3:PutObjectLegalHold': 'aws-cdk-lib\'s grant (BucketDeployment writes with the bucket\'s grantReadWrite)',
-    's3:PutObjectRetention': 'aws-cdk-lib\'s grant',
-    's3:PutObjectTagging': 'aws-cdk-lib\'s grant',
-    's3:PutObjectVersionTagging': 'aws-cdk-lib\'s grant',
-    's3:Abort*': 'aws-cdk-lib\'s grant; multipart uploads of aws s3 sync abort on failure',
-  },
+  'BucketDeployment handler role': BUCKET_DEPLOYMENT_UNUSED,
+  'CasperNodeFleet BucketDeployment handler role': BUCKET_DEPLOYMENT_UNUSED,
 };
 
 describe('least privilege: every grant is used by a call', () => {
@@ -930,6 +1077,20 @@ describe('the checks catch a broken policy', () => {
   const lifecyclePolicyId = base.id(base.node.dataVolumeLifecycle.node.findChild('Policy'));
   const nodeDefaultPolicyId = base.idOf('AWS::IAM::Policy', 'NodeRoleDefaultPolicy');
 
+  test('without member slot 2\'s key in the fleet members\' policy, only slot 2\'s restore and store are denied', async () => {
+    const policyId = casperFleet.idOf('AWS::IAM::Policy', 'FleetMembersRoleDefaultPolicy');
+    const slot2 = casperFleet.id(casperFleet.fleet.memberKeys[2].signingKeySecret);
+    const r = broken(casperFleet, (t) => {
+      const statements = statementsOf(t, policyId);
+      t.Resources[policyId].Properties.PolicyDocument.Statement = statements.filter((x) => !JSON.stringify(x.Resource).includes(slot2));
+    });
+    const failures = await checkCalls(r, instanceRoleCalls(casperFleet, fleetInstance), 'Allowed');
+    expect(failures).toEqual([
+      expect.stringMatching(/^fleet member \(FleetMembersRole\w+\): member slot 2: restore the signing key: secretsmanager:GetSecretValue .* was ImplicitlyDenied/),
+      expect.stringMatching(/^fleet member \(FleetMembersRole\w+\): member slot 2: store a new signing key: secretsmanager:PutSecretValue .* was ImplicitlyDenied/),
+    ]);
+  });
+
   test('without the tag condition on volumes, the foreign-volume probes are allowed', async () => {
     const r = broken(base, (t) => {
       const st = statementsOf(t, lifecyclePolicyId).find((x) => JSON.stringify(x.Action).includes('ec2:AttachVolume') && JSON.stringify(x.Resource).includes(':volume/'));
@@ -947,7 +1108,7 @@ describe('the checks catch a broken policy', () => {
       const statements = statementsOf(t, nodeDefaultPolicyId);
       t.Resources[nodeDefaultPolicyId].Properties.PolicyDocument.Statement = statements.filter((x) => x.Action !== 'secretsmanager:PutSecretValue');
     });
-    const failures = await checkCalls(r, nodeRoleCalls(base), 'Allowed');
+    const failures = await checkCalls(r, instanceRoleCalls(base, baseInstance), 'Allowed');
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatch(/^node \(NodeRole\w+\): store a new signing key: secretsmanager:PutSecretValue on arn:aws:secretsmanager:us-east-1:111122223333:secret:\S+ was ImplicitlyDenied, expected Allowed: .*src\/assets\/node\/bootstrap.sh:\d+\)$/);
   });

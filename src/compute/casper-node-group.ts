@@ -309,7 +309,8 @@ export class CasperNodeGroup extends Construct implements ec2.IConnectable, iam.
     skipCheckov(this.launchTemplate.node.defaultChild!, [{
       id: 'CKV_AWS_88',
       comment: 'A Casper node must be reachable by its peers (gossip) and runs in a public subnet without NAT (CasperVpc has none), '
-        + 'so it needs a public address; its Elastic IP follows it across replacements. Its security group opens only the Casper ports, and SSH only when asked.',
+        + 'so it needs a public address (a single node\'s Elastic IP follows it across replacements; a fleet member has its own and serves '
+        + 'clients through the load balancer). Its security group opens only the Casper ports, and SSH only when asked.',
     }]);
   }
 }

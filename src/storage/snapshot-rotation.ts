@@ -162,9 +162,10 @@ export class SnapshotRotation extends Construct {
       description: `Snapshot rotation of volumes tagged ${tagKey}=${props.volumeTagValue}`,
       roleDescription: `Snapshot rotation ${this.rotationId}`,
       statements: [
-        // Describe and GetMetricData support no resource-level permissions.
+        // Describe and GetMetricData support no resource-level permissions;
+        // GetMetricData only for the sync check (without one it is never called).
         new iam.PolicyStatement({
-          actions: ['ec2:DescribeVolumes', 'ec2:DescribeSnapshots', 'cloudwatch:GetMetricData'],
+          actions: ['ec2:DescribeVolumes', 'ec2:DescribeSnapshots', ...(props.syncMetricNamespace ? ['cloudwatch:GetMetricData'] : [])],
           resources: ['*'],
         }),
         new iam.PolicyStatement({

@@ -1,9 +1,10 @@
 import { CfnResource, RemovalPolicy } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CasperNetwork, CasperReadOnlyNode } from '../../src';
+import { CasperNetwork, CasperNodeFleet, CasperReadOnlyNode } from '../../src';
 import { skipAutoDeleteObjectsProvider, skipCheckov } from '../../src/private/checkov';
 import { acknowledgeNagRules } from '../../src/private/nag';
 import { agnosticStack } from '../support/stacks';
@@ -89,5 +90,32 @@ describe('skips in the example node', () => {
       expect(skip.id).toMatch(/^CKV_AWS_\d+$/);
       expect(skip.comment.length).toBeGreaterThan(40);
     }
+  });
+});
+
+describe('skips in a fleet', () => {
+  /** The load balancer's checkov skips: id and reason. */
+  function loadBalancerSkips(props: { enableSse?: boolean; tls?: boolean }): Array<{ id: string; comment: string }> {
+    const stack = agnosticStack();
+    const tlsCertificate = props.tls
+      ? acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:us-east-1:111122223333:certificate/0b7a1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d')
+      : undefined;
+    const fleet = new CasperNodeFleet(stack, 'Fleet', {
+      network: CasperNetwork.TESTNET, enableSse: props.enableSse, enableTls: props.tls, tlsCertificate,
+    });
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Metadata?: any }>;
+    return resources[stack.getLogicalId(fleet.loadBalancer.node.defaultChild as CfnResource)].Metadata?.checkov?.skip ?? [];
+  }
+
+  test('the load balancer skips only CKV_AWS_91 (access logs), with the reason for its listeners', () => {
+    const plain = loadBalancerSkips({});
+    expect(plain.map((s) => s.id)).toEqual(['CKV_AWS_91']);
+    expect(plain[0].comment).toContain('plain TCP listeners (RPC on 7777) are never logged');
+    expect(plain[0].comment).toContain('no TLS listener');
+
+    const all = loadBalancerSkips({ enableSse: true, tls: true });
+    expect(all.map((s) => s.id)).toEqual(['CKV_AWS_91']);
+    expect(all[0].comment).toContain('(RPC on 7777 and SSE on 9999)');
+    expect(all[0].comment).toContain('loadBalancer.logAccessLogs(bucket)');
   });
 });

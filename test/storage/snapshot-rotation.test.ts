@@ -66,6 +66,14 @@ describe('SnapshotRotation', () => {
     ]);
   });
 
+  test('reads CloudWatch metrics only for the sync check', () => {
+    const actions = (props: Partial<SnapshotRotationProps>) => Object.values(setup(props).t.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[])
+      .flatMap((s) => [].concat(s.Action) as string[]);
+    expect(actions({})).not.toContain('cloudwatch:GetMetricData');
+    expect(actions({ syncMetricNamespace: 'casper-casper-test', syncMetricDimensions: { NodeName: 'reader-1' } })).toContain('cloudwatch:GetMetricData');
+  });
+
   test('metrics for stale-backup alarms', () => {
     const { rotation } = setup({ metricsNamespace: 'ns' });
     expect(rotation.metricSucceeded()).toMatchObject({ namespace: 'ns', metricName: 'SnapshotRotationSucceeded', statistic: 'Sum', dimensions: { NodeName: 'reader-1' } });
