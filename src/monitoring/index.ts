@@ -4,3 +4,4 @@ export * from './casper-agent-config';
 export * from './casper-canary';
 export * from './casper-alarms';
 export * from './casper-dashboard';
+export * from './casper-rpc-probe';
