@@ -91,18 +91,18 @@ describe('CasperRpcProbe', () => {
   describe('when the alarm fires (CloudWatch semantics simulated, test/support/alarm-sim.ts)', () => {
     const alarm = Object.values(t.findResources('AWS::CloudWatch::Alarm'))[0].Properties as AlarmProperties;
     const HOUR = 3600;
-    /** One run a minute, 20 s into it; `failing(t)` says whether that run failed; `skipped(t)` that it did not run. */
-    const runs = (failing: (t: number) => boolean, skipped: (t: number) => boolean = () => false) =>
-      every(60, 20, HOUR, (t) => (skipped(t) ? undefined : { Invocations: 1, Errors: failing(t) ? 1 : 0 }));
+    /** One run a minute, 20 s into it; `failing(at)` says whether that run failed; `skipped(at)` that it did not run. */
+    const runs = (failing: (at: number) => boolean, skipped: (at: number) => boolean = () => false) =>
+      every(60, 20, HOUR, (at) => (skipped(at) ? undefined : { Invocations: 1, Errors: failing(at) ? 1 : 0 }));
 
     test.each([
       ['every check passes', runs(() => false), undefined],
-      ['2 failed checks in a row', runs((t) => t >= 600 && t < 720), undefined],
-      ['every other check fails', runs((t) => Math.floor(t / 60) % 2 === 0), undefined],
-      ['3 failed checks in a row: after the third', runs((t) => t >= 600 && t < 780), 180],
-      ['the load balancer down from minute 10', runs((t) => t >= 600), 180],
-      ['the schedule stops at minute 10 (no invocation, no metric)', runs(() => false, (t) => t >= 600), 180],
-      ['2 minutes without a run', runs(() => false, (t) => t >= 600 && t < 720), undefined],
+      ['2 failed checks in a row', runs((at) => at >= 600 && at < 720), undefined],
+      ['every other check fails', runs((at) => Math.floor(at / 60) % 2 === 0), undefined],
+      ['3 failed checks in a row: after the third', runs((at) => at >= 600 && at < 780), 180],
+      ['the load balancer down from minute 10', runs((at) => at >= 600), 180],
+      ['the schedule stops at minute 10 (no invocation, no metric)', runs(() => false, (at) => at >= 600), 180],
+      ['2 minutes without a run', runs(() => false, (at) => at >= 600 && at < 720), undefined],
     ] as const)('%s', (_name, samples, seconds) => {
       expect(firstAlarm(alarm, [...samples], 600, HOUR)).toBe(seconds);
     });
@@ -124,7 +124,7 @@ describe('CasperRpcProbe', () => {
     const statements = Object.values(t.findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId))
       .flatMap((p) => p.Properties.PolicyDocument.Statement) as any[];
-    const arn = (resource: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${resource}`]] });
+    const arn = (name: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${name}`]] });
     const eni = arn('network-interface/*');
     const subnetArns = vpc.publicSubnets.map((s) => ({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':subnet/', stack.resolve(s.subnetId)]],
@@ -175,8 +175,11 @@ describe('CasperRpcProbe options', () => {
 
   test('interval, block age, network, retention and removal policy', () => {
     const { t, probe } = setup({
-      interval: Duration.minutes(5), maxBlockAge: Duration.minutes(3), network: CasperNetwork.MAINNET,
-      logRetention: logs.RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.DESTROY,
+      interval: Duration.minutes(5),
+      maxBlockAge: Duration.minutes(3),
+      network: CasperNetwork.MAINNET,
+      logRetention: logs.RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
     t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 });
@@ -189,9 +192,12 @@ describe('CasperRpcProbe options', () => {
 
   test('other subnets', () => {
     const stack = agnosticStack();
-    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [
-      { name: 'public', subnetType: ec2.SubnetType.PUBLIC }, { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    ] });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      natGateways: 0,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC }, { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      ],
+    });
     const probe = new CasperRpcProbe(stack, 'Probe', { vpc, rpcUrl: URL, network: CasperNetwork.TESTNET, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
     const fnProps = Template.fromStack(stack).toJSON().Resources[id(stack, probe.handler)].Properties;
     expect(fnProps.VpcConfig.SubnetIds).toEqual(vpc.isolatedSubnets.map((s) => stack.resolve(s.subnetId)));
@@ -217,8 +223,12 @@ describe('CasperRpcProbe options', () => {
     const egress = Object.values(t.findResources('AWS::EC2::SecurityGroupEgress')).map((r) => r.Properties)
       .filter((p) => JSON.stringify(p.GroupId).includes(probeSg));
     expect(egress).toEqual([{
-      GroupId: { 'Fn::GetAtt': [probeSg, 'GroupId'] }, IpProtocol: 'tcp', FromPort: 7777, ToPort: 7777,
-      DestinationSecurityGroupId: { 'Fn::GetAtt': [lbSg, 'GroupId'] }, Description: 'RPC probe',
+      GroupId: { 'Fn::GetAtt': [probeSg, 'GroupId'] },
+      IpProtocol: 'tcp',
+      FromPort: 7777,
+      ToPort: 7777,
+      DestinationSecurityGroupId: { 'Fn::GetAtt': [lbSg, 'GroupId'] },
+      Description: 'RPC probe',
     }]);
     expect(t.toJSON().Resources[probeSg].Properties.SecurityGroupEgress).toBeUndefined();
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
