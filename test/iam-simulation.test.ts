@@ -31,7 +31,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { IConstruct } from 'constructs';
 import {
-  CasperAgentConfig, CasperNetwork, CasperNodeFleet, CasperReadOnlyNode, ConfigBucket, DataVolumeLifecycle, SnapshotRotation,
+  CasperAgentConfig, CasperNetwork, CasperNodeFleet, CasperReadOnlyNode, CasperRpcProbe, CasperVpc, ConfigBucket, DataVolumeLifecycle, SnapshotRotation,
 } from '../src';
 import {
   ACCOUNT, allPolicyDocuments, CallResource, CfnTemplate, checkCalls, checkProbes, REGION, RoleCall, rolePolicies, TemplateResolver,
@@ -127,6 +127,14 @@ function fleetLifecycleSynth(): Synth & { lifecycle: DataVolumeLifecycle; asg: a
   return { ...synth(stack), lifecycle, asg };
 }
 
+/** CasperRpcProbe in a CasperVpc, as a fleet would place it next to its load balancer. */
+function probeSynth(): Synth & { probe: CasperRpcProbe } {
+  const stack = new Stack(new App(), STACK_NAME);
+  const vpc = new CasperVpc(stack, 'Network').vpc;
+  const probe = new CasperRpcProbe(stack, 'Probe', { vpc, rpcUrl: 'http://10.0.0.10:7777/rpc', network: CasperNetwork.TESTNET });
+  return { ...synth(stack), probe };
+}
+
 // ------------------------------------------------------- resources and tags
 
 const arn = {
@@ -165,6 +173,7 @@ const DOCS = {
   ebsKms: 'https://docs.aws.amazon.com/ebs/latest/userguide/how-ebs-encryption-works.html',
   sfnLogs: 'https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html',
   sfnXray: 'https://docs.aws.amazon.com/step-functions/latest/dg/concepts-xray-tracing.html',
+  lambdaVpc: 'https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html',
 };
 
 /** Session Manager: what the SSM agent (preinstalled on Ubuntu) calls for a shell, and nothing for Run Command. */
@@ -546,6 +555,60 @@ function flowLogProbes(s: Synth, network: string): RoleCall[] {
 }
 
 // ------------------------------------------------------------------------
+// CasperRpcProbe: its code calls no AWS API (test below); Lambda uses the role to manage
+// the function's network interfaces in the VPC, and to deliver its logs.
+// ------------------------------------------------------------------------
+
+function probeCalls(s: Synth & { probe: CasperRpcProbe }): RoleCall[] {
+  const roleId = s.id(s.probe.handler.role!);
+  const role = 'rpc-probe';
+  const vpcArn = arn.ec2(`vpc/${s.r.ref(s.idOf('AWS::EC2::VPC', 'NetworkVpc'))}`);
+  const subnet = s.r.ref(s.idOf('AWS::EC2::Subnet', 'NetworkVpcPublicSubnet1'));
+  const sg = s.v(s.probe.connections.securityGroups[0].securityGroupId);
+  const eni: CallResource = { arn: arn.ec2('network-interface/eni-0123456789abcdef0') };
+  const vpcKeys = { 'ec2:Vpc': vpcArn, 'ec2:Region': REGION };
+  const lambda = { file: DOCS.lambdaVpc, code: '' };
+  const logGroup = s.r.ref(s.idOf('AWS::Logs::LogGroup', 'ProbeLogs'));
+  const stream = arn.logStream(logGroup, '2026/01/01/[$LATEST]0123');
+  const handler = 'src/monitoring/casper-rpc-probe.lambda.ts';
+  return [
+    { roleId, role, what: 'Lambda service: its network interfaces', action: 'ec2:DescribeNetworkInterfaces', resources: ['*'], source: lambda },
+    { roleId, role, what: 'Lambda service: the function\'s subnets', action: 'ec2:DescribeSubnets', resources: ['*'], source: lambda },
+    {
+      roleId,
+      role,
+      what: 'Lambda service: a network interface in the function\'s subnet with its security group',
+      action: 'ec2:CreateNetworkInterface',
+      resources: [eni, { arn: arn.ec2(`subnet/${subnet}`) }, { arn: arn.ec2(`security-group/${sg}`) }],
+      context: vpcKeys,
+      source: lambda,
+    },
+    { roleId, role, what: 'Lambda service: delete the interface (function deleted or moved)', action: 'ec2:DeleteNetworkInterface', resources: [eni], context: vpcKeys, source: lambda },
+    { roleId, role, what: 'Lambda service: addresses of the interface', action: 'ec2:AssignPrivateIpAddresses', resources: [eni], context: vpcKeys, source: lambda },
+    { roleId, role, what: 'Lambda service: addresses of the interface', action: 'ec2:UnassignPrivateIpAddresses', resources: [eni], context: vpcKeys, source: lambda },
+    { roleId, role, what: 'Lambda runtime: log stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source: { file: DOCS.lambdaLogs, code: '' } },
+    { roleId, role, what: 'Lambda runtime: the probe\'s one line per check', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source: { file: handler, code: 'console.log(`casper RPC probe passed: ${verdict.message}`);' } },
+  ];
+}
+
+function probeProbes(s: Synth & { probe: CasperRpcProbe }): RoleCall[] {
+  const roleId = s.id(s.probe.handler.role!);
+  const role = 'rpc-probe';
+  const source = { file: 'test/iam-simulation.test.ts', code: 'probeProbes' };
+  const subnet = s.r.ref(s.idOf('AWS::EC2::Subnet', 'NetworkVpcPublicSubnet1'));
+  const sg = s.v(s.probe.connections.securityGroups[0].securityGroupId);
+  const eni: CallResource = { arn: arn.ec2('network-interface/eni-0123456789abcdef0') };
+  return [
+    { roleId, role, what: 'an interface in another subnet', action: 'ec2:CreateNetworkInterface', resources: [eni, { arn: arn.ec2('subnet/subnet-0ffffffffffffffff') }, { arn: arn.ec2(`security-group/${sg}`) }], source },
+    { roleId, role, what: 'an interface with another security group', action: 'ec2:CreateNetworkInterface', resources: [eni, { arn: arn.ec2(`subnet/${subnet}`) }, { arn: arn.ec2('security-group/sg-0ffffffffffffffff') }], source },
+    { roleId, role, what: 'an interface in another Region', action: 'ec2:DeleteNetworkInterface', resources: [{ arn: 'arn:aws:ec2:eu-west-1:111122223333:network-interface/eni-0123456789abcdef0' }], source },
+    { roleId, role, what: 'another network action', action: 'ec2:ModifyNetworkInterfaceAttribute', resources: [eni], source },
+    { roleId, role, what: 'another log group', action: 'logs:PutLogEvents', resources: [{ arn: arn.logStream('/other/group', 'x') }], source },
+    { roleId, role, what: 'metrics (the Lambda service publishes Errors and Invocations)', action: 'cloudwatch:PutMetricData', resources: ['*'], context: { 'cloudwatch:namespace': 'AWS/Lambda' }, source },
+  ];
+}
+
+// ------------------------------------------------------------------------
 // DataVolumeLifecycle: the workflow's steps, its starter and the state machine
 // (src/storage/handlers/data-volume-lifecycle.ts, src/storage/data-volume-lifecycle.ts).
 // ------------------------------------------------------------------------
@@ -850,6 +913,7 @@ const base = nodeSynth();
 const withVpn = nodeSynth({ enableVpn: true });
 const keyed = lifecycleWithKeySynth();
 const fleet = fleetLifecycleSynth();
+const probe = probeSynth();
 
 const baseLifecycle = lifecycleWorld(base, base.node.dataVolumeLifecycle, base.id(base.node.autoScalingGroup), base.node.nodeName);
 const keyedLifecycle = lifecycleWorld(keyed, keyed.lifecycle, keyed.id(keyed.asg), 'reader-1');
@@ -893,6 +957,7 @@ const ROLES: Array<{ label: string; s: Synth; calls: RoleCall[]; probes: RoleCal
   },
   { label: 'DataVolumeLifecycle roles in pool mode (memberSlots, a seed, no Elastic IP)', s: fleet, ...poolModeTables(fleetLifecycle) },
   { label: 'CasperCanary execution role', s: base, calls: canaryCalls(base), probes: canaryProbes(base) },
+  { label: 'CasperRpcProbe role (Lambda\'s network interfaces in the VPC, logs)', s: probe, calls: probeCalls(probe), probes: probeProbes(probe) },
   { label: 'AwsCustomResource provider role', s: base, calls: customResourceCalls(base), probes: customResourceProbes(base) },
   { label: 'BucketDeployment handler role', s: base, calls: bucketDeploymentCalls(base, base.node.configBucket), probes: bucketDeploymentProbes(base) },
   { label: 'RestrictDefaultSecurityGroup handler role', s: base, calls: restrictDefaultSgCalls(base, 'NodeNetwork'), probes: restrictDefaultSgProbes(base) },
@@ -958,7 +1023,7 @@ describe('IAM simulation (@cloud-copilot/iam-simulate)', () => {
 
   test.each([
     ['the default node', base], ['the node with the VPN', withVpn], ['DataVolumeLifecycle with a key and a seed', keyed],
-    ['DataVolumeLifecycle in pool mode', fleet], ['the fleet (3 members)', casperFleet],
+    ['DataVolumeLifecycle in pool mode', fleet], ['the fleet (3 members)', casperFleet], ['CasperRpcProbe', probe],
   ] as const)(
     'every condition key in every policy of %s is supported by its action', async (_label, s) => {
       expect(await unsupportedConditionKeys(allPolicyDocuments(s.r))).toEqual([]);
@@ -1053,6 +1118,12 @@ describe('the call tables match the code', () => {
     expect(commands.filter((c) => !table.has(c))).toEqual([]);
   });
 
+  test('the RPC probe\'s code makes no AWS calls (what the Lambda service does with its role is in its table)', () => {
+    for (const f of ['src/monitoring/casper-rpc-probe.lambda.ts', 'src/monitoring/rpc-probe/verdict.ts', 'src/monitoring/canary/http-exchange.ts']) {
+      expect(fs.readFileSync(path.join(ROOT, f), 'utf8')).not.toMatch(/@aws-sdk|aws-sdk/);
+    }
+  });
+
   test('the canary script makes no AWS calls of its own (the Synthetics runtime\'s are in its table)', () => {
     for (const f of fs.readdirSync(path.join(ROOT, 'src/monitoring/canary'))) {
       expect(fs.readFileSync(path.join(ROOT, 'src/monitoring/canary', f), 'utf8')).not.toMatch(/@aws-sdk|aws-sdk/);
@@ -1132,6 +1203,16 @@ describe('the checks catch a broken policy', () => {
     });
     const failures = await checkCalls(r, lifecycleSeedCalls(keyedLifecycle), 'Allowed');
     expect(failures).toEqual([expect.stringMatching(new RegExp(`create the volume from the seed snapshot: ec2:CreateVolume on .*snapshot/${SEED_SNAPSHOT_ID} was ImplicitlyDenied`))]);
+  });
+
+  test('without its subnets on CreateNetworkInterface, Lambda cannot give the probe its network interface', async () => {
+    const policyId = probe.id(probe.probe.node.findChild('Policy'));
+    const r = broken(probe, (t) => {
+      const st = statementsOf(t, policyId).find((x) => x.Action === 'ec2:CreateNetworkInterface');
+      st.Resource = st.Resource.filter((x: unknown) => !JSON.stringify(x).includes(':subnet/'));
+    });
+    const failures = await checkCalls(r, probeCalls(probe), 'Allowed');
+    expect(failures).toEqual([expect.stringMatching(/^rpc-probe .*a network interface in the function's subnet with its security group: ec2:CreateNetworkInterface on .*:subnet\/subnet-\w+ was ImplicitlyDenied/)]);
   });
 
   test('without the slot keys on the instance tag statement, a fleet member cannot claim or take a slot', async () => {

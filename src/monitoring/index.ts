@@ -5,3 +5,4 @@ export * from './casper-canary';
 export * from './casper-alarms';
 export * from './casper-dashboard';
 export * from './casper-fleet-dashboard';
+export * from './casper-rpc-probe';

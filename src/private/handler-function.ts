@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -21,12 +22,28 @@ export interface HandlerFunctionProps {
   readonly environment: { [name: string]: string };
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
+  /** What happens to the log group when it leaves the stack. Default RETAIN. */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Runs the function in a VPC (with `allowPublicSubnet`: the library's VPCs have only
+   * public subnets, and such a function reaches what is inside the VPC, not the internet).
+   * The role must then allow Lambda's network interface calls (`vpcAccessStatements`).
+   * Default: outside any VPC.
+   */
+  readonly network?: HandlerNetwork;
   /** For the checkov notes: what the logs hold, who invokes the function, which AWS APIs it calls, what the environment holds. */
   readonly logContents: string;
   readonly invokedBy: string;
   readonly failureHandling: string;
   readonly services: string;
   readonly environmentContents: string;
+}
+
+/** Where a handler that runs in a VPC is placed. */
+export interface HandlerNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroup: ec2.ISecurityGroup;
 }
 
 /** The parts `handlerFunction` made. */
@@ -46,7 +63,10 @@ export interface HandlerFunctionParts {
  * their own, so that the handlers users have deployed keep their logical IDs.
  */
 export function handlerFunction(scope: Construct, props: HandlerFunctionProps): HandlerFunctionParts {
-  const logGroup = new logs.LogGroup(scope, `${props.idPrefix}Logs`, { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
+  const logGroup = new logs.LogGroup(scope, `${props.idPrefix}Logs`, {
+    retention: props.logRetention,
+    removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+  });
   const role = new iam.Role(scope, `${props.idPrefix}Role`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: props.roleDescription,
@@ -60,21 +80,58 @@ export function handlerFunction(scope: Construct, props: HandlerFunctionProps): 
     timeout: props.timeout,
     memorySize: 256,
     environment: props.environment,
+    ...(props.network ? {
+      vpc: props.network.vpc,
+      vpcSubnets: props.network.vpcSubnets,
+      securityGroups: [props.network.securityGroup],
+      allowPublicSubnet: true,
+    } : {}),
   });
   fn.node.addDependency(policy);
 
   acknowledgeNagRules(fn, [PINNED_NODE_RUNTIME]);
   skipCheckov(logGroup.node.defaultChild!, [serviceEncryptedLogGroup(props.logContents)]);
   skipCheckov(fn.node.defaultChild!, [
-    {
+    // In a VPC, CKV_AWS_117 passes.
+    ...(props.network ? [] : [{
       id: 'CKV_AWS_117',
       comment: `The function calls only regional AWS APIs (${props.services}) and reaches nothing inside a VPC. In the node's VPC `
         + '(CasperVpc: no NAT gateway) it would need an interface endpoint for each, each billed per hour and Availability Zone, '
         + 'without reducing exposure.',
-    },
+    }]),
     { id: 'CKV_AWS_116', comment: `Invoked by ${props.invokedBy}. ${props.failureHandling}` },
     noReservedConcurrency(props.invokedBy),
     plainEnvironment(props.environmentContents),
   ]);
   return { logGroup, role, policy, fn };
+}
+
+/**
+ * What the Lambda service needs from the role of a function in a VPC to manage the
+ * function's network interfaces (the EC2 actions of the AWS managed policy
+ * AWSLambdaVPCAccessExecutionRole v3), narrowed where EC2 allows it: interfaces are created
+ * only in the function's own subnets with its own security group, and deleted or changed
+ * only in this account and Region. The two Describe actions have no resource-level
+ * permissions. Lambda makes these calls with the role when the function is created,
+ * updated or deleted, not the function's code.
+ */
+export function vpcAccessStatements(scope: Construct, network: HandlerNetwork): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const interfaces = networkInterfacesArn(scope);
+  const subnets = network.vpc.selectSubnets(network.vpcSubnets).subnetIds
+    .map((id) => stack.formatArn({ service: 'ec2', resource: 'subnet', resourceName: id }));
+  const securityGroup = stack.formatArn({ service: 'ec2', resource: 'security-group', resourceName: network.securityGroup.securityGroupId });
+  return [
+    new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], resources: ['*'] }),
+    new iam.PolicyStatement({ actions: ['ec2:CreateNetworkInterface'], resources: [interfaces, ...subnets, securityGroup] }),
+    new iam.PolicyStatement({
+      actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+      resources: [interfaces],
+    }),
+  ];
+}
+
+/** Every network interface of the stack's account and Region (`arn:...:ec2:<region>:<account>:network-interface/*`). */
+export function networkInterfacesArn(scope: Construct): string {
+  return Stack.of(scope).formatArn({ service: 'ec2', resource: 'network-interface', resourceName: '*' });
 }

@@ -6,8 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import {
   AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperElasticIp, CasperFleetDashboard, CasperNetwork, CasperNodeFleet, CasperNodeGroup,
-  CasperNodeMetrics,
-  CasperNodeSecurityGroup, CasperVpc, ConfigBucket, DataVolumeLifecycle, OpenVpnServer, SnapshotRotation, SshAccess,
+  CasperNodeMetrics, CasperNodeSecurityGroup, CasperRpcProbe, CasperVpc, ConfigBucket, DataVolumeLifecycle, OpenVpnServer, SnapshotRotation, SshAccess,
 } from '../../src';
 import { CasperValidationError } from '../../src/private/validation';
 import { cfnResources } from '../support/stacks';
@@ -59,6 +58,10 @@ const cases: Array<[string, (scope: Construct) => (id: string) => unknown]> = [
   ['CasperNodeSecurityGroup', (s) => {
     const vpc = importedVpc(s);
     return (id) => new CasperNodeSecurityGroup(s, id, { vpc, sshAccess: SshAccess.fromCidrs(['0.0.0.0/0']) });
+  }],
+  ['CasperRpcProbe', (s) => {
+    const vpc = importedVpc(s);
+    return (id) => new CasperRpcProbe(s, id, { vpc, rpcUrl: 'http://10.0.0.10:7777/rpc', network: CasperNetwork.TESTNET, interval: Duration.seconds(90) });
   }],
   ['CasperVpc', (s) => (id) => new CasperVpc(s, id, { cidr: '10.0.0.0/8' })],
   ['ConfigBucket', (s) => (id) => new ConfigBucket(s, id, { keyPrefix: 'node' })],

@@ -5,8 +5,7 @@
 // The judgement is in ./verdict.ts; this file only reads the configuration, fetches and logs.
 //
 // Not exported from any index.ts that jsii sees: this is the canary script, not library API.
-import * as http from 'http';
-import * as https from 'https';
+import { httpExchange } from './http-exchange';
 import { canaryVerdict, CanaryThresholds, CanaryVerdict, StatusFetchResult } from './verdict';
 
 /** The bits of the runtime's `Synthetics` module the script uses (no type package exists). */
@@ -23,7 +22,7 @@ interface SyntheticsLoggerModule {
 /** The name of the step in the canary report. */
 export const STEP_NAME = 'casperStatus';
 /** The body is read up to this many bytes; a real status answer is a few KiB. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES } from './http-exchange';
 const DEFAULT_MAX_BLOCK_AGE_SECONDS = 600;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -103,61 +102,13 @@ function numberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, p
 }
 
 /**
- * `GET` the URL once. Never rejects: transport problems come back as `error`
+ * `GET` the URL once (see `httpExchange`). Never rejects: transport problems come back as `error`
  * (the error code such as `ECONNREFUSED` when Node gives one, else its message;
  * `timeout after <ms> ms` when the whole exchange takes longer than `timeoutMs`).
  * The body is read up to `MAX_BODY_BYTES`; a longer one is cut and flagged `truncated`.
  */
 export function fetchStatus(url: URL, timeoutMs: number): Promise<StatusFetchResult> {
-  return new Promise((resolve) => {
-    let settled = false;
-    let req: http.ClientRequest | undefined;
-    const timer = setTimeout(() => {
-      settle({ error: `timeout after ${timeoutMs} ms` });
-      req?.destroy();
-    }, timeoutMs);
-    const settle = (result: StatusFetchResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(result);
-    };
-    const client = url.protocol === 'https:' ? https : http;
-    try {
-      req = client.request(url, {
-        method: 'GET',
-        // A fresh connection per run, closed afterwards: nothing is left open in the runtime.
-        agent: false,
-        headers: { 'Accept': 'application/json', 'User-Agent': 'cdk-casper-node-canary' },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (settled) return;
-          if (size + chunk.length > MAX_BODY_BYTES) {
-            chunks.push(chunk.subarray(0, MAX_BODY_BYTES - size));
-            settle({ statusCode: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), truncated: true });
-            req?.destroy();
-            return;
-          }
-          chunks.push(chunk);
-          size += chunk.length;
-        });
-        res.on('end', () => settle({ statusCode: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => settle({ error: describe(err) }));
-        res.on('close', () => settle({ error: 'connection closed before the body was complete' }));
-      });
-    } catch (err) {
-      settle({ error: describe(err as Error) });
-      return;
-    }
-    req.on('error', (err) => settle({ error: describe(err) }));
-    req.end();
-  });
-}
-
-function describe(err: Error & { code?: unknown }): string {
-  return typeof err.code === 'string' ? err.code : err.message;
+  return httpExchange(url, timeoutMs, { headers: { 'Accept': 'application/json', 'User-Agent': 'cdk-casper-node-canary' } });
 }
 
 /**

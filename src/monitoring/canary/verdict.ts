@@ -84,7 +84,16 @@ export function canaryVerdict(result: StatusFetchResult, now: Date, thresholds: 
     return fail('status body is not valid JSON');
   }
   if (!isObject(parsed)) return fail('status body is not a JSON object');
+  return statusVerdict(parsed, now, thresholds);
+}
 
+/**
+ * Checks 4 to 8 of `canaryVerdict` on an already parsed status object: the fields a
+ * node's REST `/status` answer and its JSON-RPC `info_get_status` result share
+ * (`chainspec_name`, `last_added_block_info`, `reactor_state`, `peers`). Also used by
+ * the RPC probe (../rpc-probe/verdict.ts), which unwraps the JSON-RPC answer first.
+ */
+export function statusVerdict(parsed: Record<string, unknown>, now: Date, thresholds: CanaryThresholds): CanaryVerdict {
   const chainspecName = typeof parsed.chainspec_name === 'string' ? parsed.chainspec_name : undefined;
   const reactorState = typeof parsed.reactor_state === 'string' ? parsed.reactor_state : undefined;
   const peerCount = countPeers(parsed.peers);
@@ -127,7 +136,8 @@ function fail(message: string, fields: Omit<CanaryVerdict, 'passed' | 'message'>
   return { passed: false, message, ...fields };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** True for a JSON object (not an array, not null). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
