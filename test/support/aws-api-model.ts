@@ -136,11 +136,51 @@ export function operationName(action: string): string {
 export interface SdkCall {
   /** `<template>/<logical id> (<Create|Update|...>)`. */
   readonly where: string;
+  /** Who makes it: an AwsCustomResource, a Step Functions SDK task, an integ assertion. */
+  readonly source: 'custom-resource' | 'state-machine' | 'assertion';
   readonly service: string;
   readonly action: string;
   readonly parameters: { [name: string]: unknown };
   /** Paths into the response the template reads: outputPaths, fromResponse, GetAtt, actualPath. */
   readonly responsePaths: string[];
+  /**
+   * What an integ assertion expects of the response: each leaf of its `expected`
+   * (below `actualPath` when it has one) as a response path (`0` for any list element)
+   * and, where the leaf is a literal, its value.
+   */
+  readonly expectations?: Expectation[];
+}
+
+/** One leaf of an integ assertion's `expected`. */
+export interface Expectation {
+  readonly path: string;
+  /** The literal expected there; undefined for a pattern (a regexp, serialized JSON). */
+  readonly value?: string | number | boolean;
+}
+
+/**
+ * The leaves of an integ-tests-alpha `expected` (the encoded `ExpectedResult`:
+ * `$Exact`, `$ObjectLike`, `$ArrayWith`, `$SerializedJson`, `$StringLike` around plain
+ * JSON), as response paths below `base`.
+ */
+export function expectationsOf(expected: unknown, base = ''): Expectation[] {
+  const join = (key: string) => (base ? `${base}.${key}` : key);
+  if (expected === null || expected === undefined) return [];
+  if (typeof expected === 'string' || typeof expected === 'number' || typeof expected === 'boolean') {
+    return [{ path: base, value: expected }];
+  }
+  if (Array.isArray(expected)) return expected.flatMap((e) => expectationsOf(e, join('0')));
+  const entries = Object.entries(expected as { [k: string]: unknown });
+  if (entries.length === 1 && entries[0][0].startsWith('$')) {
+    const [op, inner] = entries[0];
+    switch (op) {
+      case '$Exact': case '$ObjectLike': return expectationsOf(inner, base);
+      case '$ArrayWith': return (inner as unknown[]).flatMap((e) => expectationsOf(e, join('0')));
+      // A string member holding JSON, or a pattern: only the member itself is known.
+      default: return [{ path: base }];
+    }
+  }
+  return entries.flatMap(([k, v]) => expectationsOf(v, join(k)));
 }
 
 /**
@@ -184,6 +224,7 @@ export function sdkCalls(template: any, name: string): SdkCall[] {
         const call = JSON.parse(render(r.Properties[phase]));
         calls.push({
           where: `${name}/${id} (${phase})`,
+          source: 'custom-resource',
           service: call.service,
           action: call.action,
           parameters: call.parameters ?? {},
@@ -206,6 +247,7 @@ export function sdkCalls(template: any, name: string): SdkCall[] {
           .map(([k, v]) => (k.endsWith('.$') ? [k.slice(0, -2), '${JsonPath}'] : [k, v])));
         calls.push({
           where: `${name}/${id} state "${state}"`,
+          source: 'state-machine',
           service: m[1],
           action: m[2],
           parameters,
@@ -218,6 +260,7 @@ export function sdkCalls(template: any, name: string): SdkCall[] {
         .map(([k, v]) => [k, JSON.parse(render(v))]));
       calls.push({
         where: `${name}/${id}`,
+        source: 'assertion',
         service: p.service,
         action: p.api,
         parameters,
@@ -227,6 +270,7 @@ export function sdkCalls(template: any, name: string): SdkCall[] {
           // GetAtt `apiCallResponse.<path>` reads the flattened response.
           ...[...(getAtts.get(id) ?? [])].filter((a) => a.startsWith('apiCallResponse.')).map((a) => a.slice('apiCallResponse.'.length)),
         ],
+        expectations: p.expected === undefined ? [] : expectationsOf(JSON.parse(render(p.expected)), p.actualPath ?? ''),
       });
     }
   }
@@ -248,7 +292,26 @@ export function checkCall(call: SdkCall): string[] {
   for (const p of call.responsePaths) {
     problems.push(...checkPath(model, op.output?.shape, p, `${at} response path "${p}"`));
   }
+  for (const e of call.expectations ?? []) {
+    const where = `${at} expected "${e.path}"${e.value === undefined ? '' : ` = ${JSON.stringify(e.value)}`}`;
+    const pathProblems = e.path ? checkPath(model, op.output?.shape, e.path, where) : [];
+    problems.push(...pathProblems);
+    if (pathProblems.length === 0 && e.value !== undefined && !isToken(e.value)) {
+      const shapeName = e.path ? shapeAt(model, op.output!.shape, e.path) : op.output?.shape;
+      if (shapeName) problems.push(...checkValue(model, shapeName, e.value, where));
+    }
+  }
   return problems;
+}
+
+/** The name of the shape at a response path that `checkPath` accepted. */
+function shapeAt(model: ServiceModel, shapeName: string, responsePath: string): string {
+  let name = shapeName;
+  for (const part of responsePath.split('.')) {
+    const shape = model.shapes[name];
+    name = shape.type === 'structure' ? shape.members![part].shape : shape.type === 'list' ? shape.member!.shape : shape.value!.shape;
+  }
+  return name;
 }
 
 /** Checks a request value against its shape: known members, required ones present, types. */

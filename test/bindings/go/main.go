@@ -26,9 +26,26 @@ func expectRejected() {
 	casper.NewCasperVpc(bad, jsii.String("Net"), &casper.CasperVpcProps{Cidr: jsii.String("10.0.0.0/8")})
 }
 
+// expectFleetRejected checks the same for a fleet that is internet-facing without allowed CIDRs.
+func expectFleetRejected() {
+	defer func() {
+		r := recover()
+		if r == nil || !strings.Contains(fmt.Sprint(r), "is required with internetFacing: true") {
+			fmt.Fprintf(os.Stderr, "expected CasperNodeFleet to reject InternetFacing without AllowedCidrs, got %v\n", r)
+			os.Exit(1)
+		}
+	}()
+	bad := awscdk.NewStack(awscdk.NewApp(&awscdk.AppProps{AutoSynth: jsii.Bool(false)}), jsii.String("BadFleet"), nil)
+	casper.NewCasperNodeFleet(bad, jsii.String("Fleet"), &casper.CasperNodeFleetProps{
+		Network:        casper.CasperNetwork_TESTNET(),
+		InternetFacing: jsii.Bool(true),
+	})
+}
+
 func main() {
 	defer jsii.Close()
 	expectRejected()
+	expectFleetRejected()
 
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("CasperSmoke"), nil)
@@ -64,6 +81,24 @@ func main() {
 	// The default node: only the required prop, as a new user writes it first.
 	casper.NewCasperReadOnlyNode(awscdk.NewStack(app, jsii.String("CasperDefaultNode"), nil), jsii.String("Node"),
 		&casper.CasperReadOnlyNodeProps{Network: casper.CasperNetwork_TESTNET()})
+
+	// A fleet of two behind an internet-facing load balancer open to two ranges, with SSE.
+	fleetStack := awscdk.NewStack(app, jsii.String("CasperSmokeFleet"), nil)
+	fleet := casper.NewCasperNodeFleet(fleetStack, jsii.String("Fleet"), &casper.CasperNodeFleetProps{
+		Network:        casper.CasperNetwork_TESTNET(),
+		NodeCount:      jsii.Number(2),
+		FleetName:      jsii.String("smoke-fleet"),
+		InternetFacing: jsii.Bool(true),
+		AllowedCidrs:   jsii.Strings("203.0.113.0/24", "2001:db8::/32"),
+		EnableSse:      jsii.Bool(true),
+		MaxBlockAge:    awscdk.Duration_Minutes(jsii.Number(15)),
+		AlertEmails:    jsii.Strings("ops@example.com"),
+	})
+	members := []string{}
+	for _, name := range *fleet.MemberNames() {
+		members = append(members, *name)
+	}
+	awscdk.NewCfnOutput(fleetStack, jsii.String("Members"), &awscdk.CfnOutputProps{Value: jsii.String(strings.Join(members, ","))})
 	app.Synth(nil)
-	fmt.Println("go smoke app: synthesized CasperSmoke, CasperSmokeNode and CasperDefaultNode")
+	fmt.Println("go smoke app: synthesized CasperSmoke, CasperSmokeNode, CasperDefaultNode and CasperSmokeFleet")
 }

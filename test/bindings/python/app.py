@@ -5,6 +5,7 @@ from aws_cdk import aws_ec2 as ec2
 from cdk_casper_node import (
     CasperElasticIp,
     CasperNetwork,
+    CasperNodeFleet,
     CasperNodeSecurityGroup,
     CasperReadOnlyNode,
     CasperVpc,
@@ -17,6 +18,13 @@ try:
     raise SystemExit("expected CasperVpc to reject cidr 10.0.0.0/8")
 except Exception as err:  # jsii raises a generic error carrying the JS message
     if 'invalid cidr "10.0.0.0/8"' not in str(err):
+        raise
+try:
+    CasperNodeFleet(cdk.Stack(cdk.App(auto_synth=False), "BadFleet"), "Fleet",
+                    network=CasperNetwork.TESTNET, internet_facing=True)
+    raise SystemExit("expected CasperNodeFleet to reject internet_facing without allowed_cidrs")
+except Exception as err:
+    if "is required with internetFacing: true" not in str(err):
         raise
 
 app = cdk.App()
@@ -49,5 +57,21 @@ CasperReadOnlyNode(
 
 # The default node: only the required prop, as a new user writes it first.
 CasperReadOnlyNode(cdk.Stack(app, "CasperDefaultNode"), "Node", network=CasperNetwork.TESTNET)
+
+# A fleet of two behind an internet-facing load balancer open to two ranges, with SSE.
+fleet_stack = cdk.Stack(app, "CasperSmokeFleet")
+fleet = CasperNodeFleet(
+    fleet_stack,
+    "Fleet",
+    network=CasperNetwork.TESTNET,
+    node_count=2,
+    fleet_name="smoke-fleet",
+    internet_facing=True,
+    allowed_cidrs=["203.0.113.0/24", "2001:db8::/32"],
+    enable_sse=True,
+    max_block_age=cdk.Duration.minutes(15),
+    alert_emails=["ops@example.com"],
+)
+cdk.CfnOutput(fleet_stack, "Members", value=",".join(fleet.member_names))
 app.synth()
-print("python smoke app: synthesized CasperSmoke, CasperSmokeNode and CasperDefaultNode")
+print("python smoke app: synthesized CasperSmoke, CasperSmokeNode, CasperDefaultNode and CasperSmokeFleet")
