@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { CasperNetwork } from './casper-network';
 import { CasperNodeGroup, CasperNodeInstanceOptions } from './compute';
 import { CasperNodeKeys } from './data';
-import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperFleetDashboard, CasperNodeMetrics } from './monitoring';
+import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperFleetDashboard, CasperNodeMetrics, CasperRpcProbe } from './monitoring';
 import { CasperNodeSecurityGroup, CasperVpc } from './network';
 import { skipCheckov } from './private/checkov';
 import { validateFleetProps } from './private/fleet-props';
@@ -208,6 +208,12 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
   public readonly memberAlarms: CasperAlarms[];
   /** The lifecycle abandoned a member's launch or termination. */
   public readonly lifecycleFailures: cloudwatch.Alarm;
+  /**
+   * JSON-RPC through the load balancer from inside the VPC, every minute;
+   * undefined for an internet-facing load balancer, whose address the VPC
+   * (without NAT) cannot reach.
+   */
+  public readonly rpcProbe?: CasperRpcProbe;
   /** The fleet's dashboard. */
   public readonly dashboard: CasperFleetDashboard;
   /** Fewer healthy (in sync) members than `nodeCount` for 5 minutes. */
@@ -397,6 +403,22 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
       bootstrapTimeout: v.bootstrapTimeout,
       monitorRpc: props.network.runsSidecar,
     }));
+    // The endpoint checked from outside the members: JSON-RPC through the load balancer.
+    if (!v.internetFacing) {
+      this.rpcProbe = new CasperRpcProbe(this, 'RpcProbe', {
+        vpc: this.vpc,
+        rpcUrl: this.rpcUrl,
+        network: props.network,
+        maxBlockAge: v.maxBlockAge,
+        topic: this.alertTopic,
+        logRetention: props.logRetention,
+        removalPolicy,
+      });
+      this.connections.allowFrom(this.rpcProbe, ec2.Port.tcp(rpcPort), 'the RPC probe');
+      // It checks once the members signalled, as the alarms do.
+      this.rpcProbe.rule.node.addDependency(this.members.autoScalingGroup);
+      this.rpcProbe.alarm.node.addDependency(this.members.autoScalingGroup);
+    }
     // (CasperAlarms notifies the topic itself.)
     for (const alarm of [this.membersDegraded, this.noHealthyMember, this.lifecycleFailures]) {
       alarm.addAlarmAction(new cw_actions.SnsAction(this.alertTopic));
@@ -413,7 +435,8 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
       nodeCount: v.nodeCount,
       memberMetrics: this.memberMetrics,
       loadBalancer: this.loadBalancer,
-      alarms: [this.noHealthyMember, this.membersDegraded, this.lifecycleFailures, ...this.memberAlarms.flatMap((a) => a.criticalAlarms)],
+      alarms: [this.noHealthyMember, this.membersDegraded, ...(this.rpcProbe ? [this.rpcProbe.alarm] : []), this.lifecycleFailures,
+        ...this.memberAlarms.flatMap((a) => a.criticalAlarms)],
     });
 
     new CfnOutput(this, 'RpcUrl', { value: this.rpcUrl, description: `JSON-RPC of Casper fleet ${v.fleetName}` });
@@ -427,7 +450,8 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
     }]);
     acknowledgeNagRules(this.loadBalancer, [{
       id: 'AwsSolutions-ELB2',
-      reason: 'A Network Load Balancer writes access logs only for TLS listeners; the members log every RPC call in the sidecar\'s journal and the target group health is alarmed.',
+      reason: 'A Network Load Balancer writes access logs only for TLS listeners, and then only about TLS handshakes (no JSON-RPC method); '
+        + 'what matters for the endpoint, its members\' health and answers, is alarmed (target health and the RPC probe).',
     }]);
 
     // ---- checkov (npx projen checkov): the fleet's own resources' skips, each with its reason ----

@@ -54,9 +54,9 @@ describe('CasperNodeFleet defaults (testnet)', () => {
     expect(fleet.rpcUrl).toMatch(/^http:\/\/\$\{Token\[.*\]\}:7777\/rpc$/);
   });
 
-  test('the load balancer admits the VPC only; the members admit the load balancer on 7777 and 8889', () => {
+  test('the load balancer admits the VPC (and the RPC probe) only; the members admit the load balancer on 7777 and 8889', () => {
     const lbGroup = fleet.connections.securityGroups[0];
-    expect(ingressOf(t, stack, lbGroup)).toEqual([expect.stringMatching(/NetworkVpc.*CidrBlock.* 7777$/)]);
+    expect(ingressOf(t, stack, lbGroup)).toEqual([expect.stringMatching(/NetworkVpc.*CidrBlock.* 7777$/), expect.stringMatching(/RpcProbeSecurityGroup.* 7777$/)]);
     const lbId = stack.getLogicalId(lbGroup.node.defaultChild as any);
     const fromLb = ingressOf(t, stack, fleet.memberSecurityGroup.securityGroup).filter((r) => r.includes(lbId));
     expect(fromLb.map((r) => r.split(' ').pop()).sort()).toEqual(['7777', '8889']);
@@ -103,6 +103,17 @@ describe('CasperNodeFleet defaults (testnet)', () => {
     }
   });
 
+  test('the RPC probe calls the load balancer from inside the VPC, allowed on 7777 only', () => {
+    expect(fleet.rpcProbe).toBeDefined();
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: Match.anyValue(),
+      Environment: { Variables: Match.objectLike({ EXPECTED_CHAINSPEC: 'casper-test', MAX_BLOCK_AGE_SECONDS: '600' }) },
+    });
+    const lbGroup = fleet.connections.securityGroups[0];
+    const probeGroupId = stack.getLogicalId(fleet.rpcProbe!.connections.securityGroups[0].node.defaultChild as any);
+    expect(ingressOf(t, stack, lbGroup).filter((r) => r.includes(probeGroupId))).toEqual([expect.stringMatching(/ 7777$/)]);
+  });
+
   test('a fleet dashboard with one line per member', () => {
     const dash = Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0];
     expect(dash.Properties.DashboardName).toBe('casper-test-fleet');
@@ -141,6 +152,8 @@ describe('CasperNodeFleet options', () => {
     ]);
     const asg = Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
     expect(asg.Properties.TargetGroupARNs).toHaveLength(3);
+    // The VPC cannot reach an internet-facing load balancer's public addresses: no probe.
+    expect(fleet.rpcProbe).toBeUndefined();
     expect(asg.UpdatePolicy.AutoScalingRollingUpdate.MinInstancesInService).toBe(2);
   });
 
