@@ -31,7 +31,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { IConstruct } from 'constructs';
 import {
-  CasperAgentConfig, CasperNetwork, CasperNodeFleet, CasperReadOnlyNode, CasperRpcProbe, CasperVpc, ConfigBucket, DataVolumeLifecycle, SnapshotRotation,
+  CasperAgentConfig, CasperNetwork, CasperNodeFleet, CasperReadOnlyNode, CasperRpcProbe, CasperVpc, ConfigBucket, DataVolumeLifecycle,
+  SnapshotRotation,
 } from '../src';
 import {
   ACCOUNT, allPolicyDocuments, CallResource, CfnTemplate, checkCalls, checkProbes, REGION, RoleCall, rolePolicies, TemplateResolver,

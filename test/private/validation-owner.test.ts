@@ -6,7 +6,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import {
   AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperElasticIp, CasperFleetDashboard, CasperNetwork, CasperNodeFleet, CasperNodeGroup,
-  CasperNodeMetrics, CasperNodeSecurityGroup, CasperRpcProbe, CasperVpc, ConfigBucket, DataVolumeLifecycle, OpenVpnServer, SnapshotRotation, SshAccess,
+  CasperNodeMetrics, CasperNodeSecurityGroup, CasperRpcProbe, CasperVpc, ConfigBucket, DataVolumeLifecycle, OpenVpnServer, SnapshotRotation,
+  SshAccess,
 } from '../../src';
 import { CasperValidationError } from '../../src/private/validation';
 import { cfnResources } from '../support/stacks';
