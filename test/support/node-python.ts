@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -20,3 +21,25 @@ export const STATUS_15 = fs.readFileSync(path.join(CASPER_FIXTURES, 'status-1.5.
 
 /** `/status` of a casper-node 2.0 testnet node. */
 export const STATUS_20 = fs.readFileSync(path.join(CASPER_FIXTURES, 'status-2.0.json'), 'utf8');
+
+/**
+ * The modules a Python script imports (sorted, unique), parsed as Python 3.10
+ * as on Ubuntu 22.04; Python 3.11+ syntax (match, except*) shows as
+ * `syntax:<node>`. Throws when the script does not parse.
+ */
+export function pythonImports(script: string): string[] {
+  const r = spawnSync(PYTHON, ['-c', `
+import ast, sys
+tree = ast.parse(open(sys.argv[1], encoding="utf-8").read(), feature_version=(3, 10))
+for n in ast.walk(tree):
+    if isinstance(n, ast.Import):
+        for a in n.names:
+            print(a.name)
+    elif isinstance(n, ast.ImportFrom):
+        print("." * n.level + (n.module or ""))
+    elif type(n).__name__ in ("Match", "TryStar"):
+        print("syntax:" + type(n).__name__)
+`, script], { encoding: 'utf8' });
+  if (r.status !== 0 || r.stderr !== '') throw new Error(`${script} does not parse as Python 3.10: ${r.stderr}`);
+  return [...new Set(r.stdout.split('\n').filter((l) => l !== ''))].sort();
+}
