@@ -15,10 +15,12 @@ import urllib.error
 RPC_STATUS_REQUEST = b'{"jsonrpc":"2.0","id":1,"method":"info_get_status","params":[]}'
 MAX_BODY_BYTES = 1 << 20
 
-# The reactor states of a node that follows the chain tip (casper-node 2.x
-# types/src/reactor_state.rs): KeepUp, and Validate, which a node enters from
-# KeepUp only when its key is in the era's validator set (never a read-only
-# node's, but it is in sync all the same).
+# The reactor states of a node that follows the chain tip. casper-node 2.x
+# (types/src/reactor_state.rs) defines Initialize, CatchUp, Upgrading, KeepUp,
+# Validate and ShutdownForUpgrade. Validate is "caught up and an active
+# validator": the reactor enters it from KeepUp only when its own key is in
+# the era's validator set (main_reactor/keep_up.rs); a read-only node's key is
+# not bonded, so it stays in KeepUp, and would be in sync in Validate too.
 SYNCED_STATES = ("KeepUp", "Validate")
 
 RFC3339 = re.compile(

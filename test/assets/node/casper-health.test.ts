@@ -240,11 +240,16 @@ describe('every reactor state of casper-node 2.x', () => {
     expectVerdict('status-2.0, reactor state Validate', await health.health(), 200, { ...HEALTHY_20, reactor_state: 'Validate' });
   });
 
-  test('the list covers every state the script knows, and the synced ones are casper-metrics.py\'s', () => {
+  test('the list covers every state the script knows, and the synced ones are casper-metrics.py\'s (one definition, in casper_status.py)', () => {
+    const shared = fs.readFileSync(path.join(NODE_ASSETS, 'casper_status.py'), 'utf8');
+    expect(shared).toContain('SYNCED_STATES = ("KeepUp", "Validate")');
+    for (const script of [SCRIPT, path.join(NODE_ASSETS, 'casper-metrics.py')]) {
+      const source = fs.readFileSync(script, 'utf8');
+      expect(source).toMatch(/^from casper_status import .*\bSYNCED_STATES\b/m);
+      expect(source).not.toContain('SYNCED_STATES = ');
+    }
     const source = fs.readFileSync(SCRIPT, 'utf8');
-    expect(source).toContain('SYNCED_STATES = ("KeepUp", "Validate")');
-    expect(fs.readFileSync(path.join(NODE_ASSETS, 'casper-metrics.py'), 'utf8')).toContain('SYNCED_STATES = ("KeepUp", "Validate")');
-    for (const state of REACTOR_STATES) expect(source).toContain(state);
+    for (const state of REACTOR_STATES) expect(`${source}${shared}`).toContain(state);
   });
 
   test('an unknown state: 503 all the same', async () => {
@@ -557,7 +562,9 @@ describe('settings', () => {
 /** verdict(status, rpc_problem, now, max_block_age_seconds, min_peers) of the script, called directly. */
 function callVerdict(...args: unknown[]): [boolean, any] {
   const r = spawnSync(PYTHON, ['-c', `
-import json, runpy, sys
+import json, os, runpy, sys
+# As on an instance: casper_status.py beside the script, where Python looks first.
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
 g = runpy.run_path(sys.argv[1])
 print(json.dumps(g["verdict"](*json.loads(sys.argv[2]))))
 `, SCRIPT, JSON.stringify(args)], { encoding: 'utf8' });
