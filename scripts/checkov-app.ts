@@ -5,7 +5,8 @@
  * - CasperTestnetNode: the example app (examples/testnet-node.ts), as `npm run synth` builds it;
  * - CasperVpnNode: a node with the OpenVPN server, an alert topic and RemovalPolicy.DESTROY;
  * - CasperMonitoring: the monitoring constructs alone, watching any node's status URL;
- * - CasperFleet: a 2-member CasperNodeFleet, internet-facing for given CIDRs, with the SSE and TLS listeners.
+ * - CasperFleet: a 2-member CasperNodeFleet, internet-facing for given CIDRs, with the SSE and TLS listeners;
+ * - CasperInternalFleet: a fleet at defaults (internal load balancer, so with its RPC probe in the VPC).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -52,6 +53,7 @@ export function buildCheckovApp(app: App): App {
       'arn:aws:acm:us-east-1:111122223333:certificate/0b7a1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d'),
     alertEmails: ['ops@example.com'],
   });
+  new CasperNodeFleet(new Stack(app, 'CasperInternalFleet'), 'Fleet', { network: CasperNetwork.TESTNET, alertEmails: ['ops@example.com'] });
   return app;
 }
 
