@@ -82,7 +82,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
       modulePathIgnorePatterns: ['<rootDir>/.work/', '<rootDir>/test/bindings/.work/'],
     },
   },
-  gitignore: ['/.venv/', '/.venv-checkov/', '/cdk.out/', '.work/', '/.ci/logs/', '/integ/**/cdk-integ.out.*'],
+  gitignore: ['/.venv/', '/.venv-checkov/', '/cdk.out/', '.work/', '/.ci/logs/', '/integ/**/cdk-integ.out.*', '__pycache__/'],
 });
 
 for (const pattern of ['/examples/', '/scripts/', '/integ/', '/.ci/', '/cdk.out/', '/.venv/', '/.venv-checkov/', '/.work/']) {

@@ -9,7 +9,8 @@ const from = path.join(root, 'src', 'assets');
 const to = path.join(root, 'lib', 'assets');
 
 function isShipped(file) {
-  return !file.endsWith('.ts');
+  // Not TypeScript sources, nor Python bytecode a local run may have left.
+  return !file.endsWith('.ts') && !file.endsWith('.pyc');
 }
 
 fs.rmSync(to, { recursive: true, force: true });
@@ -18,7 +19,7 @@ if (fs.existsSync(from)) {
   fs.cpSync(from, to, {
     recursive: true,
     filter: (src) => {
-      if (fs.statSync(src).isDirectory()) return true;
+      if (fs.statSync(src).isDirectory()) return path.basename(src) !== '__pycache__';
       if (!isShipped(src)) return false;
       copied += 1;
       return true;

@@ -560,16 +560,20 @@ function flowLogProbes(s: Synth, network: string): RoleCall[] {
 // the function's network interfaces in the VPC, and to deliver its logs.
 // ------------------------------------------------------------------------
 
-function probeCalls(s: Synth & { probe: CasperRpcProbe }): RoleCall[] {
+/** Where a probe's VPC and log group stand in its stack (logical ID prefixes). */
+interface ProbePlace { readonly network: string; readonly logs: string }
+const PROBE_ALONE: ProbePlace = { network: 'Network', logs: 'ProbeLogs' };
+
+function probeCalls(s: Synth & { probe: CasperRpcProbe }, place: ProbePlace = PROBE_ALONE): RoleCall[] {
   const roleId = s.id(s.probe.handler.role!);
   const role = 'rpc-probe';
-  const vpcArn = arn.ec2(`vpc/${s.r.ref(s.idOf('AWS::EC2::VPC', 'NetworkVpc'))}`);
-  const subnet = s.r.ref(s.idOf('AWS::EC2::Subnet', 'NetworkVpcPublicSubnet1'));
+  const vpcArn = arn.ec2(`vpc/${s.r.ref(s.idOf('AWS::EC2::VPC', `${place.network}Vpc`))}`);
+  const subnet = s.r.ref(s.idOf('AWS::EC2::Subnet', `${place.network}VpcPublicSubnet1`));
   const sg = s.v(s.probe.connections.securityGroups[0].securityGroupId);
   const eni: CallResource = { arn: arn.ec2('network-interface/eni-0123456789abcdef0') };
   const vpcKeys = { 'ec2:Vpc': vpcArn, 'ec2:Region': REGION };
   const lambda = { file: DOCS.lambdaVpc, code: '' };
-  const logGroup = s.r.ref(s.idOf('AWS::Logs::LogGroup', 'ProbeLogs'));
+  const logGroup = s.r.ref(s.idOf('AWS::Logs::LogGroup', place.logs));
   const stream = arn.logStream(logGroup, '2026/01/01/[$LATEST]0123');
   const handler = 'src/monitoring/casper-rpc-probe.lambda.ts';
   return [
@@ -592,11 +596,11 @@ function probeCalls(s: Synth & { probe: CasperRpcProbe }): RoleCall[] {
   ];
 }
 
-function probeProbes(s: Synth & { probe: CasperRpcProbe }): RoleCall[] {
+function probeProbes(s: Synth & { probe: CasperRpcProbe }, place: ProbePlace = PROBE_ALONE): RoleCall[] {
   const roleId = s.id(s.probe.handler.role!);
   const role = 'rpc-probe';
   const source = { file: 'test/iam-simulation.test.ts', code: 'probeProbes' };
-  const subnet = s.r.ref(s.idOf('AWS::EC2::Subnet', 'NetworkVpcPublicSubnet1'));
+  const subnet = s.r.ref(s.idOf('AWS::EC2::Subnet', `${place.network}VpcPublicSubnet1`));
   const sg = s.v(s.probe.connections.securityGroups[0].securityGroupId);
   const eni: CallResource = { arn: arn.ec2('network-interface/eni-0123456789abcdef0') };
   return [
@@ -922,6 +926,7 @@ const keyArn = keyed.v(keyed.key.keyArn);
 const fleetLifecycle = lifecycleWorld(fleet, fleet.lifecycle, fleet.id(fleet.asg), 'fleet-1');
 
 const casperFleet = fleetSynth();
+const FLEET_PROBE: ProbePlace = { network: 'FleetNetwork', logs: 'FleetRpcProbeLogs' };
 const baseInstance = nodeInstanceWorld(base);
 const fleetInstance = fleetInstanceWorld(casperFleet);
 const casperFleetLifecycle = lifecycleWorld(
@@ -971,6 +976,12 @@ const ROLES: Array<{ label: string; s: Synth; calls: RoleCall[]; probes: RoleCal
     probes: [...instanceRoleProbes(fleetInstance), ...otherInstanceProbes(fleetInstance, baseInstance)],
   },
   { label: 'CasperNodeFleet DataVolumeLifecycle roles (pool mode, no seed)', s: casperFleet, ...poolModeTables(casperFleetLifecycle) },
+  {
+    label: 'CasperNodeFleet RPC probe role',
+    s: casperFleet,
+    calls: probeCalls({ ...casperFleet, probe: casperFleet.fleet.rpcProbe! }, FLEET_PROBE),
+    probes: probeProbes({ ...casperFleet, probe: casperFleet.fleet.rpcProbe! }, FLEET_PROBE),
+  },
   {
     label: 'CasperNodeFleet SnapshotRotation handler role (no sync check)',
     s: casperFleet,
@@ -1096,7 +1107,7 @@ describe('the call tables match the code', () => {
     ['vpn', ['src/assets/vpn']],
   ])('every AWS CLI call in the %s scripts has a row', async (role, dirs) => {
     const services = new Set(await iamServiceKeys());
-    const files = dirs.flatMap((d) => fs.readdirSync(path.join(ROOT, d)).map((f) => path.join(d, f)));
+    const files = dirs.flatMap((d) => fs.readdirSync(path.join(ROOT, d), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(d, e.name)));
     // `aws <service> <operation>`, where <service> is an AWS service (not "aws exit code" in a message).
     const calls = files.flatMap((f) => [...fs.readFileSync(path.join(ROOT, f), 'utf8').matchAll(/\baws ([a-z0-9-]+) ([a-z0-9-]+)/g)]
       .filter((m) => services.has(m[1]))

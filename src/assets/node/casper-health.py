@@ -38,6 +38,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+# Nothing is written beside the script (no __pycache__ in /usr/local/sbin, nor in
+# the source tree when the tests run it).
+sys.dont_write_bytecode = True
 # Shipped beside this script (the first place Python looks). SYNCED_STATES is
 # the collector's too, so Synced = 1 and healthy agree.
 from casper_status import MAX_BODY_BYTES, RPC_STATUS_REQUEST, SYNCED_STATES, describe_error, parse_now, parse_rfc3339

@@ -26,6 +26,9 @@ import time
 import urllib.error
 import urllib.request
 
+# Nothing is written beside the script (no __pycache__ in /usr/local/sbin, nor in
+# the source tree when the tests run it).
+sys.dont_write_bytecode = True
 # Shipped beside this script (the first place Python looks).
 from casper_status import MAX_BODY_BYTES, RPC_STATUS_REQUEST, SYNCED_STATES, describe_error, parse_now, parse_rfc3339
 

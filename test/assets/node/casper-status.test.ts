@@ -7,7 +7,7 @@ const MODULE = path.join(__dirname, '..', '..', '..', 'src', 'assets', 'node', '
 
 /** Runs Python with the module's directory on the path (as beside the scripts on an instance). */
 function py(code: string): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(PYTHON, ['-c', code], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.dirname(MODULE) } });
+  return spawnSync(PYTHON, ['-c', code], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.dirname(MODULE), PYTHONDONTWRITEBYTECODE: '1' } });
 }
 
 describe('casper_status.py, shared by the collector and the health endpoint', () => {
