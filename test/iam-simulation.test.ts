@@ -1107,7 +1107,8 @@ describe('the call tables match the code', () => {
     ['vpn', ['src/assets/vpn']],
   ])('every AWS CLI call in the %s scripts has a row', async (role, dirs) => {
     const services = new Set(await iamServiceKeys());
-    const files = dirs.flatMap((d) => fs.readdirSync(path.join(ROOT, d), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(d, e.name)));
+    const files = dirs.flatMap((d) => fs.readdirSync(path.join(ROOT, d), { withFileTypes: true })
+      .filter((e) => e.isFile()).map((e) => path.join(d, e.name)));
     // `aws <service> <operation>`, where <service> is an AWS service (not "aws exit code" in a message).
     const calls = files.flatMap((f) => [...fs.readFileSync(path.join(ROOT, f), 'utf8').matchAll(/\baws ([a-z0-9-]+) ([a-z0-9-]+)/g)]
       .filter((m) => services.has(m[1]))
