@@ -87,6 +87,14 @@ function expectNoKeyLeftBehind(h: ShellHarness): void {
   expect(fs.readdirSync(h.tmpDir)).toEqual([]);
 }
 
+/** Each installed file holds its shipped asset's text, with its mode. */
+function expectInstalled(h: ShellHarness, installed: Record<string, { asset: string; mode: string }>): void {
+  for (const [f, { asset, mode }] of Object.entries(installed)) {
+    expect({ f, text: h.read(f), mode: h.mode(f) })
+      .toEqual({ f, text: fs.readFileSync(path.join(NODE_ASSETS, asset), 'utf8'), mode });
+  }
+}
+
 describe('fresh boot on a blank device', () => {
   let h: ShellHarness;
   let r: RunResult;
@@ -1047,10 +1055,7 @@ describe('metrics collector', () => {
     const h = metricsMachine();
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
-    for (const [f, { asset, mode }] of Object.entries(INSTALLED)) {
-      expect({ f, text: h.read(f), mode: h.mode(f) })
-        .toEqual({ f, text: fs.readFileSync(path.join(NODE_ASSETS, asset), 'utf8'), mode });
-    }
+    expectInstalled(h, INSTALLED);
     expect(h.read(ENV_FILE)).toBe([
       'CASPER_METRICS_STATUS_URL="http://127.0.0.1:8888/status"',
       `CASPER_METRICS_NAMESPACE="${NAMESPACE}"`,
@@ -1183,10 +1188,7 @@ describe('health endpoint', () => {
     const h = healthMachine();
     const r = h.runBootstrap();
     expect(r.status).toBe(0);
-    for (const [f, { asset, mode }] of Object.entries(INSTALLED)) {
-      expect({ f, text: h.read(f), mode: h.mode(f) })
-        .toEqual({ f, text: fs.readFileSync(path.join(NODE_ASSETS, asset), 'utf8'), mode });
-    }
+    expectInstalled(h, INSTALLED);
     expect(h.read(ENV_FILE)).toBe(SETTINGS.join('\n'));
     expect(h.mode(ENV_FILE)).toBe('644');
     expectCallsInOrder(r.calls, [
