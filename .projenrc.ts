@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { JsonFile, awscdk, javascript } from 'projen';
 
 // Versions are floors for users (peer dependencies) and exact pins for our own
@@ -37,11 +39,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     packageName: 'cdkcaspernode',
   },
 
-  // Every `*.lambda.ts` under src/ is bundled at build time, so Python and Go
-  // users never need esbuild or Docker when they synthesize.
-  lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
-  },
+  // Every `*.lambda.ts` under src/ is bundled at build time (below), so Python
+  // and Go users never need esbuild or Docker when they synthesize. projen's
+  // discovery would also generate a near-identical `*-function.ts` class per
+  // handler; `private/handler-function.ts` builds every handler's function
+  // from its bundle instead.
+  lambdaAutoDiscover: false,
 
   // The handlers' AWS SDK clients come with the Lambda Node.js runtime (the
   // bundler leaves @aws-sdk/* external); tests need them installed.
@@ -110,6 +113,18 @@ project.compileTask.spawn(copyAssets);
 // first so assets/ and lib/ are current, then run jest and eslint.
 project.testTask.prependSpawn(project.compileTask);
 project.testTask.prependSpawn(project.preCompileTask);
+
+// One bundle per handler, at the path `handlerFunction` loads it from
+// (`assets/<dir>/<name>.lambda/index.js`). The Lambda Node.js runtime provides
+// the AWS SDK, so it stays external.
+for (const entrypoint of findHandlers('src')) {
+  project.bundler.addBundle(entrypoint, {
+    platform: 'node',
+    target: 'node22',
+    externals: ['@aws-sdk/*'],
+    tsconfigPath: project.tsconfigDev.fileName,
+  });
+}
 
 // The Synthetics canary script is bundled at build time into the layout the
 // Node.js puppeteer runtimes load (`nodejs/node_modules/<file>.js`); the
@@ -208,3 +223,14 @@ for (const target of ['js', 'python', 'go']) {
 }
 
 project.synth();
+
+/** Every `*.lambda.ts` below `dir`, as a sorted list of POSIX paths. */
+function findHandlers(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const file = path.posix.join(dir, entry.name);
+      if (entry.isDirectory()) return findHandlers(file);
+      return entry.name.endsWith('.lambda.ts') ? [file] : [];
+    })
+    .sort();
+}

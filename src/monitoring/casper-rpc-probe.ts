@@ -8,7 +8,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { CasperRpcProbeFunction } from './casper-rpc-probe-function';
 import { CasperNetwork } from '../casper-network';
 import { handlerFunction, HandlerNetwork, networkInterfacesArn, vpcAccessStatements } from '../private/handler-function';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
@@ -142,7 +141,7 @@ export class CasperRpcProbe extends Construct implements ec2.IConnectable {
     const { logGroup, fn } = handlerFunction(this, {
       idPrefix: '',
       functionId: 'Handler',
-      createFunction: (parent, fnId, options) => new CasperRpcProbeFunction(parent, fnId, options),
+      bundle: 'monitoring/casper-rpc-probe.lambda',
       description: `Casper RPC probe: info_get_status on ${props.network.chainspecName}`,
       roleDescription: `Casper RPC probe of ${props.network.chainspecName} (network interfaces in its VPC, its logs)`,
       statements: vpcAccessStatements(this, network),

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,14 +8,21 @@ import { Construct } from 'constructs';
 import { noReservedConcurrency, plainEnvironment, serviceEncryptedLogGroup, skipCheckov } from './checkov';
 import { acknowledgeNagRules, PINNED_NODE_RUNTIME } from './nag';
 
+/** The Node.js runtime the handlers are bundled and tested for (see `PINNED_NODE_RUNTIME`). */
+const HANDLER_RUNTIME = new lambda.Runtime('nodejs22.x', lambda.RuntimeFamily.NODEJS);
+
 /** What one of the library's Lambda handlers needs besides its code. */
 export interface HandlerFunctionProps {
   /** Prefix of the log group, role and policy IDs (`<prefix>Logs`, `<prefix>Role`, `<prefix>Policy`). */
   readonly idPrefix: string;
   /** ID of the function itself. */
   readonly functionId: string;
-  /** The projen-generated function class (its bundled code and runtime). */
-  readonly createFunction: (scope: Construct, id: string, options: lambda.FunctionOptions) => lambda.Function;
+  /**
+   * The handler's bundle, relative to the package's `assets/` folder: for
+   * `src/storage/snapshot-rotation.lambda.ts`, `storage/snapshot-rotation.lambda`
+   * (built by the `bundle` task, see .projenrc.ts).
+   */
+  readonly bundle: string;
   readonly description: string;
   readonly roleDescription: string;
   /** The role's statements, in one policy the function depends on. */
@@ -73,7 +81,10 @@ export function handlerFunction(scope: Construct, props: HandlerFunctionProps): 
   });
   logGroup.grantWrite(role);
   const policy = new iam.Policy(scope, `${props.idPrefix}Policy`, { roles: [role], statements: props.statements });
-  const fn = props.createFunction(scope, props.functionId, {
+  const fn = new lambda.Function(scope, props.functionId, {
+    runtime: HANDLER_RUNTIME,
+    handler: 'index.handler',
+    code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', props.bundle)),
     description: props.description,
     role,
     logGroup,
@@ -87,6 +98,8 @@ export function handlerFunction(scope: Construct, props: HandlerFunctionProps): 
       allowPublicSubnet: true,
     } : {}),
   });
+  // The SDK's keep-alive (default in SDK v3; set for the handlers deployed before).
+  fn.addEnvironment('AWS_NODEJS_CONNECTION_REUSE_ENABLED', '1', { removeInEdge: true });
   fn.node.addDependency(policy);
 
   acknowledgeNagRules(fn, [PINNED_NODE_RUNTIME]);

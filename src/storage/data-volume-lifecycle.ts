@@ -11,8 +11,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, IDependable } from 'constructs';
-import { DataVolumeLifecycleFunction } from './data-volume-lifecycle-function';
-import { DataVolumeLifecycleStarterFunction } from './data-volume-lifecycle-starter-function';
 import { serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import {
   CREATED_BY_LIFECYCLE, DATA_VOLUME_DEVICE, DATA_VOLUME_INSTANCE_TAG, MAX_MEMBER_SLOTS, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE,
@@ -395,7 +393,7 @@ export class DataVolumeLifecycle extends Construct {
       ...lifecycleNotes,
       idPrefix: '',
       functionId: 'Handler',
-      createFunction: (parent, fnId, options) => new DataVolumeLifecycleFunction(parent, fnId, options),
+      bundle: 'storage/data-volume-lifecycle.lambda',
       description: `Casper node ${props.nodeName}: data-volume lifecycle steps (attach, move, restore, snapshot)`,
       roleDescription: `Casper node ${props.nodeName}: data-volume lifecycle steps`,
       statements,
@@ -494,7 +492,7 @@ export class DataVolumeLifecycle extends Construct {
       ...lifecycleNotes,
       idPrefix: 'Starter',
       functionId: 'Starter',
-      createFunction: (parent, fnId, options) => new DataVolumeLifecycleStarterFunction(parent, fnId, options),
+      bundle: 'storage/data-volume-lifecycle-starter.lambda',
       description: `Casper node ${props.nodeName}: starts the data-volume lifecycle workflow`,
       roleDescription: `Casper node ${props.nodeName}: data-volume lifecycle starter`,
       statements: [

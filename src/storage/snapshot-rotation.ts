@@ -6,7 +6,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { SnapshotRotationFunction } from './snapshot-rotation-function';
 import { handlerFunction } from '../private/handler-function';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
 import { CasperValidationError, describeDuration, ownerOf, validateDuration, validateInteger } from '../private/validation';
@@ -158,7 +157,7 @@ export class SnapshotRotation extends Construct {
     const { logGroup, fn } = handlerFunction(this, {
       idPrefix: '',
       functionId: 'Handler',
-      createFunction: (parent, fnId, options) => new SnapshotRotationFunction(parent, fnId, options),
+      bundle: 'storage/snapshot-rotation.lambda',
       description: `Snapshot rotation of volumes tagged ${tagKey}=${props.volumeTagValue}`,
       roleDescription: `Snapshot rotation ${this.rotationId}`,
       statements: [
