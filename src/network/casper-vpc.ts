@@ -2,7 +2,7 @@ import { Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { deployTimeProviderSkips, serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
+import { serviceEncryptedLogGroup, skipCheckov, skipStackProvider } from '../private/checkov';
 import { CasperValidationError, ValidationOwner, ownerOf, parseIpv4Cidr } from '../private/validation';
 
 /**
@@ -148,13 +148,9 @@ export class CasperVpc extends Construct {
   private skipCheckovFindings(): void {
     skipCheckov(this.flowLogGroup!.node.defaultChild!, [serviceEncryptedLogGroup('VPC flow log records: addresses, ports and accept/reject decisions, never packet payloads')]);
     // The stack-wide provider behind restrictDefaultSecurityGroup, owned by aws-cdk-lib.
-    const provider = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
-    const handler = provider?.node.tryFindChild('Handler');
-    if (handler) {
-      skipCheckov(handler, deployTimeProviderSkips('CDK\'s provider for restrictDefaultSecurityGroup calls only the regional EC2 API, at deploy '
-        + 'time, to revoke the default security group\'s rules; this VPC has no NAT gateway and no EC2 endpoint, '
-        + 'so from inside it the function could not reach that API at all.'));
-    }
+    skipStackProvider(this, 'Custom::VpcRestrictDefaultSGCustomResourceProvider', 'CDK\'s provider for restrictDefaultSecurityGroup '
+      + 'calls only the regional EC2 API, at deploy time, to revoke the default security group\'s rules; this VPC has no NAT gateway '
+      + 'and no EC2 endpoint, so from inside it the function could not reach that API at all.');
   }
 
   private chooseAvailabilityZones(owner: ValidationOwner, given?: string[]): string[] {

@@ -89,11 +89,17 @@ export function plainEnvironment(contents: string): CheckovSkip {
  * construct that creates such a bucket (the skips merge).
  */
 export function skipAutoDeleteObjectsProvider(scope: IConstruct): void {
-  const provider = Stack.of(scope).node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider');
-  const handler = provider?.node.tryFindChild('Handler');
-  if (handler) {
-    skipCheckov(handler, deployTimeProviderSkips('CDK\'s autoDeleteObjects provider calls only the S3 API, when a bucket with '
-      + 'RemovalPolicy.DESTROY is deleted, to empty it; it reaches nothing inside a VPC, and a VPC would only add network '
-      + 'interfaces and EC2 permissions to its role.'));
-  }
+  skipStackProvider(scope, 'Custom::S3AutoDeleteObjectsCustomResourceProvider', 'CDK\'s autoDeleteObjects provider calls only the S3 API, when a bucket with '
+    + 'RemovalPolicy.DESTROY is deleted, to empty it; it reaches nothing inside a VPC, and a VPC would only add network '
+    + 'interfaces and EC2 permissions to its role.');
+}
+
+/**
+ * Skips the deploy-time provider checks on the handler of a custom resource
+ * provider aws-cdk-lib keeps once per stack (`providerId`), if the stack has it.
+ * `why` says what the provider calls and why it needs no VPC.
+ */
+export function skipStackProvider(scope: IConstruct, providerId: string, why: string): void {
+  const handler = Stack.of(scope).node.tryFindChild(providerId)?.node.tryFindChild('Handler');
+  if (handler) skipCheckov(handler, deployTimeProviderSkips(why));
 }
