@@ -9,7 +9,7 @@ import { renderAgentConfig } from '../private/agent-config';
 import { serviceEncryptedLogGroup, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules } from '../private/nag';
 import { DATA_MOUNT_POINT } from '../private/node-config';
-import { CasperValidationError, describeDuration, isValidMetricsNamespace, ownerOf, validateNodeName } from '../private/validation';
+import { describeDuration, failFor, isValidMetricsNamespace, ownerOf, validateNodeName } from '../private/validation';
 
 /**
  * Properties of a `CasperAgentConfig`.
@@ -97,9 +97,7 @@ export class CasperAgentConfig extends Construct {
     super(scope, id);
     // Validated before any child exists, so a bad input leaves nothing behind.
     const owner = ownerOf(this, OWNER);
-    const fail = (prop: string, value: unknown, allowed: string): never => {
-      throw new CasperValidationError(owner, prop, value, allowed);
-    };
+    const fail = failFor(owner);
     validateNodeName(owner, 'nodeName', props.nodeName);
     const namespace = props.metricsNamespace ?? `casper-${props.network.chainspecName}`;
     if (!isValidMetricsNamespace(namespace)) {

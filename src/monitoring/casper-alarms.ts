@@ -5,7 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CasperCanary } from './casper-canary';
 import { CasperNodeMetrics } from './casper-node-metrics';
-import { CasperValidationError, Owner, describeDuration, ownerOf, validateDuration, validateInteger } from '../private/validation';
+import { describeDuration, failFor, Owner, ownerOf, validateDuration, validateInteger } from '../private/validation';
 import { DataVolumeLifecycle, SnapshotRotation } from '../storage';
 
 /**
@@ -622,9 +622,7 @@ interface Validated {
 }
 
 function validate(owner: Owner, props: CasperAlarmsProps): Validated {
-  const fail = (prop: string, value: unknown, allowed: string): never => {
-    throw new CasperValidationError(owner, prop, value, allowed);
-  };
+  const fail = failFor(owner);
   if (!props.metrics) fail('metrics', props.metrics, 'is required: new CasperNodeMetrics({ namespace, nodeName })');
   const percent = (prop: string, value: number): number => {
     if (typeof value !== 'number' || !(value > 0 && value < 100)) fail(prop, value, 'must be a percentage above 0 and below 100');

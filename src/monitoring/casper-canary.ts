@@ -11,7 +11,7 @@ import { CasperNetwork } from '../casper-network';
 import { CasperElasticIp } from '../network/casper-elastic-ip';
 import { deployTimeProviderSkips, skipAutoDeleteObjectsProvider, skipCheckov } from '../private/checkov';
 import { acknowledgeNagRules, nagFindingName } from '../private/nag';
-import { CasperValidationError, Owner, describeDuration, ownerOf, validateDuration } from '../private/validation';
+import { describeDuration, failFor, Owner, ownerOf, validateDuration } from '../private/validation';
 
 /**
  * Properties of a `CasperCanary`.
@@ -305,9 +305,7 @@ interface Validated {
 }
 
 function validate(owner: Owner, props: CasperCanaryProps): Validated {
-  const fail = (prop: string, value: unknown, allowed: string): never => {
-    throw new CasperValidationError(owner, prop, value, allowed);
-  };
+  const fail = failFor(owner);
   if ((props.elasticIp === undefined) === (props.statusUrl === undefined)) {
     fail('statusUrl', props.statusUrl ?? null, 'give exactly one of elasticIp and statusUrl');
   }

@@ -2,9 +2,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { validateInstanceOptions, ValidInstanceOptions } from './instance-options';
-import {
-  CasperValidationError, isValidEmail, isValidMetricsNamespace, Owner, parseCidr, validateDuration, validateFreePort, validateInteger,
-} from './validation';
+import { failFor, isValidEmail, isValidMetricsNamespace, Owner, parseCidr, validateDuration, validateFreePort, validateInteger } from './validation';
 import type { CasperNetwork } from '../casper-network';
 import type { CasperNodeFleetProps } from '../casper-node-fleet';
 
@@ -37,9 +35,7 @@ export interface ValidFleetProps extends ValidInstanceOptions {
  * creates anything; throws the first problem, naming `owner`.
  */
 export function validateFleetProps(owner: Owner, props: CasperNodeFleetProps): ValidFleetProps {
-  const fail = (prop: string, value: unknown, allowed: string): never => {
-    throw new CasperValidationError(owner, prop, value, allowed);
-  };
+  const fail = failFor(owner);
   if (!props.network) fail('network', props.network, 'is required: CasperNetwork.MAINNET, CasperNetwork.TESTNET or CasperNetwork.custom(...)');
   const fleetName = props.fleetName ?? `${props.network.chainspecName.toLowerCase().replace(/_/g, '-')}-fleet`;
   if (!FLEET_NAME.test(fleetName)) {

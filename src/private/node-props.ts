@@ -3,7 +3,7 @@ import { nodePorts } from './fleet-props';
 import { validateInstanceOptions, ValidInstanceOptions } from './instance-options';
 import { validateSlack } from './slack';
 import { describeSshAccess, resolveSshPeers } from './ssh';
-import { CasperValidationError, isValidEmail, isValidMetricsNamespace, Owner, validateFreePort, validateNodeName } from './validation';
+import { failFor, isValidEmail, isValidMetricsNamespace, Owner, validateFreePort, validateNodeName } from './validation';
 import { knownVpcCidr, validateOpenVpnOptions } from './vpn-options';
 import type { CasperReadOnlyNodeProps } from '../casper-read-only-node-props';
 import { SshAccess } from '../network/ssh-access';
@@ -30,9 +30,7 @@ export interface ValidNodeProps extends ValidInstanceOptions {
  * anything; throws the first problem found, naming `owner` (the node and its path).
  */
 export function validateNodeProps(owner: Owner, props: CasperReadOnlyNodeProps): ValidNodeProps {
-  const fail = (prop: string, value: unknown, allowed: string): never => {
-    throw new CasperValidationError(owner, prop, value, allowed);
-  };
+  const fail = failFor(owner);
   if (!props.network) fail('network', props.network, 'is required: CasperNetwork.MAINNET, CasperNetwork.TESTNET or CasperNetwork.custom(...)');
   const nodeName = props.nodeName ?? `${props.network.chainspecName.toLowerCase().replace(/_/g, '-')}-node`;
   validateNodeName(owner, 'nodeName', nodeName);

@@ -60,6 +60,16 @@ export class CasperValidationError extends Error {
   }
 }
 
+/** A function that throws the owner's `CasperValidationError` for a prop, its value and what is allowed. */
+export type Fail = (prop: string, value: unknown, allowed: string) => never;
+
+/** `fail(prop, value, allowed)` for one owner, so a validator names the owner once. */
+export function failFor(owner: Owner): Fail {
+  return (prop, value, allowed) => {
+    throw new CasperValidationError(owner, prop, value, allowed);
+  };
+}
+
 /** A parsed CIDR block. */
 export interface ParsedCidr {
   readonly version: 4 | 6;

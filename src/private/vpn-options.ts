@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { CasperValidationError, Owner, ipv4CidrsOverlap, parseCidr, parseIpv4Cidr, validateInteger, validatePort } from './validation';
+import { failFor, ipv4CidrsOverlap, Owner, parseCidr, parseIpv4Cidr, validateInteger, validatePort } from './validation';
 import type { OpenVpnServerOptions } from '../network/open-vpn-server';
 
 const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -23,9 +23,7 @@ export interface ValidatedVpnOptions {
  */
 export function validateOpenVpnOptions(props: OpenVpnServerOptions, vpcCidr: string | undefined,
   owner: Owner = 'OpenVpnServer'): ValidatedVpnOptions {
-  const fail = (prop: string, value: unknown, allowed: string): never => {
-    throw new CasperValidationError(owner, prop, value, allowed);
-  };
+  const fail = failFor(owner);
   const port = props.port ?? 1194;
   validatePort(owner, 'port', port);
 
