@@ -72,19 +72,46 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
  * whenever the block is fresh.
  */
 export function canaryVerdict(result: StatusFetchResult, now: Date, thresholds: CanaryThresholds): CanaryVerdict {
-  if (result.error !== undefined) return fail(`node did not answer: ${result.error}`);
-  if (result.statusCode === undefined) return fail('node did not answer: no HTTP response');
-  if (result.statusCode !== 200) return fail(`HTTP ${result.statusCode} from the status endpoint`);
-  if (result.truncated) return fail('status body is too large (cut at the read limit)');
+  const answer = jsonObjectAnswer(result, STATUS_WORDING);
+  if ('failure' in answer) return fail(answer.failure);
+  return statusVerdict(answer.object, now, thresholds);
+}
 
+/** How failure messages name an endpoint and its answer. */
+export interface AnswerWording {
+  /** What an error is prefixed with, such as `node did not answer`. */
+  readonly noAnswer: string;
+  /** The endpoint, as in `HTTP 500 from the <endpoint>`. */
+  readonly endpoint: string;
+  /** The body, as in `<body> is not valid JSON`. */
+  readonly body: string;
+  /** How the error of a failed exchange is shown (as it is by default). */
+  readonly showError?: (error: string) => string;
+}
+
+const STATUS_WORDING: AnswerWording = { noAnswer: 'node did not answer', endpoint: 'status endpoint', body: 'status body' };
+
+/** A JSON object read from an HTTP answer, or the one-line reason there is none. */
+export type JsonObjectAnswer = { readonly object: Record<string, unknown> } | { readonly failure: string };
+
+/**
+ * The first checks every verdict makes of an HTTP exchange: an answer arrived,
+ * with HTTP 200, read whole, and its body is a JSON object.
+ */
+export function jsonObjectAnswer(result: StatusFetchResult, wording: AnswerWording): JsonObjectAnswer {
+  const showError = wording.showError ?? ((e: string) => e);
+  if (result.error !== undefined) return { failure: `${wording.noAnswer}: ${showError(result.error)}` };
+  if (result.statusCode === undefined) return { failure: `${wording.noAnswer}: no HTTP response` };
+  if (result.statusCode !== 200) return { failure: `HTTP ${result.statusCode} from the ${wording.endpoint}` };
+  if (result.truncated) return { failure: `${wording.body} is too large (cut at the read limit)` };
   let parsed: unknown;
   try {
     parsed = JSON.parse(result.body ?? '');
   } catch {
-    return fail('status body is not valid JSON');
+    return { failure: `${wording.body} is not valid JSON` };
   }
-  if (!isObject(parsed)) return fail('status body is not a JSON object');
-  return statusVerdict(parsed, now, thresholds);
+  if (!isObject(parsed)) return { failure: `${wording.body} is not a JSON object` };
+  return { object: parsed };
 }
 
 /**

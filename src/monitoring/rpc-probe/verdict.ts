@@ -4,7 +4,7 @@
 //
 // Not exported from any index.ts that jsii sees: this is bundled into the probe's
 // handler, not part of the construct library's API.
-import { CanaryVerdict, StatusFetchResult, isObject, statusVerdict } from '../canary/verdict';
+import { AnswerWording, CanaryVerdict, StatusFetchResult, isObject, jsonObjectAnswer, statusVerdict } from '../canary/verdict';
 
 /** The request the probe sends; its `id` is checked in the answer. */
 export const INFO_GET_STATUS = { jsonrpc: '2.0', id: 1, method: 'info_get_status', params: [] } as const;
@@ -43,18 +43,9 @@ const MAX_QUOTED = 200;
  *    the chain; see `canaryVerdict`).
  */
 export function rpcProbeVerdict(answer: StatusFetchResult, now: Date, expected: RpcProbeExpectations): RpcProbeVerdict {
-  if (answer.error !== undefined) return fail(`no answer: ${oneLine(answer.error)}`);
-  if (answer.statusCode === undefined) return fail('no answer: no HTTP response');
-  if (answer.statusCode !== 200) return fail(`HTTP ${answer.statusCode} from the RPC endpoint`);
-  if (answer.truncated) return fail('RPC answer is too large (cut at the read limit)');
-
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(answer.body ?? '');
-  } catch {
-    return fail('RPC answer is not valid JSON');
-  }
-  if (!isObject(parsed)) return fail('RPC answer is not a JSON object');
+  const json = jsonObjectAnswer(answer, RPC_WORDING);
+  if ('failure' in json) return fail(json.failure);
+  const parsed = json.object;
   if (parsed.jsonrpc !== '2.0') return fail(`not a JSON-RPC 2.0 answer (jsonrpc is ${show(parsed.jsonrpc)})`);
 
   if (parsed.error !== undefined && parsed.error !== null) {
@@ -74,6 +65,8 @@ export function rpcProbeVerdict(answer: StatusFetchResult, now: Date, expected: 
   });
   return { ...verdict, apiVersion };
 }
+
+const RPC_WORDING: AnswerWording = { noAnswer: 'no answer', endpoint: 'RPC endpoint', body: 'RPC answer', showError: oneLine };
 
 function fail(message: string): RpcProbeVerdict {
   return { passed: false, message };
