@@ -6,7 +6,7 @@
 // the service). The judgement is in ./rpc-probe/verdict.ts; this file reads the
 // configuration, posts the request and logs one line.
 import { httpExchange } from './canary/http-exchange';
-import { StatusFetchResult } from './canary/verdict';
+import { runCheck, StatusFetchResult } from './canary/verdict';
 import { INFO_GET_STATUS, rpcProbeVerdict, RpcProbeExpectations, RpcProbeVerdict } from './rpc-probe/verdict';
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -85,18 +85,5 @@ export async function checkRpc(env: NodeJS.ProcessEnv, now?: Date): Promise<RpcP
  * which the Lambda service counts in the function's `Errors` metric.
  */
 export async function handler(): Promise<RpcProbeVerdict> {
-  let verdict: RpcProbeVerdict;
-  try {
-    verdict = await checkRpc(process.env);
-  } catch (err) {
-    const message = `casper RPC probe not run: ${(err as Error).message}`;
-    console.error(message);
-    throw new Error(message);
-  }
-  if (!verdict.passed) {
-    console.error(`casper RPC probe failed: ${verdict.message}`);
-    throw new Error(verdict.message);
-  }
-  console.log(`casper RPC probe passed: ${verdict.message}`);
-  return verdict;
+  return runCheck('casper RPC probe', () => checkRpc(process.env), { info: (line) => console.log(line), error: (line) => console.error(line) });
 }

@@ -6,7 +6,7 @@
 //
 // Not exported from any index.ts that jsii sees: this is the canary script, not library API.
 import { httpExchange } from './http-exchange';
-import { canaryVerdict, CanaryThresholds, CanaryVerdict, StatusFetchResult } from './verdict';
+import { canaryVerdict, CanaryThresholds, CanaryVerdict, runCheck, StatusFetchResult } from './verdict';
 
 /** The bits of the runtime's `Synthetics` module the script uses (no type package exists). */
 interface SyntheticsModule {
@@ -136,20 +136,5 @@ export async function handler(): Promise<CanaryVerdict> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const log = require('SyntheticsLogger') as SyntheticsLoggerModule;
 
-  return synthetics.executeStep(STEP_NAME, async () => {
-    let verdict: CanaryVerdict;
-    try {
-      verdict = await checkStatus(process.env);
-    } catch (err) {
-      const message = `casper status check not run: ${(err as Error).message}`;
-      log.error(message);
-      throw new Error(message);
-    }
-    if (!verdict.passed) {
-      log.error(`casper status check failed: ${verdict.message}`);
-      throw new Error(verdict.message);
-    }
-    log.info(`casper status check passed: ${verdict.message}`);
-    return verdict;
-  });
+  return synthetics.executeStep(STEP_NAME, () => runCheck('casper status check', () => checkStatus(process.env), log));
 }

@@ -183,3 +183,33 @@ function show(value: number | undefined): string {
 function seconds(value: number): string {
   return String(Math.round(value * 1000) / 1000);
 }
+
+/** Where `runCheck` writes its one line. */
+export interface CheckLog {
+  info(message: string): void;
+  error(message: string): void;
+}
+
+/**
+ * Runs a check and reports it the way both the canary and the RPC probe do:
+ * one line `<name> passed: <message>` and the verdict when it passed; one line
+ * `<name> failed: <reason>` and `Error(<reason>)` when it failed; one line and
+ * `Error("<name> not run: <error>")` when the check itself threw. The thrown
+ * error is what the runtime counts as a failed run.
+ */
+export async function runCheck<V extends CanaryVerdict>(name: string, check: () => Promise<V>, log: CheckLog): Promise<V> {
+  let verdict: V;
+  try {
+    verdict = await check();
+  } catch (err) {
+    const message = `${name} not run: ${(err as Error).message}`;
+    log.error(message);
+    throw new Error(message);
+  }
+  if (!verdict.passed) {
+    log.error(`${name} failed: ${verdict.message}`);
+    throw new Error(verdict.message);
+  }
+  log.info(`${name} passed: ${verdict.message}`);
+  return verdict;
+}
