@@ -13,7 +13,7 @@ import { CasperNodeKeys } from './data';
 import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperFleetDashboard, CasperNodeMetrics, CasperRpcProbe } from './monitoring';
 import { CasperNodeSecurityGroup, CasperVpc } from './network';
 import { skipCheckov } from './private/checkov';
-import { ROLE_DATA, TAG_NODE, TAG_ROLE } from './private/contract';
+import { dataVolumesOf } from './private/contract';
 import { validateFleetProps } from './private/fleet-props';
 import { bootstrapTimings, lifecycleVolumeProps } from './private/instance-options';
 import { acknowledgeNagRules } from './private/nag';
@@ -360,9 +360,7 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
     });
     if (v.enableBackups) {
       this.snapshotRotation = new SnapshotRotation(this, 'Backups', {
-        volumeTagKey: TAG_NODE,
-        volumeTagValue: v.fleetName,
-        volumeRoleTag: `${TAG_ROLE}=${ROLE_DATA}`,
+        ...dataVolumesOf(v.fleetName),
         metricsNamespace: v.metricsNamespace,
       });
     }

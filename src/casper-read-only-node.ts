@@ -12,7 +12,7 @@ import { CasperNodeGroup } from './compute';
 import { CasperNodeKeys } from './data';
 import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperDashboard, CasperNodeMetrics } from './monitoring';
 import { CasperElasticIp, CasperNodeSecurityGroup, CasperVpc, OpenVpnServer, SshAccess } from './network';
-import { ROLE_DATA, TAG_NODE, TAG_ROLE } from './private/contract';
+import { dataVolumesOf } from './private/contract';
 import { bootstrapTimings, lifecycleVolumeProps } from './private/instance-options';
 import { renderNodeConfig } from './private/node-config';
 import { validateNodeProps } from './private/node-props';
@@ -191,9 +191,7 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
     });
     if (v.backups) {
       this.snapshotRotation = new SnapshotRotation(this, 'Backups', {
-        volumeTagKey: TAG_NODE,
-        volumeTagValue: v.nodeName,
-        volumeRoleTag: `${TAG_ROLE}=${ROLE_DATA}`,
+        ...dataVolumesOf(v.nodeName),
         syncMetricNamespace: v.metricsNamespace,
         syncMetricName: 'Synced',
         syncMetricDimensions: { NodeName: v.nodeName },
