@@ -5,6 +5,7 @@
 // Lambda service publishes (the function calls no AWS API; its logs, too, are delivered by
 // the service). The judgement is in ./rpc-probe/verdict.ts; this file reads the
 // configuration, posts the request and logs one line.
+import { httpUrlFromEnv, NON_NEGATIVE_NUMBER, numberFromEnv, POSITIVE_INTEGER } from './canary/env';
 import { httpExchange } from './canary/http-exchange';
 import { runCheck, StatusFetchResult } from './canary/verdict';
 import { INFO_GET_STATUS, rpcProbeVerdict, RpcProbeExpectations, RpcProbeVerdict } from './rpc-probe/verdict';
@@ -27,31 +28,12 @@ export interface RpcProbeConfig extends RpcProbeExpectations {
  * Throws on a missing or invalid value: the run fails with that message.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): RpcProbeConfig {
-  const raw = env.RPC_URL;
-  if (!raw) throw new Error('RPC_URL is not set');
-  let rpcUrl: URL;
-  try {
-    rpcUrl = new URL(raw);
-  } catch {
-    throw new Error(`RPC_URL is not a valid URL: '${raw}'`);
-  }
-  if (rpcUrl.protocol !== 'http:' && rpcUrl.protocol !== 'https:') throw new Error(`RPC_URL must be http or https, got '${raw}'`);
+  const rpcUrl = httpUrlFromEnv(env, 'RPC_URL');
   const expectedChainspecName = env.EXPECTED_CHAINSPEC;
   if (!expectedChainspecName) throw new Error('EXPECTED_CHAINSPEC is not set');
-  const maxBlockAgeSeconds = numberFromEnv(env, 'MAX_BLOCK_AGE_SECONDS', undefined, (n) => Number.isFinite(n) && n >= 0, 'a number >= 0');
-  const timeoutMs = numberFromEnv(env, 'REQUEST_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, (n) => Number.isSafeInteger(n) && n > 0, 'a positive integer');
+  const maxBlockAgeSeconds = numberFromEnv(env, 'MAX_BLOCK_AGE_SECONDS', undefined, NON_NEGATIVE_NUMBER);
+  const timeoutMs = numberFromEnv(env, 'REQUEST_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, POSITIVE_INTEGER);
   return { rpcUrl, expectedChainspecName, maxBlockAgeSeconds, timeoutMs };
-}
-
-function numberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number | undefined, valid: (n: number) => boolean, what: string): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') {
-    if (fallback === undefined) throw new Error(`${name} is not set`);
-    return fallback;
-  }
-  const value = Number(raw);
-  if (!valid(value)) throw new Error(`${name} must be ${what}, got '${raw}'`);
-  return value;
 }
 
 /**

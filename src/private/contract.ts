@@ -10,19 +10,6 @@ export const TAG_NODE = 'casper:node';
 /** `casper:role=data` marks the node's data volumes and their snapshots. */
 export const TAG_ROLE = 'casper:role';
 export const ROLE_DATA = 'data';
-
-/** Which volumes `SnapshotRotation` backs up for a node or fleet: its data volumes. */
-export interface DataVolumeSelector {
-  readonly volumeTagKey: string;
-  readonly volumeTagValue: string;
-  /** `key=value`, as `SnapshotRotationProps.volumeRoleTag` takes it. */
-  readonly volumeRoleTag: string;
-}
-
-/** The data volumes of the node (or fleet) named `nodeName`: `casper:node=<nodeName>` and `casper:role=data`. */
-export function dataVolumesOf(nodeName: string): DataVolumeSelector {
-  return { volumeTagKey: TAG_NODE, volumeTagValue: nodeName, volumeRoleTag: `${TAG_ROLE}=${ROLE_DATA}` };
-}
 /** Who made a volume or snapshot: `lifecycle` or `snapshot-rotation`. */
 export const TAG_CREATED_BY = 'casper:created-by';
 export const CREATED_BY_LIFECYCLE = 'lifecycle';
@@ -117,4 +104,17 @@ export function renderVpnConfigEnv(config: VpnConfigEnv): string[] {
     }
   }
   return lines;
+}
+
+/** Which volumes `SnapshotRotation` backs up for a node or fleet: its data volumes. */
+export interface DataVolumeSelector {
+  readonly volumeTagKey: string;
+  readonly volumeTagValue: string;
+  /** `key=value`, as `SnapshotRotationProps.volumeRoleTag` takes it. */
+  readonly volumeRoleTag: string;
+}
+
+/** The data volumes of the node (or fleet) named `nodeName`: `casper:node=<nodeName>` and `casper:role=data`. */
+export function dataVolumesOf(nodeName: string): DataVolumeSelector {
+  return { volumeTagKey: TAG_NODE, volumeTagValue: nodeName, volumeRoleTag: `${TAG_ROLE}=${ROLE_DATA}` };
 }

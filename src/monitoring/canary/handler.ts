@@ -5,6 +5,7 @@
 // The judgement is in ./verdict.ts; this file only reads the configuration, fetches and logs.
 //
 // Not exported from any index.ts that jsii sees: this is the canary script, not library API.
+import { httpUrlFromEnv, NON_NEGATIVE_NUMBER, numberFromEnv, POSITIVE_INTEGER } from './env';
 import { httpExchange } from './http-exchange';
 import { canaryVerdict, CanaryThresholds, CanaryVerdict, runCheck, StatusFetchResult } from './verdict';
 
@@ -49,20 +50,10 @@ export interface CanaryConfig {
  * Throws on a missing or invalid value: the canary run fails with that message.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): CanaryConfig {
-  const rawUrl = env.CASPER_STATUS_URL;
-  if (!rawUrl) throw new Error('CASPER_STATUS_URL is not set');
-  let statusUrl: URL;
-  try {
-    statusUrl = new URL(rawUrl);
-  } catch {
-    throw new Error(`CASPER_STATUS_URL is not a valid URL: '${rawUrl}'`);
-  }
-  if (statusUrl.protocol !== 'http:' && statusUrl.protocol !== 'https:') {
-    throw new Error(`CASPER_STATUS_URL must be http or https, got '${rawUrl}'`);
-  }
+  const statusUrl = httpUrlFromEnv(env, 'CASPER_STATUS_URL');
 
-  const maxBlockAgeSeconds = numberFromEnv(env, 'CASPER_MAX_BLOCK_AGE_SECONDS', DEFAULT_MAX_BLOCK_AGE_SECONDS, false);
-  const timeoutMs = numberFromEnv(env, 'CASPER_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, true);
+  const maxBlockAgeSeconds = numberFromEnv(env, 'CASPER_MAX_BLOCK_AGE_SECONDS', DEFAULT_MAX_BLOCK_AGE_SECONDS, NON_NEGATIVE_NUMBER);
+  const timeoutMs = numberFromEnv(env, 'CASPER_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, POSITIVE_INTEGER);
 
   const rawFail = env.CASPER_FAIL_ON_CATCH_UP;
   if (rawFail !== undefined && rawFail !== '' && rawFail !== 'true' && rawFail !== 'false') {
@@ -88,17 +79,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): CanaryConfig {
     },
     now,
   };
-}
-
-function numberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, positiveInteger: boolean): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  const valid = positiveInteger ? Number.isSafeInteger(value) && value > 0 : Number.isFinite(value) && value >= 0;
-  if (!valid) {
-    throw new Error(`${name} must be ${positiveInteger ? 'a positive integer' : 'a number >= 0'}, got '${raw}'`);
-  }
-  return value;
 }
 
 /**
