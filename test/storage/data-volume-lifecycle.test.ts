@@ -4,7 +4,7 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { DataVolumeLifecycle, DataVolumeLifecycleProps } from '../../src';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectCfnLintClean, nagFindings } from '../support/checks';
 import { lifecycleGroup } from '../support/lifecycle-group';
 import { agnosticStack, expectRejected } from '../support/stacks';
 
@@ -231,9 +231,7 @@ describe('DataVolumeLifecycle', () => {
   test('cdk-nag and cfn-lint clean', () => {
     const { stack } = setup();
     expect(nagFindings(stack).filter((f) => f.path.includes('Lifecycle'))).toEqual([]);
-    const lint = cfnLint(stack);
-    expect(lint.errors).toEqual([]);
-    expect(unexplainedWarnings(lint)).toEqual([]);
+    expectCfnLintClean(stack);
   });
 
   test('imported subnets that do not know their AZ: no pinning, a warning, and the template still synthesizes', () => {
@@ -341,9 +339,7 @@ describe('DataVolumeLifecycle', () => {
     test('cdk-nag and cfn-lint clean', () => {
       const { stack } = fleetSetup({ seedSnapshotId: 'snap-0123456789abcdef0' });
       expect(nagFindings(stack).filter((f) => f.path.includes('Lifecycle'))).toEqual([]);
-      const lint = cfnLint(stack);
-      expect(lint.errors).toEqual([]);
-      expect(unexplainedWarnings(lint)).toEqual([]);
+      expectCfnLintClean(stack);
     });
 
     test('the single node\'s resources keep their logical ids; a fleet has the same ones but the failed-launch rule', () => {
