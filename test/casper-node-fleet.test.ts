@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CasperNetwork, CasperNodeFleet, CasperNodeFleetProps } from '../src';
-import { cfnLint, nagFindings, unexplainedWarnings } from './support/checks';
+import { expectNagAndCfnLintClean } from './support/checks';
 import { agnosticStack, assetFiles, expectRejected } from './support/stacks';
 
 function fleetStack(props: Partial<CasperNodeFleetProps> = {}): { stack: Stack; fleet: CasperNodeFleet; t: Template } {
@@ -124,8 +124,7 @@ describe('CasperNodeFleet defaults (testnet)', () => {
   });
 
   test('cdk-nag and cfn-lint are clean', () => {
-    expect(nagFindings(stack)).toEqual([]);
-    expect(unexplainedWarnings(cfnLint(stack))).toEqual([]);
+    expectNagAndCfnLintClean(stack);
   });
 });
 

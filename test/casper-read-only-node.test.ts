@@ -4,7 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CasperNetwork, CasperReadOnlyNode, CasperReadOnlyNodeProps, SshAccess } from '../src';
-import { cfnLint, nagFindings, unexplainedWarnings } from './support/checks';
+import { expectCfnLintClean, nagFindings } from './support/checks';
+import { NODE_LAUNCH_TEMPLATE_DATA, TESTNET_CONFIG_NETWORK } from './support/node-expectations';
 import { agnosticStack, assetFiles, expectRejected } from './support/stacks';
 import { LIFECYCLE_LAUNCH_WORST_CASE_SECONDS } from '../src/private/node-config';
 
@@ -42,9 +43,7 @@ describe('CasperReadOnlyNode', () => {
     test('launch template: Ubuntu 22.04 from SSM, IMDSv2, metadata tags, encrypted gp3 root, m6a.2xlarge, public IP', () => {
       t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
         LaunchTemplateData: Match.objectLike({
-          InstanceType: 'm6a.2xlarge',
-          MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, InstanceMetadataTags: 'enabled' },
-          BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { Encrypted: true, VolumeType: 'gp3', VolumeSize: 30, DeleteOnTermination: true } }],
+          ...NODE_LAUNCH_TEMPLATE_DATA,
           NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: true, DeviceIndex: 0 })],
         }),
       });
@@ -231,9 +230,7 @@ describe('CasperReadOnlyNode', () => {
     });
 
     test('cfn-lint: no error and no unexplained warning', () => {
-      const lint = cfnLint(stack);
-      expect(lint.errors).toEqual([]);
-      expect(unexplainedWarnings(lint)).toEqual([]);
+      expectCfnLintClean(stack);
     });
   });
 
@@ -242,15 +239,7 @@ describe('CasperReadOnlyNode', () => {
     const [config] = assetFiles(stack, 'config.json') as any[];
     expect(config).toMatchObject({
       nodeName: 'reader-1',
-      network: {
-        chainspecName: 'casper-test',
-        networkConfigFileName: 'casper-test.conf',
-        runsSidecar: true,
-        restPort: 8888,
-        gossipPort: 35000,
-        ssePort: 9999,
-        rpcPort: 7777,
-      },
+      network: TESTNET_CONFIG_NETWORK,
       trustedHash: 'ab'.repeat(32),
       // The tag wait covers the lifecycle's worst case (its 900 s launch hook) with a margin.
       dataVolume: { instanceTagKey: 'casper:data-volume', mountPoint: '/var/lib/casper/casper-node', tagWaitSeconds: 1020, deviceWaitSeconds: 300 },

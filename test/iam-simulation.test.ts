@@ -38,6 +38,7 @@ import {
   ACCOUNT, allPolicyDocuments, CallResource, CfnTemplate, checkCalls, checkProbes, REGION, RoleCall, rolePolicies, TemplateResolver,
   unsupportedConditionKeys,
 } from './support/iam-sim';
+import { lifecycleGroup } from './support/lifecycle-group';
 import {
   CREATED_BY_LIFECYCLE, DATA_VOLUME_INSTANCE_TAG, DATA_VOLUME_PENDING, ROLE_DATA, TAG_ATTACHED_AT, TAG_CREATED_BY, TAG_INSTANCE, TAG_MEMBER,
   TAG_MEMBER_CLAIM, TAG_MOVE_ATTEMPTS, TAG_NODE, TAG_REASON, TAG_ROLE, TAG_SOURCE_SNAPSHOT, TAG_SOURCE_VOLUME,
@@ -93,16 +94,7 @@ const SEED_SNAPSHOT_ID = 'snap-05eed5eed5eed5eed';
 /** DataVolumeLifecycle alone with a customer-managed key for its volumes and a seed snapshot. */
 function lifecycleWithKeySynth(): Synth & { lifecycle: DataVolumeLifecycle; key: kms.Key; asg: autoscaling.AutoScalingGroup } {
   const stack = new Stack(new App(), STACK_NAME);
-  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
-  const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
-    vpc,
-    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-    launchTemplate: new ec2.LaunchTemplate(stack, 'Lt', {
-      instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), requireImdsv2: true,
-    }),
-    minCapacity: 1,
-    maxCapacity: 1,
-  });
+  const { asg } = lifecycleGroup(stack);
   const key = new kms.Key(stack, 'VolumeKey');
   const eip = new ec2.CfnEIP(stack, 'Eip');
   const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', {
@@ -114,16 +106,7 @@ function lifecycleWithKeySynth(): Synth & { lifecycle: DataVolumeLifecycle; key:
 /** DataVolumeLifecycle in pool mode, as a fleet uses it: 3 member slots, a seed, no Elastic IP, no group subnets. */
 function fleetLifecycleSynth(): Synth & { lifecycle: DataVolumeLifecycle; asg: autoscaling.AutoScalingGroup } {
   const stack = new Stack(new App(), STACK_NAME);
-  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
-  const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
-    vpc,
-    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-    launchTemplate: new ec2.LaunchTemplate(stack, 'Lt', {
-      instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), requireImdsv2: true,
-    }),
-    minCapacity: 3,
-    maxCapacity: 3,
-  });
+  const { asg } = lifecycleGroup(stack, 3);
   const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', { autoScalingGroup: asg, nodeName: 'fleet-1', memberSlots: 3, seedSnapshotId: SEED_SNAPSHOT_ID });
   return { ...synth(stack), lifecycle, asg };
 }
@@ -194,13 +177,25 @@ function sessionManagerCalls(roleId: string, role: string, instanceArn: string):
  * function's role (AWSLambdaBasicExecutionRole).
  */
 function lambdaRuntimeLogCalls(s: Synth, roleId: string, role: string, functionId: string): RoleCall[] {
-  const group = `/aws/lambda/${s.r.ref(functionId)}`;
-  const source = { file: DOCS.lambdaLogs, code: '' };
-  const stream = arn.logStream(group, '2026/01/01/[$LATEST]0123');
+  return logDeliveryCalls({ roleId, role, source: { file: DOCS.lambdaLogs, code: '' } }, `/aws/lambda/${s.r.ref(functionId)}`, '2026/01/01/[$LATEST]0123', {
+    group: ['logs:CreateLogGroup', 'Lambda runtime: its log group on the first run'], stream: 'Lambda runtime: log stream', events: 'Lambda runtime: log events',
+  });
+}
+
+/**
+ * A service delivering logs to `group` through one stream, `streamName`, as
+ * `who`: one call on the group itself (`whats.group`: the action and what it
+ * is for), then creating the stream, then putting the events.
+ */
+function logDeliveryCalls(
+  who: Pick<RoleCall, 'roleId' | 'role' | 'source'>, group: string, streamName: string,
+  whats: { group: [action: string, what: string]; stream: string; events: string },
+): RoleCall[] {
+  const stream = arn.logStream(group, streamName);
   return [
-    { roleId, role, what: 'Lambda runtime: its log group on the first run', action: 'logs:CreateLogGroup', resources: [{ arn: arn.logGroupActions(group) }], source },
-    { roleId, role, what: 'Lambda runtime: log stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source },
-    { roleId, role, what: 'Lambda runtime: log events', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source },
+    { ...who, what: whats.group[1], action: whats.group[0], resources: [{ arn: arn.logGroupActions(group) }] },
+    { ...who, what: whats.stream, action: 'logs:CreateLogStream', resources: [{ arn: stream }] },
+    { ...who, what: whats.events, action: 'logs:PutLogEvents', resources: [{ arn: stream }] },
   ];
 }
 
@@ -538,15 +533,10 @@ function restrictDefaultSgProbes(s: Synth): RoleCall[] {
 /** The VPC flow log's delivery role (assumed by vpc-flow-logs.amazonaws.com), of CasperVpc `network` (`NodeNetwork`, `FleetNetwork`). */
 function flowLogCalls(s: Synth, network: string): RoleCall[] {
   const roleId = s.idOf('AWS::IAM::Role', `${network}VpcFlowLogIAMRole`);
-  const role = 'flow-log';
   const group = s.r.ref(s.idOf('AWS::Logs::LogGroup', `${network}FlowLogGroup`));
-  const source = { file: DOCS.flowLogs, code: '' };
-  const stream = arn.logStream(group, 'eni-0123456789abcdef0-all');
-  return [
-    { roleId, role, what: 'find the ENI\'s stream', action: 'logs:DescribeLogStreams', resources: [{ arn: arn.logGroupActions(group) }], source },
-    { roleId, role, what: 'create the ENI\'s stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source },
-    { roleId, role, what: 'deliver flow records', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source },
-  ];
+  return logDeliveryCalls({ roleId, role: 'flow-log', source: { file: DOCS.flowLogs, code: '' } }, group, 'eni-0123456789abcdef0-all', {
+    group: ['logs:DescribeLogStreams', 'find the ENI\'s stream'], stream: 'create the ENI\'s stream', events: 'deliver flow records',
+  });
 }
 
 function flowLogProbes(s: Synth, network: string): RoleCall[] {

@@ -3,7 +3,8 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AlertTopic, CasperAgentConfig, CasperNetwork, CasperNodeGroup, CasperNodeGroupProps, CasperNodeKeys, ConfigBucket } from '../../src';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectNagAndCfnLintClean } from '../support/checks';
+import { NODE_LAUNCH_TEMPLATE_DATA } from '../support/node-expectations';
 import { agnosticStack, cfnResources, plainVpc } from '../support/stacks';
 
 /** The parts a group boots from, built in `stack`. */
@@ -37,11 +38,7 @@ describe('CasperNodeGroup on its own', () => {
 
   test('IMDSv2, encrypted gp3 root, Ubuntu 22.04 amd64, the user data of the shipped template', () => {
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: Match.objectLike({
-        InstanceType: 'm6a.2xlarge',
-        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, InstanceMetadataTags: 'enabled' },
-        BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { Encrypted: true, VolumeType: 'gp3', VolumeSize: 30, DeleteOnTermination: true } }],
-      }),
+      LaunchTemplateData: Match.objectLike(NODE_LAUNCH_TEMPLATE_DATA),
     });
     const lt = Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0];
     const userData = JSON.stringify(lt.Properties.LaunchTemplateData.UserData);
@@ -75,8 +72,7 @@ describe('CasperNodeGroup on its own', () => {
   });
 
   test('cdk-nag and cfn-lint are clean', () => {
-    expect(nagFindings(stack)).toEqual([]);
-    expect(unexplainedWarnings(cfnLint(stack))).toEqual([]);
+    expectNagAndCfnLintClean(stack);
   });
 });
 

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp, TestnetNodeStack } from '../../examples/testnet-node';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectNagAndCfnLintClean } from '../support/checks';
 
 describe('example testnet node app (npm run synth)', () => {
   const app = buildApp(new App());
@@ -21,9 +21,6 @@ describe('example testnet node app (npm run synth)', () => {
   });
 
   test('is cdk-nag and cfn-lint clean', () => {
-    expect(nagFindings(stack)).toEqual([]);
-    const lint = cfnLint(stack);
-    expect(lint.errors).toEqual([]);
-    expect(unexplainedWarnings(lint)).toEqual([]);
+    expectNagAndCfnLintClean(stack);
   });
 });

@@ -1,7 +1,7 @@
 import { CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AlertTopic, CasperNetwork, CasperReadOnlyNode } from '../../src';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectNagAndCfnLintClean, nagFindings } from '../support/checks';
 import { agnosticStack, concreteStack, expectRejected } from '../support/stacks';
 
 describe('AlertTopic', () => {
@@ -124,10 +124,7 @@ describe('AlertTopic with a Slack channel', () => {
     });
     t.resourceCountIs('AWS::IAM::Policy', 0);
     expect(alerts.slackChannel).toBeDefined();
-    expect(nagFindings(stack)).toEqual([]);
-    const lint = cfnLint(stack);
-    expect(lint.errors).toEqual([]);
-    expect(unexplainedWarnings(lint)).toEqual([]);
+    expectNagAndCfnLintClean(stack);
   });
 
   test('no Slack props: no channel', () => {

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { CasperAgentConfig, CasperAgentConfigProps, CasperNetwork } from '../../src';
 import { renderAgentConfig } from '../../src/private/agent-config';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectCfnLintClean, nagFindings } from '../support/checks';
 import { agnosticStack, expectRejected } from '../support/stacks';
 
 function setup(props: Partial<CasperAgentConfigProps> = {}) {
@@ -129,12 +129,16 @@ describe('CasperAgentConfig', () => {
   });
 
   describe('grantAgent', () => {
-    function granted() {
-      const { stack, agent } = setup();
+    function granted(props: Partial<CasperAgentConfigProps> = {}) {
+      const { stack, agent } = setup(props);
       const role = new iam.Role(stack, 'NodeRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
       agent.grantAgent(role);
       return { stack, agent, role, t: Template.fromStack(stack) };
     }
+    /** The grant to put metrics into `namespace` (and no other). */
+    const putMetricData = (namespace: string) => ({
+      Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': namespace } },
+    });
 
     test('reads the parameter, writes to the four log groups, puts metrics into the namespace; nothing else', () => {
       const { t, agent } = granted();
@@ -155,12 +159,7 @@ describe('CasperAgentConfig', () => {
         { Effect: 'Allow', Action: logActions, Resource: groupArn(agent.nodeStderrLogGroup) },
         { Effect: 'Allow', Action: logActions, Resource: groupArn(agent.bootstrapLogGroup) },
         { Effect: 'Allow', Action: logActions, Resource: groupArn(agent.metricsLogGroup) },
-        {
-          Effect: 'Allow',
-          Action: 'cloudwatch:PutMetricData',
-          Resource: '*',
-          Condition: { StringEquals: { 'cloudwatch:namespace': 'casper-casper-test' } },
-        },
+        putMetricData('casper-casper-test'),
       ]);
     });
 
@@ -175,19 +174,8 @@ describe('CasperAgentConfig', () => {
     });
 
     test('the metric grant follows a custom namespace', () => {
-      const { stack, agent } = setup({ metricsNamespace: 'my-ns' });
-      const role = new iam.Role(stack, 'NodeRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
-      agent.grantAgent(role);
-      Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
-        PolicyDocument: {
-          Statement: Match.arrayWith([{
-            Effect: 'Allow',
-            Action: 'cloudwatch:PutMetricData',
-            Resource: '*',
-            Condition: { StringEquals: { 'cloudwatch:namespace': 'my-ns' } },
-          }]),
-        },
-      });
+      const { t } = granted({ metricsNamespace: 'my-ns' });
+      t.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: Match.arrayWith([putMetricData('my-ns')]) } });
     });
 
     test('cdk-nag clean', () => {
@@ -197,9 +185,7 @@ describe('CasperAgentConfig', () => {
 
     test('cfn-lint: no error and no unexplained warning', () => {
       const { stack } = granted();
-      const lint = cfnLint(stack);
-      expect(lint.errors).toEqual([]);
-      expect(unexplainedWarnings(lint)).toEqual([]);
+      expectCfnLintClean(stack);
     });
   });
 

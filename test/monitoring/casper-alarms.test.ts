@@ -6,7 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { CasperAlarms, CasperCanary, CasperNodeMetrics, DataVolumeLifecycle, SnapshotRotation } from '../../src';
 import { worstCaseDetectionSeconds } from '../../src/private/detection';
 import { alarmPeriod } from '../support/alarm-sim';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectNagAndCfnLintClean, nagFindings } from '../support/checks';
 import { agnosticStack, expectRejected, plainVpc } from '../support/stacks';
 
 const NS = 'casper-casper-test';
@@ -172,10 +172,7 @@ test('CasperAlarms with a canary and backups: cdk-nag and cfn-lint clean', () =>
     canary: new CasperCanary(stack, 'Canary', { statusUrl: 'http://203.0.113.10:8888/status' }),
     snapshotRotation: new SnapshotRotation(stack, 'Rotation', { volumeTagValue: NODE, metricsNamespace: NS }),
   });
-  expect(nagFindings(stack)).toEqual([]);
-  const lint = cfnLint(stack);
-  expect(lint.errors).toEqual([]);
-  expect(unexplainedWarnings(lint)).toEqual([]);
+  expectNagAndCfnLintClean(stack);
 });
 
 describe('CasperAlarms alone', () => {

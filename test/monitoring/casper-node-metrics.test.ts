@@ -23,29 +23,31 @@ type MetricMethod = Exclude<{
 }[keyof CasperNodeMetrics], undefined>;
 
 const NODE_DIMS = { NodeName: NODE };
+/** The collector's metrics (casper-metrics.py, dimension NodeName only): metric method and metric name, by the statistic each defaults to. */
+const COLLECTOR_METRICS: { [statistic: string]: Array<[MetricMethod, string]> } = {
+  Minimum: [['metricNodeUp', 'NodeUp'], ['metricSynced', 'Synced'], ['metricPeerCount', 'PeerCount'], ['metricUpgradeStaged', 'UpgradeStaged'], ['metricRpcUp', 'RpcUp']],
+  Maximum: [
+    ['metricBlockHeight', 'BlockHeight'], ['metricEraId', 'EraId'], ['metricLastBlockAge', 'LastBlockAgeSeconds'],
+    ['metricStageProtocolsFailed', 'StageProtocolsFailed'], ['metricBootstrapComplete', 'BootstrapComplete'], ['metricCatchingUp', 'CatchingUp'],
+    ['metricWrongChainspec', 'WrongChainspec'],
+  ],
+  p90: [['metricRpcLatency', 'RpcLatencyMilliseconds']],
+};
+/** The dimensions of the CloudWatch agent's disk metrics for the disk mounted at `mountPoint`. */
+const disk = (mountPoint: string) => ({ path: mountPoint, fstype: 'ext4', NodeName: NODE });
 const EXPECTED: Array<[MetricMethod, string, { [k: string]: string }, string]> = [
-  ['metricNodeUp', 'NodeUp', NODE_DIMS, 'Minimum'],
-  ['metricSynced', 'Synced', NODE_DIMS, 'Minimum'],
-  ['metricPeerCount', 'PeerCount', NODE_DIMS, 'Minimum'],
-  ['metricBlockHeight', 'BlockHeight', NODE_DIMS, 'Maximum'],
-  ['metricEraId', 'EraId', NODE_DIMS, 'Maximum'],
-  ['metricLastBlockAge', 'LastBlockAgeSeconds', NODE_DIMS, 'Maximum'],
-  ['metricStageProtocolsFailed', 'StageProtocolsFailed', NODE_DIMS, 'Maximum'],
-  ['metricBootstrapComplete', 'BootstrapComplete', NODE_DIMS, 'Maximum'],
-  ['metricCatchingUp', 'CatchingUp', NODE_DIMS, 'Maximum'],
-  ['metricWrongChainspec', 'WrongChainspec', NODE_DIMS, 'Maximum'],
-  ['metricUpgradeStaged', 'UpgradeStaged', NODE_DIMS, 'Minimum'],
-  ['metricRpcUp', 'RpcUp', NODE_DIMS, 'Minimum'],
-  ['metricRpcLatency', 'RpcLatencyMilliseconds', NODE_DIMS, 'p90'],
-  ['metricCpuUtilization', 'cpu_usage_active', { cpu: 'cpu-total', NodeName: NODE }, 'Average'],
+  ...Object.entries(COLLECTOR_METRICS).flatMap(([statistic, methods]) =>
+    methods.map(([method, metricName]): [MetricMethod, string, typeof NODE_DIMS, string] => [method, metricName, NODE_DIMS, statistic])),
+  // The CloudWatch agent's.
   ['metricMemoryUsedPercent', 'mem_used_percent', NODE_DIMS, 'Average'],
   ['metricMemoryUsed', 'mem_used', NODE_DIMS, 'Average'],
-  ['metricDataDiskUsedPercent', 'disk_used_percent', { path: DATA, fstype: 'ext4', NodeName: NODE }, 'Maximum'],
-  ['metricDataDiskUsed', 'disk_used', { path: DATA, fstype: 'ext4', NodeName: NODE }, 'Maximum'],
-  ['metricDataDiskTotal', 'disk_total', { path: DATA, fstype: 'ext4', NodeName: NODE }, 'Maximum'],
-  ['metricRootDiskUsedPercent', 'disk_used_percent', { path: '/', fstype: 'ext4', NodeName: NODE }, 'Maximum'],
-  ['metricRootDiskUsed', 'disk_used', { path: '/', fstype: 'ext4', NodeName: NODE }, 'Maximum'],
-  ['metricRootDiskTotal', 'disk_total', { path: '/', fstype: 'ext4', NodeName: NODE }, 'Maximum'],
+  ['metricCpuUtilization', 'cpu_usage_active', { cpu: 'cpu-total', NodeName: NODE }, 'Average'],
+  ['metricDataDiskUsedPercent', 'disk_used_percent', disk(DATA), 'Maximum'],
+  ['metricDataDiskUsed', 'disk_used', disk(DATA), 'Maximum'],
+  ['metricDataDiskTotal', 'disk_total', disk(DATA), 'Maximum'],
+  ['metricRootDiskUsedPercent', 'disk_used_percent', disk('/'), 'Maximum'],
+  ['metricRootDiskUsed', 'disk_used', disk('/'), 'Maximum'],
+  ['metricRootDiskTotal', 'disk_total', disk('/'), 'Maximum'],
 ];
 
 describe('CasperNodeMetrics', () => {
@@ -113,7 +115,7 @@ describe('CasperNodeMetrics', () => {
     const collector = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'assets', 'node', 'casper-metrics.py'), 'utf8');
     const names = ['NodeUp', 'Synced', 'PeerCount', 'BlockHeight', 'EraId', 'LastBlockAgeSeconds', 'StageProtocolsFailed',
       'BootstrapComplete', 'CatchingUp', 'WrongChainspec', 'UpgradeStaged', 'RpcUp', 'RpcLatencyMilliseconds'];
-    expect(EXPECTED.slice(0, names.length).map(([, name]) => name)).toEqual(names);
+    expect(Object.values(COLLECTOR_METRICS).flat().map(([, name]) => name).sort()).toEqual([...names].sort());
     // The collector's METRICS table lists exactly these, in this order.
     const table = /^METRICS = \(\n([\s\S]*?)^\)/m.exec(collector)![1];
     expect([...table.matchAll(/\("(\w+)", "\w+"\)/g)].map((m) => m[1])).toEqual(names);

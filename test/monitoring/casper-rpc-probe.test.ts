@@ -5,7 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CasperNetwork, CasperNodeFleet, CasperRpcProbe, CasperRpcProbeProps, CasperVpc } from '../../src';
 import { AlarmProperties, every, firstAlarm } from '../support/alarm-sim';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectNagAndCfnLintClean, nagFindings } from '../support/checks';
 import { agnosticStack, expectRejected } from '../support/stacks';
 
 const URL = 'http://10.0.0.10:7777/rpc';
@@ -155,10 +155,7 @@ describe('CasperRpcProbe', () => {
   });
 
   test('cdk-nag and cfn-lint clean', () => {
-    expect(nagFindings(stack)).toEqual([]);
-    const lint = cfnLint(stack);
-    expect(lint.errors).toEqual([]);
-    expect(unexplainedWarnings(lint)).toEqual([]);
+    expectNagAndCfnLintClean(stack);
   });
 });
 

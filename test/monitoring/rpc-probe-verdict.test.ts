@@ -1,14 +1,11 @@
-import { readFileSync } from 'fs';
-import * as path from 'path';
 import { StatusFetchResult } from '../../src/monitoring/canary/verdict';
 import { INFO_GET_STATUS, rpcProbeVerdict, RpcProbeExpectations } from '../../src/monitoring/rpc-probe/verdict';
+import { NODE_20, STATUS_20 as STATUS_20_TEXT, TS_20 } from '../support/status-fixtures';
 
 // A JSON-RPC `info_get_status` result has the fields of the REST /status answer (and
 // `api_version`, which the 2.0 fixture's /status already carries): the answers below wrap
 // the 2.0 fixture as the sidecar does.
-const FIXTURES = path.join(__dirname, '..', 'fixtures', 'casper');
-const STATUS_20 = JSON.parse(readFileSync(path.join(FIXTURES, 'status-2.0.json'), 'utf8')) as Record<string, any>;
-const TS_20 = STATUS_20.last_added_block_info.timestamp as string;
+const STATUS_20 = JSON.parse(STATUS_20_TEXT) as Record<string, any>;
 const EXPECTED: RpcProbeExpectations = { expectedChainspecName: 'casper-test', maxBlockAgeSeconds: 600 };
 
 /** `at(s)`: the time `s` seconds after the fixture's block. */
@@ -31,17 +28,8 @@ describe('rpcProbeVerdict', () => {
 
   describe('passes', () => {
     test('the 2.0 fixture as a JSON-RPC result, 30 s after its block, on the expected chainspec', () => {
-      expect(verdict(ok(envelope()))).toEqual({
-        passed: true,
-        message: 'height 5102733, era 18214, block 30 s old, 5 peers, KeepUp',
-        height: 5102733,
-        eraId: 18214,
-        blockAgeSeconds: 30,
-        reactorState: 'KeepUp',
-        chainspecName: 'casper-test',
-        peerCount: 5,
-        apiVersion: '2.0.0',
-      });
+      expect(verdict(ok(envelope())))
+        .toEqual({ passed: true, message: 'height 5102733, era 18214, block 30 s old, 5 peers, KeepUp', blockAgeSeconds: 30, ...NODE_20, apiVersion: '2.0.0' });
     });
 
     test('a block exactly as old as the threshold (compared with >)', () => {

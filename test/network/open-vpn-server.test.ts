@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CasperVpc, OpenVpnServer, OpenVpnServerProps } from '../../src';
 import { renderVpnConfigEnv } from '../../src/private/contract';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectNagAndCfnLintClean } from '../support/checks';
 import { agnosticStack, expectRejected } from '../support/stacks';
 
 function vpcIn(stack: Stack): ec2.IVpc {
@@ -155,10 +155,7 @@ describe('OpenVpnServer with defaults', () => {
   });
 
   test('cdk-nag and cfn-lint clean', () => {
-    expect(nagFindings(stack)).toEqual([]);
-    const lint = cfnLint(stack);
-    expect(lint.errors).toEqual([]);
-    expect(unexplainedWarnings(lint)).toEqual([]);
+    expectNagAndCfnLintClean(stack);
   });
 });
 

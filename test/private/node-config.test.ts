@@ -3,6 +3,7 @@ import {
   DATA_VOLUME_TAG_WAIT_SECONDS, HEALTH_ENDPOINT_DEFAULT_MAX_BLOCK_AGE_SECONDS, HEALTH_ENDPOINT_DEFAULT_MIN_PEERS, HEALTH_ENDPOINT_DEFAULT_PORT,
   LIBSSL11_DEB, LIFECYCLE_LAUNCH_WORST_CASE_SECONDS, MEMBER_TAG_WAIT_SECONDS, readyWaitSeconds, renderNodeConfig,
 } from '../../src/private/node-config';
+import { TESTNET_CONFIG_NETWORK } from '../support/node-expectations';
 
 describe('renderNodeConfig', () => {
   const base = {
@@ -29,15 +30,7 @@ describe('renderNodeConfig', () => {
       nodeName: 'reader-1',
       region: 'us-east-1',
       publicIp: '203.0.113.10',
-      network: {
-        chainspecName: 'casper-test',
-        networkConfigFileName: 'casper-test.conf',
-        runsSidecar: true,
-        restPort: 8888,
-        gossipPort: 35000,
-        ssePort: 9999,
-        rpcPort: 7777,
-      },
+      network: TESTNET_CONFIG_NETWORK,
       trustedHash: 'ab'.repeat(32),
       trustedHashFromPeers: { minAgreeingPeers: 2, attempts: 10, intervalSeconds: 15 },
       signingKeySecretArn: base.signingKeySecretArn,

@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ConfigBucket } from '../../src';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectNagAndCfnLintClean } from '../support/checks';
 import { agnosticStack, assetFiles, expectRejected } from '../support/stacks';
 
 const FIXTURE_SCRIPTS = path.join(__dirname, '..', 'fixtures', 'config-bucket');
@@ -95,10 +95,7 @@ describe('ConfigBucket', () => {
   test('cdk-nag and cfn-lint clean', () => {
     const stack = agnosticStack();
     new ConfigBucket(stack, 'Config', { scriptsPath: FIXTURE_SCRIPTS, nodeConfig: { a: 1 } });
-    expect(nagFindings(stack)).toEqual([]);
-    const lint = cfnLint(stack);
-    expect(lint.errors).toEqual([]);
-    expect(unexplainedWarnings(lint)).toEqual([]);
+    expectNagAndCfnLintClean(stack);
   });
 
   describe('bad input', () => {

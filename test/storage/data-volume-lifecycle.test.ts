@@ -4,24 +4,13 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { DataVolumeLifecycle, DataVolumeLifecycleProps } from '../../src';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectCfnLintClean, nagFindings } from '../support/checks';
+import { lifecycleGroup } from '../support/lifecycle-group';
 import { agnosticStack, expectRejected } from '../support/stacks';
 
 function setup(props: Partial<DataVolumeLifecycleProps> = {}) {
   const stack = agnosticStack();
-  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
-  const launchTemplate = new ec2.LaunchTemplate(stack, 'Lt', {
-    instanceType: new ec2.InstanceType('m6a.2xlarge'),
-    machineImage: ec2.MachineImage.latestAmazonLinux2023(),
-    requireImdsv2: true,
-  });
-  const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
-    vpc,
-    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-    launchTemplate,
-    minCapacity: 1,
-    maxCapacity: 1,
-  });
+  const { vpc, asg } = lifecycleGroup(stack);
   const eip = new ec2.CfnEIP(stack, 'Eip');
   const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', {
     autoScalingGroup: asg, nodeName: 'reader-1', elasticIpAllocationId: eip.attrAllocationId, groupSubnets: vpc.publicSubnets, ...props,
@@ -242,9 +231,7 @@ describe('DataVolumeLifecycle', () => {
   test('cdk-nag and cfn-lint clean', () => {
     const { stack } = setup();
     expect(nagFindings(stack).filter((f) => f.path.includes('Lifecycle'))).toEqual([]);
-    const lint = cfnLint(stack);
-    expect(lint.errors).toEqual([]);
-    expect(unexplainedWarnings(lint)).toEqual([]);
+    expectCfnLintClean(stack);
   });
 
   test('imported subnets that do not know their AZ: no pinning, a warning, and the template still synthesizes', () => {
@@ -298,16 +285,7 @@ describe('DataVolumeLifecycle', () => {
     /** A fleet's group: up to 3 members, no Elastic IP, no group subnets. */
     function fleetSetup(props: Partial<DataVolumeLifecycleProps> = {}) {
       const stack = agnosticStack();
-      const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
-      const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
-        vpc,
-        vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-        launchTemplate: new ec2.LaunchTemplate(stack, 'Lt', {
-          instanceType: new ec2.InstanceType('m6a.2xlarge'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), requireImdsv2: true,
-        }),
-        minCapacity: 3,
-        maxCapacity: 3,
-      });
+      const { asg } = lifecycleGroup(stack, 3);
       const lifecycle = new DataVolumeLifecycle(stack, 'Lifecycle', { autoScalingGroup: asg, nodeName: 'fleet-1', memberSlots: 3, ...props });
       return { stack, asg, lifecycle, t: Template.fromStack(stack) };
     }
@@ -361,9 +339,7 @@ describe('DataVolumeLifecycle', () => {
     test('cdk-nag and cfn-lint clean', () => {
       const { stack } = fleetSetup({ seedSnapshotId: 'snap-0123456789abcdef0' });
       expect(nagFindings(stack).filter((f) => f.path.includes('Lifecycle'))).toEqual([]);
-      const lint = cfnLint(stack);
-      expect(lint.errors).toEqual([]);
-      expect(unexplainedWarnings(lint)).toEqual([]);
+      expectCfnLintClean(stack);
     });
 
     test('the single node\'s resources keep their logical ids; a fleet has the same ones but the failed-launch rule', () => {

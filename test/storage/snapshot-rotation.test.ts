@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { SnapshotRotation, SnapshotRotationProps } from '../../src';
-import { cfnLint, nagFindings, unexplainedWarnings } from '../support/checks';
+import { expectNagAndCfnLintClean } from '../support/checks';
 import { agnosticStack, expectRejected } from '../support/stacks';
 
 function setup(props: Partial<SnapshotRotationProps> = {}) {
@@ -83,10 +83,7 @@ describe('SnapshotRotation', () => {
 
   test('cdk-nag and cfn-lint clean', () => {
     const { stack } = setup({ syncMetricNamespace: 'x' });
-    expect(nagFindings(stack)).toEqual([]);
-    const lint = cfnLint(stack);
-    expect(lint.errors).toEqual([]);
-    expect(unexplainedWarnings(lint)).toEqual([]);
+    expectNagAndCfnLintClean(stack);
   });
 
   describe('bad input', () => {

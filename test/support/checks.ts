@@ -111,3 +111,16 @@ export function cfnLint(stack: Stack): CfnLintResult {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Asserts that cfn-lint finds no error, and no warning that ACCEPTED_CFN_LINT_WARNINGS does not explain, in the stack's template. */
+export function expectCfnLintClean(stack: Stack): void {
+  const lint = cfnLint(stack);
+  expect(lint.errors).toEqual([]);
+  expect(unexplainedWarnings(lint)).toEqual([]);
+}
+
+/** Asserts that cdk-nag (AwsSolutions) has no unacknowledged finding in the stack and that cfn-lint is clean (expectCfnLintClean). */
+export function expectNagAndCfnLintClean(stack: Stack): void {
+  expect(nagFindings(stack)).toEqual([]);
+  expectCfnLintClean(stack);
+}

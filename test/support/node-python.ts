@@ -1,6 +1,5 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as path from 'path';
 
 /**
  * What the tests of the node's Python scripts share: which python3 runs them
@@ -13,14 +12,8 @@ import * as path from 'path';
  */
 export const PYTHON = process.env.CASPER_TEST_PYTHON ?? ['/usr/bin/python3', '/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3';
 
-/** Realistic Casper node answers and config files (test/fixtures/casper/). */
-export const CASPER_FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'casper');
-
-/** `/status` of a casper-node 1.5 mainnet node. */
-export const STATUS_15 = fs.readFileSync(path.join(CASPER_FIXTURES, 'status-1.5.json'), 'utf8');
-
-/** `/status` of a casper-node 2.0 testnet node. */
-export const STATUS_20 = fs.readFileSync(path.join(CASPER_FIXTURES, 'status-2.0.json'), 'utf8');
+/** The realistic node answers (test/fixtures/casper/) the scripts are fed. */
+export { CASPER_FIXTURES, STATUS_15, STATUS_20 } from './status-fixtures';
 
 /**
  * The modules a Python script imports (sorted, unique), parsed as Python 3.10

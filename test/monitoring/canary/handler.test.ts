@@ -9,15 +9,8 @@ import { readFileSync } from 'fs';
 import * as http from 'http';
 import { builtinModules } from 'module';
 import { AddressInfo, Socket } from 'net';
-import * as path from 'path';
 import { BUNDLE, CanaryRun, ensureBundle, SyntheticsRuntime } from './synthetics-runtime';
-
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'casper');
-const STATUS_15 = readFileSync(path.join(FIXTURES, 'status-1.5.json'), 'utf8');
-const STATUS_20 = readFileSync(path.join(FIXTURES, 'status-2.0.json'), 'utf8');
-const TS_15 = JSON.parse(STATUS_15).last_added_block_info.timestamp as string;
-const TS_20 = JSON.parse(STATUS_20).last_added_block_info.timestamp as string;
-const status20 = (patch: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(STATUS_20), ...patch });
+import { NODE_15, STATUS_15, STATUS_20, status20, TS_15, TS_20 } from '../../support/status-fixtures';
 
 /** RFC 3339 time `seconds` after `ts`. */
 const after = (ts: string, seconds: number) => new Date(Date.parse(ts) + seconds * 1000).toISOString();
@@ -85,16 +78,7 @@ describe('bundled canary handler', () => {
     respond = json(STATUS_15);
     const run = await canary({ CASPER_CANARY_NOW: after(TS_15, 30), CASPER_EXPECTED_CHAINSPEC: 'casper' });
     expectPassed(run, 'height 3517642, era 17291, block 30 s old, 6 peers, KeepUp');
-    expect(run.result).toEqual({
-      passed: true,
-      message: 'height 3517642, era 17291, block 30 s old, 6 peers, KeepUp',
-      height: 3517642,
-      eraId: 17291,
-      blockAgeSeconds: 30,
-      reactorState: 'KeepUp',
-      chainspecName: 'casper',
-      peerCount: 6,
-    });
+    expect(run.result).toEqual({ passed: true, message: 'height 3517642, era 17291, block 30 s old, 6 peers, KeepUp', blockAgeSeconds: 30, ...NODE_15 });
     expect(requests).toEqual([{ method: 'GET', url: '/status', accept: 'application/json' }]);
   });
 

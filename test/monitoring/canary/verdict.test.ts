@@ -1,48 +1,24 @@
-import { readFileSync } from 'fs';
-import * as path from 'path';
 import { canaryVerdict, CanaryThresholds, StatusFetchResult } from '../../../src/monitoring/canary/verdict';
+import { NODE_15, NODE_20, STATUS_15, STATUS_20, status20, TS_15, TS_20 } from '../../support/status-fixtures';
 
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'casper');
-const STATUS_15 = readFileSync(path.join(FIXTURES, 'status-1.5.json'), 'utf8');
-const STATUS_20 = readFileSync(path.join(FIXTURES, 'status-2.0.json'), 'utf8');
-const TS_15 = '2025-03-18T14:22:41.408Z';
-const TS_20 = '2025-06-24T09:41:16.864Z';
 const MAX: CanaryThresholds = { maxBlockAgeSeconds: 600 };
 
 /** `at(ts, s)`: the time `s` seconds after `ts`. */
 const at = (ts: string, s: number) => new Date(Date.parse(ts) + s * 1000);
 const ok = (body: string): StatusFetchResult => ({ statusCode: 200, body });
-/** The 2.0 fixture with some top-level fields replaced. */
-const status20 = (patch: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(STATUS_20), ...patch });
 const block20 = (patch: Record<string, unknown>) =>
   status20({ last_added_block_info: { ...JSON.parse(STATUS_20).last_added_block_info, ...patch } });
 
 describe('canaryVerdict', () => {
   describe('passes', () => {
     test('status-1.5.json, 30 s after its block', () => {
-      expect(canaryVerdict(ok(STATUS_15), at(TS_15, 30), MAX)).toEqual({
-        passed: true,
-        message: 'height 3517642, era 17291, block 30 s old, 6 peers, KeepUp',
-        height: 3517642,
-        eraId: 17291,
-        blockAgeSeconds: 30,
-        reactorState: 'KeepUp',
-        chainspecName: 'casper',
-        peerCount: 6,
-      });
+      expect(canaryVerdict(ok(STATUS_15), at(TS_15, 30), MAX))
+        .toEqual({ passed: true, message: 'height 3517642, era 17291, block 30 s old, 6 peers, KeepUp', blockAgeSeconds: 30, ...NODE_15 });
     });
 
     test('status-2.0.json, 30 s after its block, with the right chainspec', () => {
-      expect(canaryVerdict(ok(STATUS_20), at(TS_20, 30), { ...MAX, expectedChainspecName: 'casper-test' })).toEqual({
-        passed: true,
-        message: 'height 5102733, era 18214, block 30 s old, 5 peers, KeepUp',
-        height: 5102733,
-        eraId: 18214,
-        blockAgeSeconds: 30,
-        reactorState: 'KeepUp',
-        chainspecName: 'casper-test',
-        peerCount: 5,
-      });
+      expect(canaryVerdict(ok(STATUS_20), at(TS_20, 30), { ...MAX, expectedChainspecName: 'casper-test' }))
+        .toEqual({ passed: true, message: 'height 5102733, era 18214, block 30 s old, 5 peers, KeepUp', blockAgeSeconds: 30, ...NODE_20 });
     });
 
     test('a block exactly as old as the threshold passes (compared with >)', () => {
@@ -210,16 +186,8 @@ describe('canaryVerdict', () => {
     });
 
     test('block older than the threshold', () => {
-      expect(canaryVerdict(ok(STATUS_20), at(TS_20, 601), MAX)).toEqual({
-        passed: false,
-        message: 'last block is 601 s old (height 5102733), more than 600 s',
-        height: 5102733,
-        eraId: 18214,
-        blockAgeSeconds: 601,
-        reactorState: 'KeepUp',
-        chainspecName: 'casper-test',
-        peerCount: 5,
-      });
+      expect(canaryVerdict(ok(STATUS_20), at(TS_20, 601), MAX))
+        .toEqual({ passed: false, message: 'last block is 601 s old (height 5102733), more than 600 s', blockAgeSeconds: 601, ...NODE_20 });
     });
 
     test('one millisecond over the threshold fails', () => {
@@ -238,16 +206,8 @@ describe('canaryVerdict', () => {
     });
 
     test('CatchUp with a fresh block fails with failOnCatchUp: true', () => {
-      expect(canaryVerdict(ok(status20({ reactor_state: 'CatchUp' })), at(TS_20, 30), { ...MAX, failOnCatchUp: true })).toEqual({
-        passed: false,
-        message: 'reactor state is CatchUp',
-        height: 5102733,
-        eraId: 18214,
-        blockAgeSeconds: 30,
-        reactorState: 'CatchUp',
-        chainspecName: 'casper-test',
-        peerCount: 5,
-      });
+      expect(canaryVerdict(ok(status20({ reactor_state: 'CatchUp' })), at(TS_20, 30), { ...MAX, failOnCatchUp: true }))
+        .toEqual({ passed: false, message: 'reactor state is CatchUp', blockAgeSeconds: 30, ...NODE_20, reactorState: 'CatchUp' });
     });
   });
 

@@ -249,6 +249,25 @@ describe('rotateSnapshots against moto', () => {
     return { out, promise };
   }
 
+  /** A summary's snapshot lists besides `created`, all empty: a run that found no snapshot to keep back, delete or leave. */
+  const NOTHING_DELETED = { recent: [], duplicatesRemoved: [], deleted: [], alreadyDeleted: [], inUse: [], deferred: [] };
+
+  /** Asserts what a run that skipped at `at` for `reason` left: one log line, one EMF record (SnapshotSkipped and the reason), no snapshot. */
+  async function expectSkipped(out: ReturnType<typeof rotate>['out'], at: Date, reason: string) {
+    expect(out.logs).toEqual([`snapshot rotation: skipped: ${reason}`]);
+    expect(out.emf).toEqual([{
+      _aws: {
+        Timestamp: at.getTime(),
+        CloudWatchMetrics: [{ Namespace: 'casper-node', Dimensions: [['NodeName']], Metrics: [{ Name: 'SnapshotSkipped', Unit: 'Count' }] }],
+      },
+      NodeName: NODE,
+      RotationId: ROTATION,
+      SkipReason: reason,
+      SnapshotSkipped: 1,
+    }]);
+    expect(await allSnapshots(moto.endpoint)).toEqual([]);
+  }
+
   test('creates one tagged snapshot of the tagged volume, with its summary and metrics', async () => {
     const volumeId = await createVolume(ec2);
     const at = new Date();
@@ -272,12 +291,7 @@ describe('rotateSnapshots against moto', () => {
       rotationId: ROTATION,
       volumeIds: [volumeId],
       created: [s.SnapshotId],
-      recent: [],
-      duplicatesRemoved: [],
-      deleted: [],
-      alreadyDeleted: [],
-      inUse: [],
-      deferred: [],
+      ...NOTHING_DELETED,
       newestCompletedSnapshotAgeSeconds: age,
       apiCalls: { DescribeVolumes: 1, DescribeSnapshots: 2, CreateSnapshot: 1 },
     });
@@ -348,28 +362,12 @@ describe('rotateSnapshots against moto', () => {
       rotationId: ROTATION,
       volumeIds: [],
       created: [],
-      recent: [],
-      duplicatesRemoved: [],
-      deleted: [],
-      alreadyDeleted: [],
-      inUse: [],
-      deferred: [],
+      ...NOTHING_DELETED,
       skipped: 'no-volume',
       skippedMessage: `no volume tagged casper:node=${NODE} and casper:role=data`,
       apiCalls: { DescribeVolumes: 1 },
     });
-    expect(out.logs).toEqual([`snapshot rotation: skipped: no volume tagged casper:node=${NODE} and casper:role=data`]);
-    expect(out.emf).toEqual([{
-      _aws: {
-        Timestamp: at.getTime(),
-        CloudWatchMetrics: [{ Namespace: 'casper-node', Dimensions: [['NodeName']], Metrics: [{ Name: 'SnapshotSkipped', Unit: 'Count' }] }],
-      },
-      NodeName: NODE,
-      RotationId: ROTATION,
-      SkipReason: `no volume tagged casper:node=${NODE} and casper:role=data`,
-      SnapshotSkipped: 1,
-    }]);
-    expect(await allSnapshots(moto.endpoint)).toEqual([]);
+    await expectSkipped(out, at, `no volume tagged casper:node=${NODE} and casper:role=data`);
   });
 
   test('retention keeps the newest RETAIN_COUNT and deletes the rest, oldest first', async () => {
@@ -587,30 +585,17 @@ describe('rotateSnapshots against moto', () => {
         deleted: [],
         apiCalls: { GetMetricData: 1 },
       });
-      expect(out.logs).toEqual(['snapshot rotation: skipped: node not synced in the last 10 minutes']);
-      expect(out.emf).toEqual([{
-        _aws: {
-          Timestamp: at.getTime(),
-          CloudWatchMetrics: [{ Namespace: 'casper-node', Dimensions: [['NodeName']], Metrics: [{ Name: 'SnapshotSkipped', Unit: 'Count' }] }],
-        },
-        NodeName: NODE,
-        RotationId: ROTATION,
-        SkipReason: 'node not synced in the last 10 minutes',
-        SnapshotSkipped: 1,
-      }]);
-      expect(await allSnapshots(moto.endpoint)).toEqual([]);
+      await expectSkipped(out, at, 'node not synced in the last 10 minutes');
     });
 
     test('no datapoints (only another node\'s): skip by default', async () => {
       await createVolume(ec2);
       await putSynced(moto.endpoint, [{ minutesAgo: 2, value: 1, node: 'mainnet-reader' }]);
-      const { out, promise } = rotate(synced());
+      const at = new Date();
+      const { out, promise } = rotate(synced(), { now: () => at });
       const summary = await promise;
       expect(summary).toMatchObject({ skipped: 'no-sync-datapoints', created: [], apiCalls: { GetMetricData: 1 } });
-      expect(out.logs).toEqual(['snapshot rotation: skipped: no Synced datapoints in the last 10 minutes']);
-      expect(out.emf).toHaveLength(1);
-      expect(out.emf[0]).toMatchObject({ SnapshotSkipped: 1, SkipReason: 'no Synced datapoints in the last 10 minutes' });
-      expect(await allSnapshots(moto.endpoint)).toEqual([]);
+      await expectSkipped(out, at, 'no Synced datapoints in the last 10 minutes');
     });
 
     test('no datapoints with MISSING_SYNC_METRIC=snapshot: snapshot', async () => {
