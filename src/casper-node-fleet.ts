@@ -15,7 +15,7 @@ import { CasperNodeSecurityGroup, CasperVpc } from './network';
 import { skipCheckov } from './private/checkov';
 import { dataVolumesOf } from './private/contract';
 import { validateFleetProps } from './private/fleet-props';
-import { bootstrapTimings, lifecycleVolumeProps } from './private/instance-options';
+import { bootstrapTimings, lifecycleProps } from './private/instance-options';
 import { acknowledgeNagRules } from './private/nag';
 import { renderNodeConfig } from './private/node-config';
 import { ownerOf } from './private/validation';
@@ -355,8 +355,7 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
       autoScalingGroup: this.members.autoScalingGroup,
       nodeName: v.fleetName,
       memberSlots: v.nodeCount,
-      ...lifecycleVolumeProps(v),
-      metricsNamespace: v.metricsNamespace,
+      ...lifecycleProps(v),
     });
     if (v.enableBackups) {
       this.snapshotRotation = new SnapshotRotation(this, 'Backups', {

@@ -13,7 +13,7 @@ import { CasperNodeKeys } from './data';
 import { AlertTopic, CasperAgentConfig, CasperAlarms, CasperCanary, CasperDashboard, CasperNodeMetrics } from './monitoring';
 import { CasperElasticIp, CasperNodeSecurityGroup, CasperVpc, OpenVpnServer, SshAccess } from './network';
 import { dataVolumesOf } from './private/contract';
-import { bootstrapTimings, lifecycleVolumeProps } from './private/instance-options';
+import { bootstrapTimings, lifecycleProps } from './private/instance-options';
 import { renderNodeConfig } from './private/node-config';
 import { validateNodeProps } from './private/node-props';
 import { slackChannel } from './private/slack';
@@ -186,8 +186,7 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
       elasticIpAllocationId: this.elasticIp.allocationId,
       // The lifecycle keeps the group in the data volume's AZ while it is usable.
       groupSubnets: this.nodeGroup.subnets,
-      ...lifecycleVolumeProps(v),
-      metricsNamespace: v.metricsNamespace,
+      ...lifecycleProps(v),
     });
     if (v.backups) {
       this.snapshotRotation = new SnapshotRotation(this, 'Backups', {

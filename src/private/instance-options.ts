@@ -62,9 +62,10 @@ export function validateInstanceOptions(owner: Owner, options: CasperNodeInstanc
   };
 }
 
-/** The data volume's settings as `DataVolumeLifecycle` takes them. */
-export function lifecycleVolumeProps(v: ValidInstanceOptions) {
+/** The data volume's settings, and where its metrics go, as `DataVolumeLifecycle` takes them. */
+export function lifecycleProps(v: ValidInstanceOptions & { readonly metricsNamespace: string }) {
   return {
+    metricsNamespace: v.metricsNamespace,
     volumeSizeGiB: v.dataVolumeSizeGiB,
     volumeIops: v.dataVolumeIops,
     volumeThroughputMibps: v.dataVolumeThroughputMibps,
