@@ -87,11 +87,8 @@ export class CasperAgentConfig extends Construct {
   /** Embedded Metric Format events of the metrics collector. */
   public readonly metricsLogGroup: logs.LogGroup;
 
-  /** The metrics this configuration produces. */
+  /** The metrics this configuration produces (their namespace is `metrics.namespace`). */
   public readonly metrics: CasperNodeMetrics;
-
-  /** The metrics namespace. */
-  public readonly metricsNamespace: string;
 
   constructor(scope: Construct, id: string, props: CasperAgentConfigProps) {
     super(scope, id);
@@ -115,7 +112,6 @@ export class CasperAgentConfig extends Construct {
       fail('dataMountPoint', dataMountPoint, 'must be an absolute path other than "/", without a trailing "/", "." or ".." segments');
     }
 
-    this.metricsNamespace = namespace;
     const logGroup = (name: string) => new logs.LogGroup(this, name, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
@@ -158,7 +154,7 @@ export class CasperAgentConfig extends Construct {
       grantee,
       actions: ['cloudwatch:PutMetricData'],
       resourceArns: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': this.metricsNamespace } },
+      conditions: { StringEquals: { 'cloudwatch:namespace': this.metrics.namespace } },
     });
     if (grantee.grantPrincipal instanceof iam.Role) {
       acknowledgeNagRules(grantee.grantPrincipal, [{

@@ -120,10 +120,10 @@ describe('CasperAgentConfig', () => {
   });
 
   test('namespace: casper-<chainspec> by default, or the given one', () => {
-    expect(setup().agent.metricsNamespace).toBe('casper-casper-test');
-    expect(setup({ network: CasperNetwork.MAINNET }).agent.metricsNamespace).toBe('casper-casper');
+    expect(setup().agent.metrics.namespace).toBe('casper-casper-test');
+    expect(setup({ network: CasperNetwork.MAINNET }).agent.metrics.namespace).toBe('casper-casper');
     const { agent, t } = setup({ metricsNamespace: 'My/Casper #1: nodes_x.y-z' });
-    expect(agent.metricsNamespace).toBe('My/Casper #1: nodes_x.y-z');
+    expect(agent.metrics.namespace).toBe('My/Casper #1: nodes_x.y-z');
     expect(storedConfig(t).metrics.namespace).toBe('My/Casper #1: nodes_x.y-z');
     expect(agent.metrics.namespace).toBe('My/Casper #1: nodes_x.y-z');
   });
