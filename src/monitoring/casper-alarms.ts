@@ -330,12 +330,16 @@ export class CasperAlarms extends Construct {
     const m = props.metrics;
     const prefix = v.prefix;
 
-    const add = (logicalId: string, name: string, description: string,
-      options: Omit<cloudwatch.AlarmProps, 'alarmName' | 'alarmDescription'>, critical = false): cloudwatch.Alarm => {
+    const add = (logicalId: string, name: string, description: string, options: AlarmOptions, critical = false): cloudwatch.Alarm => {
+      const { periods, ...rest } = options;
       const alarm = new cloudwatch.Alarm(this, logicalId, {
         alarmName: `${prefix}-${name}`,
         alarmDescription: `Casper node ${m.nodeName}: ${description}`,
-        ...options,
+        // Missing data is another alarm's business unless an alarm says otherwise.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...rest,
+        evaluationPeriods: periods,
+        datapointsToAlarm: periods,
       });
       this.alarms.push(alarm);
       if (critical) this.criticalAlarms.push(alarm);
@@ -358,8 +362,7 @@ export class CasperAlarms extends Construct {
         }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 3,
+        periods: 3,
         // No data means the instance, the agent or the collector is gone.
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       }, true);
@@ -378,8 +381,7 @@ export class CasperAlarms extends Construct {
         }),
         threshold: v.maxBlockAgeSeconds,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
+        periods: 1,
         // Block age only exists while the node answers; node-down covers the rest.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }, true);
@@ -389,36 +391,28 @@ export class CasperAlarms extends Construct {
         metric: m.metricPeerCount({ statistic: 'Maximum', period: Duration.minutes(1) }),
         threshold: v.minPeerCount,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 5,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        periods: 5,
       });
 
     this.highCpu = add('HighCpu', 'high-cpu', `CPU above ${v.cpu} % for 5 minutes.`, {
       metric: m.metricCpuUtilization({ statistic: 'Average', period: Duration.minutes(1) }),
       threshold: v.cpu,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 5,
-      datapointsToAlarm: 5,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      periods: 5,
     });
 
     this.highMemory = add('HighMemory', 'high-memory', `memory use above ${v.memory} % for 5 minutes.`, {
       metric: m.metricMemoryUsedPercent({ statistic: 'Average', period: Duration.minutes(1) }),
       threshold: v.memory,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 5,
-      datapointsToAlarm: 5,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      periods: 5,
     });
 
     const disk = (metric: cloudwatch.Metric) => ({
       metric,
       threshold: v.disk,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      periods: 2,
     });
     this.dataDiskFull = add('DataDiskFull', 'data-disk-full',
       `the data volume (${m.dataMountPoint}) is more than ${v.disk} % full: raise dataVolumeSizeGiB (the filesystem grows at the next boot).`,
@@ -432,8 +426,7 @@ export class CasperAlarms extends Construct {
         metric: m.metricBootstrapComplete({ statistic: 'Maximum', period: BOOTSTRAP_OVERDUE_PERIOD }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: v.overduePeriods,
-        datapointsToAlarm: v.overduePeriods,
+        periods: v.overduePeriods,
         // No data for that long: nothing ever reported a completed bootstrap.
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       }, true);
@@ -453,8 +446,7 @@ export class CasperAlarms extends Construct {
         }),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: v.syncStallPeriods,
-        datapointsToAlarm: v.syncStallPeriods,
+        periods: v.syncStallPeriods,
         // No height (no block yet) or no data: node-down and bootstrap-overdue cover that.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }, true);
@@ -464,9 +456,7 @@ export class CasperAlarms extends Construct {
         metric: m.metricWrongChainspec({ statistic: 'Maximum', period: Duration.minutes(1) }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 2,
-        datapointsToAlarm: 2,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        periods: 2,
       }, true);
 
     this.upgradeNotStaged = add('UpgradeNotStaged', 'upgrade-not-staged',
@@ -474,8 +464,7 @@ export class CasperAlarms extends Construct {
         metric: m.metricUpgradeStaged({ statistic: 'Maximum', period: QUARTER_HOUR }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: v.upgradePeriods,
-        datapointsToAlarm: v.upgradePeriods,
+        periods: v.upgradePeriods,
         // No data: no upgrade announced (or the node is down, which other alarms cover).
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }, true);
@@ -485,9 +474,7 @@ export class CasperAlarms extends Construct {
         metric: m.metricStageProtocolsFailed({ statistic: 'Maximum', period: Duration.minutes(5) }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        periods: 1,
       }, true);
 
     if (m.autoScalingGroupName !== undefined) {
@@ -496,9 +483,7 @@ export class CasperAlarms extends Construct {
           metric: m.metricStatusCheckFailed({ statistic: 'Maximum', period: Duration.minutes(1) }),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          datapointsToAlarm: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          periods: 1,
         }, true);
     }
 
@@ -508,8 +493,7 @@ export class CasperAlarms extends Construct {
           metric: m.metricRpcUp({ statistic: 'Maximum', period: Duration.minutes(1) }),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: v.rpcDownMinutes,
-          datapointsToAlarm: v.rpcDownMinutes,
+          periods: v.rpcDownMinutes,
           // Not checked before the bootstrap completes; node-down covers missing data.
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }, true);
@@ -518,9 +502,7 @@ export class CasperAlarms extends Construct {
           metric: m.metricRpcLatency({ statistic: 'p90', period: Duration.minutes(1) }),
           threshold: v.maxRpcLatencyMs,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 5,
-          datapointsToAlarm: 5,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          periods: 5,
         });
     }
 
@@ -542,9 +524,7 @@ export class CasperAlarms extends Construct {
           }),
           threshold: 100,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: 2,
-          datapointsToAlarm: 2,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          periods: 2,
         });
     }
 
@@ -564,8 +544,7 @@ export class CasperAlarms extends Construct {
           }),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: v.backupDays,
-          datapointsToAlarm: v.backupDays,
+          periods: v.backupDays,
           // A rotation that stops running publishes nothing: that is stale too.
           treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         });
@@ -578,9 +557,7 @@ export class CasperAlarms extends Construct {
           metric: props.dataVolumeLifecycle.metricFailures({ statistic: 'Sum', period: Duration.minutes(5) }),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          datapointsToAlarm: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          periods: 1,
         });
     }
 
@@ -604,6 +581,11 @@ export class CasperAlarms extends Construct {
     }
   }
 }
+
+/** An alarm's metric and threshold; it fires after `periods` breaching periods in a row. */
+type AlarmOptions = Omit<cloudwatch.AlarmProps, 'alarmName' | 'alarmDescription' | 'evaluationPeriods' | 'datapointsToAlarm'> & {
+  readonly periods: number;
+};
 
 interface Validated {
   readonly prefix: string;
