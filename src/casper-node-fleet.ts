@@ -226,28 +226,27 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
     const v = validateFleetProps(ownerOf(this, 'CasperNodeFleet'), props);
     this.fleetName = v.fleetName;
     this.metricsNamespace = v.metricsNamespace;
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.vpc = props.vpc ?? new CasperVpc(this, 'Network', { flowLogRemovalPolicy: removalPolicy }).vpc;
+    this.vpc = props.vpc ?? new CasperVpc(this, 'Network', { flowLogRemovalPolicy: v.removalPolicy }).vpc;
     v.checkVpc(this.vpc);
 
     if (props.alertTopic) {
       this.alertTopic = props.alertTopic;
     } else {
-      this.alertTopic = new AlertTopic(this, 'Alerts', { emails: props.alertEmails, removalPolicy }).topic;
+      this.alertTopic = new AlertTopic(this, 'Alerts', { emails: props.alertEmails, removalPolicy: v.removalPolicy }).topic;
     }
     const agentConfig = new CasperAgentConfig(this, 'Agent', {
       network: props.network,
       nodeName: v.fleetName,
       metricsNamespace: v.metricsNamespace,
       logRetention: props.logRetention,
-      removalPolicy,
+      removalPolicy: v.removalPolicy,
     });
     this.memberNames = Array.from({ length: v.nodeCount }, (_, i) => `${v.fleetName}-${i}`);
-    this.memberKeys = this.memberNames.map((_, i) => new CasperNodeKeys(this, `Member${i}Keys`, { removalPolicy }));
+    this.memberKeys = this.memberNames.map((_, i) => new CasperNodeKeys(this, `Member${i}Keys`, { removalPolicy: v.removalPolicy }));
 
     const configBucket = new ConfigBucket(this, 'Config', {
-      removalPolicy,
-      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+      removalPolicy: v.removalPolicy,
+      autoDeleteObjects: v.removalPolicy === RemovalPolicy.DESTROY,
       nodeConfig: renderNodeConfig({
         network: props.network,
         nodeName: v.fleetName,
@@ -409,7 +408,7 @@ export class CasperNodeFleet extends Construct implements ec2.IConnectable {
         maxBlockAge: v.maxBlockAge,
         topic: this.alertTopic,
         logRetention: props.logRetention,
-        removalPolicy,
+        removalPolicy: v.removalPolicy,
       });
       this.connections.allowFrom(this.rpcProbe, ec2.Port.tcp(rpcPort), 'the RPC probe');
       // It checks once the members signalled, as the alarms do.

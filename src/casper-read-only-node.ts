@@ -86,16 +86,15 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
     const v = validateNodeProps(ownerOf(this, 'CasperReadOnlyNode'), props);
     this.network = props.network;
     this.nodeName = v.nodeName;
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     if (props.vpc) {
       this.vpc = props.vpc;
     } else {
-      this.casperVpc = new CasperVpc(this, 'Network', { flowLogRemovalPolicy: removalPolicy });
+      this.casperVpc = new CasperVpc(this, 'Network', { flowLogRemovalPolicy: v.removalPolicy });
       this.vpc = this.casperVpc.vpc;
     }
     if (v.vpn) {
-      this.vpnServer = new OpenVpnServer(this, 'Vpn', { removalPolicy, ...props.vpnOptions, vpc: this.vpc });
+      this.vpnServer = new OpenVpnServer(this, 'Vpn', { removalPolicy: v.removalPolicy, ...props.vpnOptions, vpc: this.vpc });
     }
     this.securityGroup = new CasperNodeSecurityGroup(this, 'SecurityGroup', {
       vpc: this.vpc,
@@ -107,8 +106,8 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
       sshAccess: this.vpnServer ? SshAccess.fromSecurityGroup(this.vpnServer.securityGroup) : props.sshAccess,
       allowSshFromAnywhere: props.allowSshFromAnywhere,
     });
-    this.elasticIp = new CasperElasticIp(this, 'ElasticIp', { nodeName: v.nodeName, removalPolicy });
-    this.keys = new CasperNodeKeys(this, 'Keys', { createSshKeyPair: v.sshOpen, removalPolicy });
+    this.elasticIp = new CasperElasticIp(this, 'ElasticIp', { nodeName: v.nodeName, removalPolicy: v.removalPolicy });
+    this.keys = new CasperNodeKeys(this, 'Keys', { createSshKeyPair: v.sshOpen, removalPolicy: v.removalPolicy });
 
     // Every alarm reaches someone: a topic always exists.
     if (props.alertTopic) {
@@ -119,7 +118,7 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
     } else {
       const alerts = new AlertTopic(this, 'Alerts', {
         emails: props.alertEmails,
-        removalPolicy,
+        removalPolicy: v.removalPolicy,
         slackWorkspaceId: props.alertSlackWorkspaceId,
         slackChannelId: props.alertSlackChannelId,
       });
@@ -134,12 +133,12 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
       nodeName: v.nodeName,
       metricsNamespace: v.metricsNamespace,
       logRetention: props.logRetention,
-      removalPolicy,
+      removalPolicy: v.removalPolicy,
     });
 
     this.configBucket = new ConfigBucket(this, 'Config', {
-      removalPolicy,
-      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+      removalPolicy: v.removalPolicy,
+      autoDeleteObjects: v.removalPolicy === RemovalPolicy.DESTROY,
       nodeConfig: renderNodeConfig({
         network: props.network,
         nodeName: v.nodeName,
@@ -226,7 +225,7 @@ export class CasperReadOnlyNode extends Construct implements ec2.IConnectable, i
         maxBlockAge: props.alarmThresholds?.maxBlockAge,
         interval: props.canaryInterval,
         logRetention: props.logRetention,
-        removalPolicy,
+        removalPolicy: v.removalPolicy,
       });
     }
     this.alarms = new CasperAlarms(this, 'Alarms', {

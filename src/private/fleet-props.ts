@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { validateInstanceOptions, ValidInstanceOptions } from './instance-options';
@@ -16,6 +16,8 @@ export const FLEET_BOOTSTRAP_TIMEOUT = Duration.hours(3);
 export interface ValidFleetProps extends ValidInstanceOptions {
   readonly fleetName: string;
   readonly metricsNamespace: string;
+  /** What happens to the stateful resources when they leave the stack (RETAIN by default). */
+  readonly removalPolicy: RemovalPolicy;
   readonly nodeCount: number;
   readonly internetFacing: boolean;
   readonly enableSse: boolean;
@@ -84,6 +86,7 @@ export function validateFleetProps(owner: Owner, props: CasperNodeFleetProps): V
     ...instance,
     fleetName,
     metricsNamespace,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     nodeCount,
     internetFacing,
     enableSse: props.enableSse ?? false,

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { nodePorts } from './fleet-props';
 import { validateInstanceOptions, ValidInstanceOptions } from './instance-options';
 import { validateSlack } from './slack';
@@ -15,6 +15,8 @@ const DEFAULT_VPC_CIDR = '10.0.0.0/16';
 export interface ValidNodeProps extends ValidInstanceOptions {
   readonly nodeName: string;
   readonly metricsNamespace: string;
+  /** What happens to the stateful resources when they leave the stack (RETAIN by default). */
+  readonly removalPolicy: RemovalPolicy;
   /** Whether SSH is open (an SSH source, or the VPN): the node then gets a key pair. */
   readonly sshOpen: boolean;
   readonly backups: boolean;
@@ -77,6 +79,7 @@ export function validateNodeProps(owner: Owner, props: CasperReadOnlyNodeProps):
     ...instance,
     nodeName,
     metricsNamespace,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     sshOpen: sshPeers.length > 0 || vpn,
     backups: props.enableBackups ?? true,
     canary,
