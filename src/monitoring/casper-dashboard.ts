@@ -5,6 +5,7 @@ import { CasperAgentConfig } from './casper-agent-config';
 import { CasperAlarms } from './casper-alarms';
 import { CasperCanary } from './casper-canary';
 import { CasperNodeMetrics } from './casper-node-metrics';
+import { DASHBOARD_WIDTH } from '../private/dashboard-grid';
 import { SnapshotRotation } from '../storage';
 
 /**
@@ -71,8 +72,6 @@ export interface CasperDashboardProps {
   readonly defaultInterval?: Duration;
 }
 
-const WIDTH = 24;
-
 /**
  * One CloudWatch dashboard for a Casper node: where it is (address, links),
  * alarm states, reachability and sync, block height, block age, era, peers,
@@ -90,12 +89,12 @@ export class CasperDashboard extends Construct {
       defaultInterval: props.defaultInterval ?? Duration.hours(6),
     });
 
-    const header = new cloudwatch.TextWidget({ markdown: headerMarkdown(props), width: props.alarms ? 8 : WIDTH, height: 6 });
+    const header = new cloudwatch.TextWidget({ markdown: headerMarkdown(props), width: props.alarms ? 8 : DASHBOARD_WIDTH, height: 6 });
     if (props.alarms) {
       this.dashboard.addWidgets(header, new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
         alarms: props.alarms.alarms,
-        width: WIDTH - 8,
+        width: DASHBOARD_WIDTH - 8,
         height: 6,
       }));
     } else {
@@ -113,7 +112,7 @@ export class CasperDashboard extends Construct {
         m.metricPeerCount({ label: 'Peers', period }),
         m.metricLastBlockAge({ label: 'Block age (s)', period }),
       ],
-      width: WIDTH,
+      width: DASHBOARD_WIDTH,
       height: 3,
     }));
 
@@ -187,7 +186,7 @@ export class CasperDashboard extends Construct {
       ], { min: 0 }, [], [], width));
     }
     if (extra.length > 0) {
-      const width = Math.floor(WIDTH / extra.length);
+      const width = Math.floor(DASHBOARD_WIDTH / extra.length);
       this.dashboard.addWidgets(...extra.map((make) => make(width)));
     }
   }

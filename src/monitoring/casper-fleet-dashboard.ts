@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { CasperNodeMetrics } from './casper-node-metrics';
+import { DASHBOARD_WIDTH } from '../private/dashboard-grid';
 import { CasperValidationError, ownerOf, validateNodeName } from '../private/validation';
 
 /**
@@ -46,8 +47,6 @@ export interface CasperFleetDashboardProps {
   readonly dashboardName?: string;
 }
 
-const WIDTH = 24;
-
 /**
  * One CloudWatch dashboard for a fleet: members in sync against the target,
  * each member's sync state, block height, block age and peers on shared
@@ -70,7 +69,7 @@ export class CasperFleetDashboard extends Construct {
       throw new CasperValidationError(owner, 'dashboardName', dashboardName, 'must be 1 to 255 letters, digits, "-" or "_"');
     }
     const members = props.memberMetrics;
-    const perMember = (title: string, metric: (m: CasperNodeMetrics) => cloudwatch.IMetric, width = WIDTH / 2): cloudwatch.GraphWidget =>
+    const perMember = (title: string, metric: (m: CasperNodeMetrics) => cloudwatch.IMetric, width = DASHBOARD_WIDTH / 2): cloudwatch.GraphWidget =>
       new cloudwatch.GraphWidget({ title, width, height: 6, left: members.map(metric) });
     const labelled = (m: CasperNodeMetrics, metric: cloudwatch.Metric): cloudwatch.Metric => metric.with({ label: m.nodeName });
 
@@ -80,42 +79,42 @@ export class CasperFleetDashboard extends Construct {
     });
     this.dashboard.addWidgets(new cloudwatch.TextWidget({
       markdown: `# Casper fleet ${props.fleetName}\n${props.nodeCount} member(s) behind one RPC endpoint; a member counts as healthy only while in sync.`,
-      width: WIDTH,
+      width: DASHBOARD_WIDTH,
       height: 2,
     }));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: `Members in sync (target ${props.nodeCount})`,
-        width: WIDTH / 2,
+        width: DASHBOARD_WIDTH / 2,
         height: 6,
         left: [props.healthyMembers, props.unhealthyMembers],
         leftAnnotations: [{ value: props.nodeCount, label: 'nodeCount', color: cloudwatch.Color.GREEN }],
         leftYAxis: { min: 0 },
       }),
-      perMember('Synced (1 = following the tip)', (m) => labelled(m, m.metricSynced()), WIDTH / 2),
+      perMember('Synced (1 = following the tip)', (m) => labelled(m, m.metricSynced()), DASHBOARD_WIDTH / 2),
     );
     this.dashboard.addWidgets(
-      perMember('Block height', (m) => labelled(m, m.metricBlockHeight()), WIDTH / 3),
-      perMember('Newest block age (s)', (m) => labelled(m, m.metricLastBlockAge()), WIDTH / 3),
-      perMember('Peers', (m) => labelled(m, m.metricPeerCount()), WIDTH / 3),
+      perMember('Block height', (m) => labelled(m, m.metricBlockHeight()), DASHBOARD_WIDTH / 3),
+      perMember('Newest block age (s)', (m) => labelled(m, m.metricLastBlockAge()), DASHBOARD_WIDTH / 3),
+      perMember('Peers', (m) => labelled(m, m.metricPeerCount()), DASHBOARD_WIDTH / 3),
     );
     this.dashboard.addWidgets(
-      perMember('CPU %', (m) => labelled(m, m.metricCpuUtilization()), WIDTH / 3),
-      perMember('Data disk used %', (m) => labelled(m, m.metricDataDiskUsedPercent()), WIDTH / 3),
-      perMember('RPC latency p90 (ms)', (m) => labelled(m, m.metricRpcLatency()), WIDTH / 3),
+      perMember('CPU %', (m) => labelled(m, m.metricCpuUtilization()), DASHBOARD_WIDTH / 3),
+      perMember('Data disk used %', (m) => labelled(m, m.metricDataDiskUsedPercent()), DASHBOARD_WIDTH / 3),
+      perMember('RPC latency p90 (ms)', (m) => labelled(m, m.metricRpcLatency()), DASHBOARD_WIDTH / 3),
     );
     const lb = props.loadBalancer;
     if (lb) {
       this.dashboard.addWidgets(new cloudwatch.GraphWidget({
         title: 'Load balancer: new flows and bytes',
-        width: WIDTH,
+        width: DASHBOARD_WIDTH,
         height: 6,
         left: [lb.metrics.newFlowCount({ statistic: 'Sum', period: Duration.minutes(1) })],
         right: [lb.metrics.processedBytes({ statistic: 'Sum', period: Duration.minutes(1) })],
       }));
     }
     if (props.alarms && props.alarms.length > 0) {
-      this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: WIDTH, height: 6 }));
+      this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: DASHBOARD_WIDTH, height: 6 }));
     }
   }
 }
