@@ -1,4 +1,4 @@
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 
 /**
@@ -14,6 +14,38 @@ export const PYTHON = process.env.CASPER_TEST_PYTHON ?? ['/usr/bin/python3', '/b
 
 /** The realistic node answers (test/fixtures/casper/) the scripts are fed. */
 export { CASPER_FIXTURES, STATUS_15, STATUS_20 } from './status-fixtures';
+
+/** What a run of a script gave; ms is how long it took. */
+export interface PythonRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+/**
+ * Runs a script with PYTHON, asynchronously (so that servers in this process
+ * can answer it), with only PATH, LANG=C.UTF-8 and `env` in its environment;
+ * killed after timeoutMs.
+ */
+export function runPython(script: string, args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<PythonRun> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(PYTHON, [script, ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
 
 /**
  * The modules a Python script imports (sorted, unique), parsed as Python 3.10
@@ -35,4 +67,36 @@ for n in ast.walk(tree):
 `, script], { encoding: 'utf8' });
   if (r.status !== 0 || r.stderr !== '') throw new Error(`${script} does not parse as Python 3.10: ${r.stderr}`);
   return [...new Set(r.stdout.split('\n').filter((l) => l !== ''))].sort();
+}
+
+/**
+ * A shipped script imports some modules, all of them in `allowed` (parsed as
+ * Python 3.10), and its source matches none of `forbidden` (dynamic imports,
+ * what Python 3.10 lacks or rejects).
+ */
+export function expectImportsOnly(script: string, allowed: string[], forbidden: RegExp[]): void {
+  const imported = pythonImports(script);
+  expect(imported.length).toBeGreaterThan(0);
+  expect(imported.filter((m) => !allowed.includes(m))).toEqual([]);
+  const source = fs.readFileSync(script, 'utf8');
+  for (const pattern of forbidden) expect(source).not.toMatch(pattern);
+}
+
+/** The script starts with a python3 shebang and is executable (mode 755). */
+export function expectExecutablePython(script: string): void {
+  expect(fs.readFileSync(script, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env python3');
+  expect((fs.statSync(script).mode % 0o1000).toString(8)).toBe('755');
+}
+
+/** Python 3.10's datetime.fromisoformat rejects "Z" and most fraction lengths: RFC 3339 is parsed by casper_status.py. */
+export const FROMISOFORMAT = /\.fromisoformat\(/;
+
+/**
+ * The tests every shipped Python script gets, in the describe block that
+ * calls this: its imports (see expectImportsOnly) and its shebang and mode.
+ */
+export function shippedPythonScriptTests(script: string, allowed: string[], forbidden: RegExp[],
+  importsTitle = 'imports only allowed standard-library modules'): void {
+  test(importsTitle, () => expectImportsOnly(script, allowed, forbidden));
+  test('is an executable python3 script', () => expectExecutablePython(script));
 }

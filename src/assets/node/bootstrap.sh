@@ -783,6 +783,37 @@ configure_member_agent() {
   log "cloudwatch agent: configured from ssm:$CFG_CW_PARAMETER with NodeName=$CFG_NODE_NAME (${MEMBER_AGENT_CONFIG#"$ROOT"})"
 }
 
+# ------------------------------------------------- installed node tools ----
+
+# install_status_script <script>: a Python script of this folder into
+# /usr/local/sbin (0755) with the casper_status.py module it imports (0644)
+# beside it. CHANGED=1 when either changed, else 0.
+install_status_script() {
+  local changed
+  write_if_changed "$ROOT/usr/local/sbin/casper_status.py" 0644 <"$HERE/casper_status.py"
+  changed=$CHANGED
+  write_if_changed "$ROOT/usr/local/sbin/$1" 0755 <"$HERE/$1"
+  if ((changed)); then CHANGED=1; fi
+}
+
+# install_units <unit...>: systemd unit files of this folder into
+# /etc/systemd/system. CHANGED=1 and NEED_RELOAD=1 when any changed, else
+# CHANGED=0.
+install_units() {
+  local unit changed=0
+  for unit in "$@"; do
+    write_if_changed "$ROOT/etc/systemd/system/$unit" 0644 <"$HERE/$unit"
+    if ((CHANGED)); then NEED_RELOAD=1 changed=1; fi
+  done
+  CHANGED=$changed
+}
+
+# sidecar_rpc_url: the sidecar's JSON-RPC URL on this node; nothing on
+# networks without the sidecar.
+sidecar_rpc_url() {
+  if [[ $CFG_RUNS_SIDECAR == true ]]; then printf 'http://127.0.0.1:%s/rpc\n' "$CFG_RPC_PORT"; fi
+}
+
 # ----------------------------------------------------- metrics collector ----
 
 # Node metrics: a timer runs casper-metrics.py every 30 s, which reads /status
@@ -796,15 +827,8 @@ install_metrics_collector() {
     log "metrics: no CloudWatch agent or metrics namespace configured, collector skipped"
     return 0
   fi
-  write_if_changed "$ROOT/usr/local/sbin/casper_status.py" 0644 <"$HERE/casper_status.py"
-  write_if_changed "$ROOT/usr/local/sbin/casper-metrics.py" 0755 <"$HERE/casper-metrics.py"
-  local unit
-  for unit in casper-metrics.service casper-metrics.timer; do
-    write_if_changed "$ROOT/etc/systemd/system/$unit" 0644 <"$HERE/$unit"
-    if ((CHANGED)); then NEED_RELOAD=1; fi
-  done
-  local rpc_url=""
-  if [[ $CFG_RUNS_SIDECAR == true ]]; then rpc_url="http://127.0.0.1:$CFG_RPC_PORT/rpc"; fi
+  install_status_script casper-metrics.py
+  install_units casper-metrics.service casper-metrics.timer
   # Double quotes keep a namespace with spaces in one value; the config
   # patterns allow no quote, backslash, dollar sign or newline.
   write_if_changed "$ROOT/etc/casper-metrics.env" 0644 <<EOF
@@ -814,7 +838,7 @@ CASPER_METRICS_NODE_NAME="$CFG_NODE_NAME"
 CASPER_METRICS_LOG_GROUP="$CFG_METRICS_LOG_GROUP"
 CASPER_METRICS_EXPECTED_CHAINSPEC="$CFG_CHAINSPEC_NAME"
 CASPER_METRICS_BOOTSTRAP_DONE_FILE="${STATE_DIR#"$ROOT"}/done"
-CASPER_METRICS_RPC_URL="$rpc_url"
+CASPER_METRICS_RPC_URL="$(sidecar_rpc_url)"
 EOF
   reload_systemd_if_needed
   start_unit casper-metrics.timer
@@ -834,18 +858,14 @@ install_health_endpoint() {
     return 0
   fi
   # A running service: restart it when its code changes (the shared module included).
-  write_if_changed "$ROOT/usr/local/sbin/casper_status.py" 0644 <"$HERE/casper_status.py"
+  install_status_script casper-health.py
   local restart=$CHANGED
-  write_if_changed "$ROOT/usr/local/sbin/casper-health.py" 0755 <"$HERE/casper-health.py"
+  install_units casper-health.service
   if ((CHANGED)); then restart=1; fi
-  write_if_changed "$ROOT/etc/systemd/system/casper-health.service" 0644 <"$HERE/casper-health.service"
-  if ((CHANGED)); then NEED_RELOAD=1 restart=1; fi
-  local rpc_url=""
-  if [[ $CFG_RUNS_SIDECAR == true ]]; then rpc_url="http://127.0.0.1:$CFG_RPC_PORT/rpc"; fi
   write_if_changed "$ROOT/etc/casper-health.env" 0644 <<EOF
 CASPER_HEALTH_PORT="$CFG_HEALTH_PORT"
 CASPER_HEALTH_STATUS_URL="http://127.0.0.1:$CFG_REST_PORT/status"
-CASPER_HEALTH_RPC_URL="$rpc_url"
+CASPER_HEALTH_RPC_URL="$(sidecar_rpc_url)"
 CASPER_HEALTH_MAX_BLOCK_AGE_SECONDS="$CFG_HEALTH_MAX_BLOCK_AGE"
 CASPER_HEALTH_MIN_PEERS="$CFG_HEALTH_MIN_PEERS"
 EOF
@@ -892,11 +912,7 @@ start_services() {
 install_watchdog() {
   STEP="watchdog"
   write_if_changed "$ROOT/usr/local/sbin/casper-watchdog.sh" 0755 <"$HERE/watchdog.sh"
-  local unit
-  for unit in casper-watchdog.service casper-watchdog.timer; do
-    write_if_changed "$ROOT/etc/systemd/system/$unit" 0644 <"$HERE/$unit"
-    if ((CHANGED)); then NEED_RELOAD=1; fi
-  done
+  install_units casper-watchdog.service casper-watchdog.timer
   write_if_changed "$ROOT/etc/casper-watchdog.env" 0644 <<EOF
 REST_PORT=$CFG_REST_PORT
 RESTART_AFTER_SECONDS=$CFG_RESTART_AFTER
@@ -912,11 +928,7 @@ EOF
 # so the node follows upgrades by itself (settings from install_node_tools).
 install_protocol_stager() {
   STEP="protocol upgrades"
-  local unit
-  for unit in casper-stage-protocols.service casper-stage-protocols.timer; do
-    write_if_changed "$ROOT/etc/systemd/system/$unit" 0644 <"$HERE/$unit"
-    if ((CHANGED)); then NEED_RELOAD=1; fi
-  done
+  install_units casper-stage-protocols.service casper-stage-protocols.timer
   reload_systemd_if_needed
   start_unit casper-stage-protocols.timer
 }

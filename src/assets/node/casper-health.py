@@ -43,11 +43,10 @@ import urllib.request
 sys.dont_write_bytecode = True
 # Shipped beside this script (the first place Python looks). SYNCED_STATES is
 # the collector's too, so Synced = 1 and healthy agree.
-from casper_status import MAX_BODY_BYTES, RPC_STATUS_REQUEST, SYNCED_STATES, describe_error, parse_now, parse_rfc3339
+from casper_status import MAX_BODY_BYTES, RPC_STATUS_REQUEST, SYNCED_STATES, add_status_url, describe_error, env_parser, parse_now, parse_rfc3339
 
 DEFAULT_BIND = "0.0.0.0"  # the load balancer reaches the instance from its subnets
 DEFAULT_PORT = 8889
-DEFAULT_STATUS_URL = "http://127.0.0.1:8888/status"
 DEFAULT_MAX_BLOCK_AGE_SECONDS = 600
 DEFAULT_MIN_PEERS = 3
 # The time budget. A load balancer gives a health check a few seconds before
@@ -248,17 +247,12 @@ def number(kind, low, high=None, what="number"):
 
 def parse_args(argv):
     env = os.environ.get
-    p = argparse.ArgumentParser(
-        prog="casper-health",
-        description="Serve GET /healthz: 200 when the Casper node is in sync, else 503. "
-        "Every option defaults to the CASPER_HEALTH_* environment variable named in its help.",
-    )
+    p = env_parser("casper-health", "Serve GET /healthz: 200 when the Casper node is in sync, else 503.", "CASPER_HEALTH")
     p.add_argument("--bind", default=env("CASPER_HEALTH_BIND") or DEFAULT_BIND,
                    help=f"address to listen on (CASPER_HEALTH_BIND, default {DEFAULT_BIND})")
     p.add_argument("--port", type=number(int, 1, 65535, "port"), default=env("CASPER_HEALTH_PORT") or str(DEFAULT_PORT),
                    help=f"port to listen on (CASPER_HEALTH_PORT, default {DEFAULT_PORT})")
-    p.add_argument("--status-url", default=env("CASPER_HEALTH_STATUS_URL") or DEFAULT_STATUS_URL,
-                   help=f"the node's status URL (CASPER_HEALTH_STATUS_URL, default {DEFAULT_STATUS_URL})")
+    add_status_url(p, "CASPER_HEALTH")
     p.add_argument("--rpc-url", default=env("CASPER_HEALTH_RPC_URL") or None,
                    help="the sidecar's JSON-RPC URL, e.g. http://127.0.0.1:7777/rpc (CASPER_HEALTH_RPC_URL; "
                    "default: no RPC check, for networks without the sidecar)")

@@ -30,9 +30,8 @@ import urllib.request
 # the source tree when the tests run it).
 sys.dont_write_bytecode = True
 # Shipped beside this script (the first place Python looks).
-from casper_status import MAX_BODY_BYTES, RPC_STATUS_REQUEST, SYNCED_STATES, describe_error, parse_now, parse_rfc3339
+from casper_status import MAX_BODY_BYTES, RPC_STATUS_REQUEST, SYNCED_STATES, add_status_url, describe_error, env_parser, parse_now, parse_rfc3339
 
-DEFAULT_STATUS_URL = "http://127.0.0.1:8888/status"
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:25888"
 DEFAULT_TIMEOUT_SECONDS = 5.0
 # Written by stage-protocols.sh after each run: {"failed": bool, "message": str, "time": int}.
@@ -294,13 +293,8 @@ def positive_float(text):
 
 def parse_args(argv):
     env = os.environ.get
-    p = argparse.ArgumentParser(
-        prog="casper-metrics",
-        description="Send the Casper node's status to CloudWatch as one EMF document. "
-        "Every option defaults to the CASPER_METRICS_* environment variable named in its help.",
-    )
-    p.add_argument("--status-url", default=env("CASPER_METRICS_STATUS_URL") or DEFAULT_STATUS_URL,
-                   help=f"the node's status URL (CASPER_METRICS_STATUS_URL, default {DEFAULT_STATUS_URL})")
+    p = env_parser("casper-metrics", "Send the Casper node's status to CloudWatch as one EMF document.", "CASPER_METRICS")
+    add_status_url(p, "CASPER_METRICS")
     p.add_argument("--namespace", default=env("CASPER_METRICS_NAMESPACE"),
                    help="CloudWatch metric namespace (CASPER_METRICS_NAMESPACE, required)")
     p.add_argument("--node-name", default=env("CASPER_METRICS_NODE_NAME"),

@@ -1,4 +1,5 @@
-"""What casper-metrics.py and casper-health.py both read a Casper node's status with.
+"""What casper-metrics.py and casper-health.py both read a Casper node's status
+with, and the options they both take.
 
 Installed beside them (/usr/local/sbin), where Python finds it first: the
 directory of the script it runs. Python 3.10 standard library only (Ubuntu
@@ -8,10 +9,12 @@ directory of the script it runs. Python 3.10 standard library only (Ubuntu
 
 import argparse
 import datetime
+import os
 import re
 import socket
 import urllib.error
 
+DEFAULT_STATUS_URL = "http://127.0.0.1:8888/status"
 RPC_STATUS_REQUEST = b'{"jsonrpc":"2.0","id":1,"method":"info_get_status","params":[]}'
 MAX_BODY_BYTES = 1 << 20
 
@@ -59,3 +62,18 @@ def describe_error(exc, timeout):
     if isinstance(reason, (socket.timeout, TimeoutError)):
         return f"timeout after {timeout:g} s"
     return f"unreachable: {reason}"
+
+
+def env_parser(prog, summary, prefix):
+    """The argument parser of a script whose every option defaults to a <prefix>_* environment variable."""
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=f"{summary} Every option defaults to the {prefix}_* environment variable named in its help.",
+    )
+
+
+def add_status_url(parser, prefix):
+    """--status-url: the node's REST status URL, defaulting to <prefix>_STATUS_URL, then DEFAULT_STATUS_URL."""
+    var = f"{prefix}_STATUS_URL"
+    parser.add_argument("--status-url", default=os.environ.get(var) or DEFAULT_STATUS_URL,
+                        help=f"the node's status URL ({var}, default {DEFAULT_STATUS_URL})")

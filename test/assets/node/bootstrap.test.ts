@@ -48,6 +48,13 @@ afterEach(() => {
   for (const h of harnesses.splice(0)) h.cleanup();
 });
 
+/** A fresh machine whose config has the edits applied, in order (an undefined one is skipped). */
+function configuredMachine(...edits: (((c: NodeConfig) => void) | undefined)[]): ShellHarness {
+  const h = machine();
+  h.writeConfig((c) => { for (const edit of edits) edit?.(c); });
+  return h;
+}
+
 function matching(calls: string[], pattern: RegExp): string[] {
   return calls.filter((c) => pattern.test(c));
 }
@@ -85,6 +92,52 @@ function expectNoKeyLeftBehind(h: ShellHarness): void {
   expect(h.exists('etc/casper/validator_keys/secret_key.pem')).toBe(false);
   expect(h.list('etc/casper').filter((f) => f.startsWith('.validator_keys.'))).toEqual([]);
   expect(fs.readdirSync(h.tmpDir)).toEqual([]);
+}
+
+/** A config the bootstrap rejects: the config ERROR line, the reason on stdout, nothing done but the FAILURE signal. */
+function expectConfigRejected(h: ShellHarness, r: RunResult, message: string): void {
+  expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
+  expect(r.stdout).toContain(`${h.configPath}: ${message}`);
+  expect(withoutSignalling(r.calls)).toEqual([]);
+}
+
+/** Runs the bootstrap from a copy of the node assets without one file: the config check fails before anything happens. */
+function expectMissingAssetRejected(h: ShellHarness, missing: string): void {
+  const assets = path.join(h.base, 'partial-assets');
+  fs.cpSync(h.assets, assets, { recursive: true });
+  fs.rmSync(path.join(assets, missing));
+  const r = h.run(path.join(assets, 'bootstrap.sh'), [h.configPath]);
+  expectFailure(h, r, `ERROR: config: ${path.join(assets, missing)} is missing (upload the whole node/ asset folder)`);
+  expect(withoutSignalling(r.calls)).toEqual([]);
+}
+
+/** Bootstraps twice; the second run rewrites none of files (same inode, same text). Returns the second run. */
+function rerunRewritesNothing(h: ShellHarness, files: string[]): RunResult {
+  expect(h.runBootstrap().status).toBe(0);
+  const before = Object.fromEntries(files.map((f) => [f, { ino: h.inode(f), text: h.read(f) }]));
+  const r = h.runBootstrap();
+  expect(r.status).toBe(0);
+  for (const f of files) expect({ f, ino: h.inode(f), text: h.read(f) }).toEqual({ f, ...before[f] });
+  return r;
+}
+
+/** None of files exists. */
+function expectNotWritten(h: ShellHarness, files: string[]): void {
+  for (const f of files) expect({ f, exists: h.exists(f) }).toEqual({ f, exists: false });
+}
+
+/** No scratch file left in the temp dir, nor a hidden temp file beside the files written under etc/. */
+function expectNoScratchFiles(h: ShellHarness): void {
+  expect(fs.readdirSync(h.tmpDir)).toEqual([]);
+  expect(h.list('etc').filter((f) => f.startsWith('.'))).toEqual([]);
+}
+
+/** The run found the unit stopped and started it, and only that touched the unit's service family (e.g. casper-health for casper-health.service). */
+function expectStarted(h: ShellHarness, r: RunResult, step: string, unit: string): void {
+  expect(matching(r.calls, new RegExp(re(unit.replace(/\.[a-z]+$/, ''))))).toEqual([
+    `systemctl is-active --quiet ${unit}`, `systemctl enable --now ${unit}`,
+  ]);
+  expect(logLines(h)).toContain(`${step}: starting ${unit}`);
 }
 
 /** Each installed file holds its shipped asset's text, with its mode. */
@@ -277,9 +330,8 @@ describe('fresh boot on a blank device', () => {
   });
 
   test('leaves no temp files behind', () => {
-    expect(fs.readdirSync(h.tmpDir)).toEqual([]);
+    expectNoScratchFiles(h);
     expect(h.list('etc/casper').filter((f) => f.startsWith('.'))).toEqual([]);
-    expect(h.list('etc').filter((f) => f.startsWith('.'))).toEqual([]);
   });
 });
 
@@ -1041,13 +1093,11 @@ describe('metrics collector', () => {
 
   /** A machine whose config wires the agent and names a metrics namespace. */
   function metricsMachine(edit?: (c: ReturnType<ShellHarness['writeConfig']>) => void): ShellHarness {
-    const h = machine();
-    h.preinstall('amazon-cloudwatch-agent');
-    h.writeConfig((c) => {
+    const h = configuredMachine((c) => {
       c.cloudWatchAgent.configParameterName = PARAM;
       c.metrics = { namespace: NAMESPACE, logGroupName: LOG_GROUP };
-      edit?.(c);
-    });
+    }, edit);
+    h.preinstall('amazon-cloudwatch-agent');
     return h;
   }
 
@@ -1078,21 +1128,13 @@ describe('metrics collector', () => {
       /^casper-node-util stage_protocols /,
       /^systemctl enable --now casper-node-launcher\.service$/,
     ]);
-    expect(matching(r.calls, /casper-metrics/)).toEqual([
-      'systemctl is-active --quiet casper-metrics.timer', 'systemctl enable --now casper-metrics.timer',
-    ]);
-    expect(logLines(h)).toContain('metrics: starting casper-metrics.timer');
-    expect(fs.readdirSync(h.tmpDir)).toEqual([]);
-    expect(h.list('etc').filter((f) => f.startsWith('.'))).toEqual([]);
+    expectStarted(h, r, 'metrics', 'casper-metrics.timer');
+    expectNoScratchFiles(h);
   });
 
   test('a second run rewrites nothing and starts nothing', () => {
     const h = metricsMachine();
-    expect(h.runBootstrap().status).toBe(0);
-    const before = Object.fromEntries(FILES.map((f) => [f, { ino: h.inode(f), text: h.read(f) }]));
-    const r = h.runBootstrap();
-    expect(r.status).toBe(0);
-    for (const f of FILES) expect({ f, ino: h.inode(f), text: h.read(f) }).toEqual({ f, ...before[f] });
+    const r = rerunRewritesNothing(h, FILES);
     expect(matching(r.calls, /^systemctl (daemon-reload|enable)/)).toEqual([]);
     expect(matching(r.calls, /casper-metrics/)).toEqual(['systemctl is-active --quiet casper-metrics.timer']);
     expect(logLines(h)).toContain('metrics: casper-metrics.timer already running');
@@ -1127,26 +1169,19 @@ describe('metrics collector', () => {
     expect(r.status).toBe(0);
     expect(logLines(h)).toContain('metrics: no CloudWatch agent or metrics namespace configured, collector skipped');
     expect(matching(r.calls, /casper-metrics/)).toEqual([]);
-    for (const f of FILES) expect({ f, exists: h.exists(f) }).toEqual({ f, exists: false });
+    expectNotWritten(h, FILES);
   });
 
   test.each(['casper-metrics.py', 'casper-metrics.service', 'casper-metrics.timer'])(
     'a missing %s fails the config check before anything happens', (missing) => {
       const h = metricsMachine();
-      const assets = path.join(h.base, 'partial-assets');
-      fs.cpSync(h.assets, assets, { recursive: true });
-      fs.rmSync(path.join(assets, missing));
-      const r = h.run(path.join(assets, 'bootstrap.sh'), [h.configPath]);
-      expectFailure(h, r, `ERROR: config: ${path.join(assets, missing)} is missing (upload the whole node/ asset folder)`);
-      expect(withoutSignalling(r.calls)).toEqual([]);
+      expectMissingAssetRejected(h, missing);
     });
 
   test('a namespace without a log group is rejected before anything happens', () => {
     const h = metricsMachine((c) => { c.metrics.logGroupName = ''; });
     const r = h.runBootstrap();
-    expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
-    expect(r.stdout).toContain(`${h.configPath}: metrics.namespace is set but metrics.logGroupName is empty`);
-    expect(withoutSignalling(r.calls)).toEqual([]);
+    expectConfigRejected(h, r, 'metrics.namespace is set but metrics.logGroupName is empty');
   });
 
   test('a namespace that could break the settings file is rejected', () => {
@@ -1176,12 +1211,7 @@ describe('health endpoint', () => {
 
   /** A machine whose config enables the endpoint, through the construct's renderer. */
   function healthMachine(edit?: (c: ReturnType<ShellHarness['writeConfig']>) => void): ShellHarness {
-    const h = machine();
-    h.writeConfig((c) => {
-      c.healthEndpoint = { port: 8889, maxBlockAgeSeconds: 600, minPeers: 3 };
-      edit?.(c);
-    });
-    return h;
+    return configuredMachine((c) => { c.healthEndpoint = { port: 8889, maxBlockAgeSeconds: 600, minPeers: 3 }; }, edit);
   }
 
   test('with a port, installs the endpoint, its unit and settings, and starts it before the packages', () => {
@@ -1198,12 +1228,8 @@ describe('health endpoint', () => {
       /^apt-get -o DPkg::Lock::Timeout=300 install -y casper-node-launcher/,
       /^systemctl enable --now casper-node-launcher\.service$/,
     ]);
-    expect(matching(r.calls, /casper-health/)).toEqual([
-      'systemctl is-active --quiet casper-health.service', 'systemctl enable --now casper-health.service',
-    ]);
-    expect(logLines(h)).toContain('health endpoint: starting casper-health.service');
-    expect(fs.readdirSync(h.tmpDir)).toEqual([]);
-    expect(h.list('etc').filter((f) => f.startsWith('.'))).toEqual([]);
+    expectStarted(h, r, 'health endpoint', 'casper-health.service');
+    expectNoScratchFiles(h);
   });
 
   test('port 0 (what the renderer gives without healthEndpoint): nothing installed, nothing started', () => {
@@ -1213,16 +1239,12 @@ describe('health endpoint', () => {
     expect(r.status).toBe(0);
     expect(logLines(h)).toContain('health endpoint: not enabled (port 0), skipped');
     expect(matching(r.calls, /casper-health/)).toEqual([]);
-    for (const f of FILES) expect({ f, exists: h.exists(f) }).toEqual({ f, exists: false });
+    expectNotWritten(h, FILES);
   });
 
   test('a second run rewrites nothing and restarts nothing', () => {
     const h = healthMachine();
-    expect(h.runBootstrap().status).toBe(0);
-    const before = Object.fromEntries(FILES.map((f) => [f, { ino: h.inode(f), text: h.read(f) }]));
-    const r = h.runBootstrap();
-    expect(r.status).toBe(0);
-    for (const f of FILES) expect({ f, ino: h.inode(f), text: h.read(f) }).toEqual({ f, ...before[f] });
+    const r = rerunRewritesNothing(h, FILES);
     expect(matching(r.calls, /casper-health/)).toEqual(['systemctl is-active --quiet casper-health.service']);
     expect(logLines(h)).toContain('health endpoint: casper-health.service already running');
   });
@@ -1261,10 +1283,7 @@ describe('health endpoint', () => {
     h.rule('systemctl', '^is-active --quiet casper-health\\.service$', { exit: 3 });
     h.writeRootFile('usr/local/sbin/casper-health.py', '# old\n');
     const r = h.runBootstrap();
-    expect(matching(r.calls, /casper-health/)).toEqual([
-      'systemctl is-active --quiet casper-health.service', 'systemctl enable --now casper-health.service',
-    ]);
-    expect(logLines(h)).toContain('health endpoint: starting casper-health.service');
+    expectStarted(h, r, 'health endpoint', 'casper-health.service');
   });
 
   test('without the sidecar: no RPC URL, so the endpoint checks no RPC', () => {
@@ -1294,9 +1313,7 @@ describe('health endpoint', () => {
   ])('%s is rejected before anything happens', (_, edit, message) => {
     const h = healthMachine(edit);
     const r = h.runBootstrap();
-    expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
-    expect(r.stdout).toContain(`${h.configPath}: ${message}`);
-    expect(withoutSignalling(r.calls)).toEqual([]);
+    expectConfigRejected(h, r, message);
   });
 
   test('a minimum of 0 peers is accepted', () => {
@@ -1308,12 +1325,7 @@ describe('health endpoint', () => {
   test.each(['casper-health.py', 'casper-health.service'])(
     'a missing %s fails the config check before anything happens', (missing) => {
       const h = machine();
-      const assets = path.join(h.base, 'partial-assets');
-      fs.cpSync(h.assets, assets, { recursive: true });
-      fs.rmSync(path.join(assets, missing));
-      const r = h.run(path.join(assets, 'bootstrap.sh'), [h.configPath]);
-      expectFailure(h, r, `ERROR: config: ${path.join(assets, missing)} is missing (upload the whole node/ asset folder)`);
-      expect(withoutSignalling(r.calls)).toEqual([]);
+      expectMissingAssetRejected(h, missing);
     });
 });
 
@@ -1322,9 +1334,7 @@ describe('config', () => {
     const h = machine();
     h.writeConfig((c) => { c.trustedHash = 'not-a-hash'; });
     const r = h.runBootstrap();
-    expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
-    expect(r.stdout).toContain(`${h.configPath}: trustedHash has an invalid value 'not-a-hash'`);
-    expect(withoutSignalling(r.calls)).toEqual([]);
+    expectConfigRejected(h, r, "trustedHash has an invalid value 'not-a-hash'");
   });
 
   test('an unknown schema version is rejected', () => {
@@ -1576,9 +1586,7 @@ describe('fleet member', () => {
   ])('%s is rejected before anything happens', (_, edit, message) => {
     const h = member('1', edit);
     const r = h.runBootstrap();
-    expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
-    expect(r.stdout).toContain(`${h.configPath}: ${message}`);
-    expect(withoutSignalling(r.calls)).toEqual([]);
+    expectConfigRejected(h, r, message);
   });
 });
 
@@ -1751,8 +1759,6 @@ describe('signal when in sync (health.signalWhenInSync)', () => {
     harnesses.push(h);
     h.writeConfig(edit);
     const r = h.runBootstrap();
-    expectFailure(h, r, `ERROR: config: invalid config ${h.configPath} (see the message above)`);
-    expect(r.stdout).toContain(`${h.configPath}: ${message}`);
-    expect(withoutSignalling(r.calls)).toEqual([]);
+    expectConfigRejected(h, r, message);
   });
 });

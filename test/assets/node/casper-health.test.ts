@@ -3,8 +3,8 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
-import { pythonImports } from '../../support/node-python';
-import { NODE_ASSETS, REPO_ROOT } from '../../support/shell-harness';
+import { FROMISOFORMAT, PYTHON, STATUS_15, STATUS_20, shippedPythonScriptTests } from '../../support/node-python';
+import { NODE_ASSETS } from '../../support/shell-harness';
 
 /**
  * Behaviour of src/assets/node/casper-health.py: the real script, run by
@@ -14,14 +14,6 @@ import { NODE_ASSETS, REPO_ROOT } from '../../support/shell-harness';
  */
 
 const SCRIPT = path.join(NODE_ASSETS, 'casper-health.py');
-/**
- * The system python3 first: the node runs Ubuntu's /usr/bin/python3.
- * CASPER_TEST_PYTHON picks another one, e.g. a Python 3.10 to match Ubuntu 22.04.
- */
-const PYTHON = process.env.CASPER_TEST_PYTHON ?? ['/usr/bin/python3', '/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3';
-const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'casper');
-const STATUS_15 = fs.readFileSync(path.join(FIXTURES, 'status-1.5.json'), 'utf8');
-const STATUS_20 = fs.readFileSync(path.join(FIXTURES, 'status-2.0.json'), 'utf8');
 /** The 2.0 fixture's newest block (epoch ms) and "now", 12.5 s later (the body gives whole seconds: 12). */
 const BLOCK_20 = Date.parse('2025-06-24T09:41:16.864Z');
 const NOW = BLOCK_20 + 12_500;
@@ -345,31 +337,21 @@ describe('the node\'s status', () => {
     expect(got.ms).toBeLessThan(4_000);
   });
 
-  test('HTTP 500: 503', async () => {
-    node.status = { status: 500, body: 'Internal Server Error' };
-    expectVerdict('status HTTP 500', await health.health(), 503, { healthy: false, reason: 'status: HTTP 500' });
-  });
-
-  test('a body that is not JSON: 503', async () => {
-    node.status = { status: 200, body: '{"peers": ' };
-    expectVerdict('status garbage (truncated JSON)', await health.health(), 503,
-      { healthy: false, reason: 'status: invalid JSON: Expecting value: line 1 column 11 (char 10)' });
-  });
-
-  test('HTML: 503', async () => {
-    node.status = { status: 200, body: '<html>' };
-    expectVerdict('status garbage (HTML)', await health.health(), 503,
-      { healthy: false, reason: 'status: invalid JSON: Expecting value: line 1 column 1 (char 0)' });
+  test.each<[string, Answer, string, string]>([
+    ['HTTP 500', { status: 500, body: 'Internal Server Error' }, 'status HTTP 500', 'status: HTTP 500'],
+    ['a body that is not JSON', { status: 200, body: '{"peers": ' }, 'status garbage (truncated JSON)',
+      'status: invalid JSON: Expecting value: line 1 column 11 (char 10)'],
+    ['HTML', { status: 200, body: '<html>' }, 'status garbage (HTML)', 'status: invalid JSON: Expecting value: line 1 column 1 (char 0)'],
+    ['no reactor_state', { status: 200, body: status20((s) => { delete s.reactor_state; }) }, 'status without reactor_state',
+      'status: no reactor_state'],
+  ])('%s: 503', async (_, answer, what, reason) => {
+    node.status = answer;
+    expectVerdict(what, await health.health(), 503, { healthy: false, reason });
   });
 
   test.each([['an array', '[1, 2]'], ['a string', '"KeepUp"']])('JSON that is %s: 503', async (_, body) => {
     node.status = { status: 200, body };
     expectVerdict(`status is JSON ${body}`, await health.health(), 503, { healthy: false, reason: 'status: not a JSON object' });
-  });
-
-  test('no reactor_state: 503', async () => {
-    node.status = { status: 200, body: status20((s) => { delete s.reactor_state; }) };
-    expectVerdict('status without reactor_state', await health.health(), 503, { healthy: false, reason: 'status: no reactor_state' });
   });
 
   test('an unhealthy status does not call the RPC', async () => {
@@ -380,31 +362,16 @@ describe('the node\'s status', () => {
 });
 
 describe('the sidecar\'s JSON-RPC', () => {
-  test('an error object: 503', async () => {
-    node.rpc = { status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'Method not found' } }) };
-    expectVerdict('RPC error object', await health.health(), 503,
-      { healthy: false, reason: 'sidecar RPC: JSON-RPC error -32601: Method not found' });
-  });
-
-  test('garbage: 503', async () => {
-    node.rpc = { status: 200, body: '<html>' };
-    expectVerdict('RPC garbage (HTML)', await health.health(), 503,
-      { healthy: false, reason: 'sidecar RPC: invalid JSON: Expecting value: line 1 column 1 (char 0)' });
-  });
-
-  test('no result: 503', async () => {
-    node.rpc = { status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: 1 }) };
-    expectVerdict('RPC answer without result', await health.health(), 503, { healthy: false, reason: 'sidecar RPC: no result in the answer' });
-  });
-
-  test('not an object: 503', async () => {
-    node.rpc = { status: 200, body: '[]' };
-    expectVerdict('RPC answer is JSON []', await health.health(), 503, { healthy: false, reason: 'sidecar RPC: the answer is not a JSON object' });
-  });
-
-  test('HTTP 500: 503', async () => {
-    node.rpc = { status: 500, body: 'Internal Server Error' };
-    expectVerdict('RPC HTTP 500', await health.health(), 503, { healthy: false, reason: 'sidecar RPC: HTTP 500' });
+  test.each<[string, Answer, string, string]>([
+    ['an error object', { status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'Method not found' } }) },
+      'RPC error object', 'sidecar RPC: JSON-RPC error -32601: Method not found'],
+    ['garbage', { status: 200, body: '<html>' }, 'RPC garbage (HTML)', 'sidecar RPC: invalid JSON: Expecting value: line 1 column 1 (char 0)'],
+    ['no result', { status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: 1 }) }, 'RPC answer without result', 'sidecar RPC: no result in the answer'],
+    ['not an object', { status: 200, body: '[]' }, 'RPC answer is JSON []', 'sidecar RPC: the answer is not a JSON object'],
+    ['HTTP 500', { status: 500, body: 'Internal Server Error' }, 'RPC HTTP 500', 'sidecar RPC: HTTP 500'],
+  ])('%s: 503', async (_, answer, what, reason) => {
+    node.rpc = answer;
+    expectVerdict(what, await health.health(), 503, { healthy: false, reason });
   });
 
   test('no answer within the timeout: 503 within the time budget', async () => {
@@ -621,19 +588,7 @@ describe('the script and its unit', () => {
     'casper_status',
   ];
 
-  test('imports only allowed standard-library modules', () => {
-    const imported = pythonImports(SCRIPT);
-    expect(imported.filter((m) => !ALLOWED.includes(m))).toEqual([]);
-    const source = fs.readFileSync(SCRIPT, 'utf8');
-    expect(source).not.toMatch(/__import__|importlib/);
-    // Python 3.10's fromisoformat rejects "Z" and most fraction lengths.
-    expect(source).not.toMatch(/\.fromisoformat\(/);
-  });
-
-  test('is an executable python3 script', () => {
-    expect(fs.readFileSync(SCRIPT, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env python3');
-    expect((fs.statSync(SCRIPT).mode % 0o1000).toString(8)).toBe('755');
-  });
+  shippedPythonScriptTests(SCRIPT, ALLOWED, [/__import__|importlib/, FROMISOFORMAT]);
 
   test('binds every address by default (the load balancer must reach it) on 8889', () => {
     const source = fs.readFileSync(SCRIPT, 'utf8');

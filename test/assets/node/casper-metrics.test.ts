@@ -1,11 +1,10 @@
-import { spawn } from 'child_process';
 import * as dgram from 'dgram';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { pythonImports } from '../../support/node-python';
+import { FROMISOFORMAT, PythonRun, STATUS_15, STATUS_20, runPython, shippedPythonScriptTests } from '../../support/node-python';
 import { NODE_ASSETS, REPO_ROOT, re } from '../../support/shell-harness';
 
 /**
@@ -16,14 +15,6 @@ import { NODE_ASSETS, REPO_ROOT, re } from '../../support/shell-harness';
  */
 
 const SCRIPT = path.join(NODE_ASSETS, 'casper-metrics.py');
-/**
- * The system python3 first: the node runs Ubuntu's /usr/bin/python3.
- * CASPER_TEST_PYTHON picks another one, e.g. a Python 3.10 to match Ubuntu 22.04.
- */
-const PYTHON = process.env.CASPER_TEST_PYTHON ?? ['/usr/bin/python3', '/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3';
-const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'casper');
-const STATUS_15 = fs.readFileSync(path.join(FIXTURES, 'status-1.5.json'), 'utf8');
-const STATUS_20 = fs.readFileSync(path.join(FIXTURES, 'status-2.0.json'), 'utf8');
 
 const NAMESPACE = 'Casper/Node';
 const NODE_NAME = 'reader-1';
@@ -112,11 +103,7 @@ const RPC_ROUTES: Record<string, { status: number; body: string; delayMs?: numbe
 /** The requests the stand-in sidecar got. */
 const rpcRequests: { method: string; contentType: string; body: string }[] = [];
 
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = PythonRun;
 
 /** Stands in for the agent's EMF listener; collects what it is sent. */
 class Agent {
@@ -226,18 +213,7 @@ afterAll(async () => {
 
 /** Runs the collector (async: the stand-in node answers from this process). Only the env given here is set. */
 function runCollector(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT, ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
-  });
+  return runPython(SCRIPT, args, 30_000, env);
 }
 
 /** Runs the collector against a path of the stand-in node; returns the run and the document the agent got. */
@@ -247,6 +223,24 @@ async function collect(route: string, now: string, extra: string[] = [], to: Age
   expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
   const raw = await to.next();
   return { run, raw, doc: JSON.parse(raw) };
+}
+
+interface RouteServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serves GET <route> as 200 with the route's JSON body, looked up per request ({} for an unknown route). */
+async function serveRoutes(routes: Map<string, string>): Promise<RouteServer> {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(routes.get(req.url ?? '') ?? '{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** RFC 3339 (UTC, milliseconds) of an epoch-ms time. */
@@ -318,65 +312,59 @@ describe('a node that answers', () => {
     expect(raw.slice(0, -1)).not.toContain('\n');
   });
 
-  test('a stale block: its age in seconds', async () => {
-    const now = BLOCK_20 + 900_000;
-    const { doc } = await collect('/status-2.0', iso(now));
-    expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 900, CatchingUp: 0,
-    }, PROPS_20));
-  });
-
-  test('a node in CatchUp is not synced; its other values are reported', async () => {
-    const now = BLOCK_20 + 42_500;
-    const { doc } = await collect('/catch-up', iso(now));
-    expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 0, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5, CatchingUp: 1,
-    }, { ...PROPS_20, ReactorState: 'CatchUp' }));
-  });
-
-  test('a node in Validate is synced', async () => {
-    const now = BLOCK_20 + 42_500;
-    const { doc } = await collect('/validate', iso(now));
-    expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5, CatchingUp: 0,
-    }, { ...PROPS_20, ReactorState: 'Validate' }));
-  });
-
-  test('a node without a block yet: no block metrics, and not synced', async () => {
-    const now = BLOCK_20 + 42_500;
-    const { doc } = await collect('/no-block', iso(now));
-    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5, CatchingUp: 0 },
-      PROPS_20));
-  });
-
-  test('an unparseable block timestamp: block metrics left out, with the reason', async () => {
-    const now = BLOCK_20 + 42_500;
-    const { doc } = await collect('/bad-timestamp', iso(now));
-    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5, CatchingUp: 0 },
-      { ...PROPS_20, Error: "bad last_added_block_info: not an RFC 3339 timestamp: 'yesterday'" }));
-  });
-
-  test('a block info that is not an object: block metrics left out, with the reason', async () => {
-    const now = BLOCK_20 + 42_500;
-    const { doc } = await collect('/block-not-object', iso(now));
-    expect(doc).toEqual(emf(now, { NodeUp: 1, Synced: 0, PeerCount: 5, CatchingUp: 0 },
-      { ...PROPS_20, Error: 'bad last_added_block_info: expected an object, got string' }));
-  });
-
-  test('a clock behind the block: the age is 0, not negative', async () => {
-    const now = BLOCK_20 - 10_000;
-    const { doc } = await collect('/status-2.0', iso(now));
-    expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 0, CatchingUp: 0,
-    }, PROPS_20));
-  });
-
-  test('null peers count 0; null or missing strings are left out', async () => {
-    const now = BLOCK_20 + 1_000;
-    const { doc } = await collect('/no-peers', iso(now));
-    expect(doc).toEqual(emf(now, {
-      NodeUp: 1, Synced: 1, PeerCount: 0, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 1, CatchingUp: 0,
-    }, { ReactorState: 'KeepUp', UpgradeAnnounced: false }));
+  /** The whole document for a node's answer: the route's status, read at a time near the 2.0 fixture's block. */
+  test.each<[string, string, number, Record<string, number>, Record<string, string | boolean>]>([
+    [
+      'a stale block: its age in seconds',
+      '/status-2.0', BLOCK_20 + 900_000,
+      { NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 900, CatchingUp: 0 },
+      PROPS_20,
+    ],
+    [
+      'a node in CatchUp is not synced; its other values are reported',
+      '/catch-up', BLOCK_20 + 42_500,
+      { NodeUp: 1, Synced: 0, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5, CatchingUp: 1 },
+      { ...PROPS_20, ReactorState: 'CatchUp' },
+    ],
+    [
+      'a node in Validate is synced',
+      '/validate', BLOCK_20 + 42_500,
+      { NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 42.5, CatchingUp: 0 },
+      { ...PROPS_20, ReactorState: 'Validate' },
+    ],
+    [
+      'a node without a block yet: no block metrics, and not synced',
+      '/no-block', BLOCK_20 + 42_500,
+      { NodeUp: 1, Synced: 0, PeerCount: 5, CatchingUp: 0 },
+      PROPS_20,
+    ],
+    [
+      'an unparseable block timestamp: block metrics left out, with the reason',
+      '/bad-timestamp', BLOCK_20 + 42_500,
+      { NodeUp: 1, Synced: 0, PeerCount: 5, CatchingUp: 0 },
+      { ...PROPS_20, Error: "bad last_added_block_info: not an RFC 3339 timestamp: 'yesterday'" },
+    ],
+    [
+      'a block info that is not an object: block metrics left out, with the reason',
+      '/block-not-object', BLOCK_20 + 42_500,
+      { NodeUp: 1, Synced: 0, PeerCount: 5, CatchingUp: 0 },
+      { ...PROPS_20, Error: 'bad last_added_block_info: expected an object, got string' },
+    ],
+    [
+      'a clock behind the block: the age is 0, not negative',
+      '/status-2.0', BLOCK_20 - 10_000,
+      { NodeUp: 1, Synced: 1, PeerCount: 5, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 0, CatchingUp: 0 },
+      PROPS_20,
+    ],
+    [
+      'null peers count 0; null or missing strings are left out',
+      '/no-peers', BLOCK_20 + 1_000,
+      { NodeUp: 1, Synced: 1, PeerCount: 0, BlockHeight: 5102733, EraId: 18214, LastBlockAgeSeconds: 1, CatchingUp: 0 },
+      { ReactorState: 'KeepUp', UpgradeAnnounced: false },
+    ],
+  ])('%s', async (_, route, now, values, props) => {
+    const { doc } = await collect(route, iso(now));
+    expect(doc).toEqual(emf(now, values, props));
   });
 
   test.each([
@@ -566,20 +554,7 @@ describe('the script', () => {
     'casper_status',
   ];
 
-  test('imports only allowed standard-library modules', () => {
-    const imported = pythonImports(SCRIPT);
-    expect(imported.length).toBeGreaterThan(0);
-    expect(imported.filter((m) => !ALLOWED.includes(m))).toEqual([]);
-    const source = fs.readFileSync(SCRIPT, 'utf8');
-    expect(source).not.toMatch(/__import__|importlib/);
-    // Python 3.10's fromisoformat rejects "Z" and most fraction lengths.
-    expect(source).not.toMatch(/\.fromisoformat\(/);
-  });
-
-  test('is an executable python3 script', () => {
-    expect(fs.readFileSync(SCRIPT, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env python3');
-    expect((fs.statSync(SCRIPT).mode % 0o1000).toString(8)).toBe('755');
-  });
+  shippedPythonScriptTests(SCRIPT, ALLOWED, [/__import__|importlib/, FROMISOFORMAT]);
 
   test('the timer runs it every 30 s with 1 s accuracy', () => {
     const timer = fs.readFileSync(path.join(NODE_ASSETS, 'casper-metrics.timer'), 'utf8');
@@ -605,17 +580,13 @@ describe('the reactor state as metrics (Synced, CatchingUp)', () => {
   const now = BLOCK_20 + 5_000;
   const server = new Map<string, string>();
   let url = '';
-  let stateServer: http.Server;
+  let stateServer: RouteServer;
   beforeAll(async () => {
     for (const state of ['Initialize', 'CatchUp', 'Upgrading', 'KeepUp', 'Validate', 'ShutdownForUpgrade']) server.set(`/${state}`, inState(state));
-    stateServer = http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(server.get(req.url ?? '') ?? '{}');
-    });
-    await new Promise<void>((resolve) => stateServer.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(stateServer.address() as net.AddressInfo).port}`;
+    stateServer = await serveRoutes(server);
+    url = stateServer.url;
   });
-  afterAll(async () => { await new Promise<void>((resolve) => stateServer.close(() => resolve())); });
+  afterAll(() => stateServer.close());
 
   test.each([
     // state, Synced, CatchingUp
@@ -661,7 +632,7 @@ describe('protocol upgrades (UpgradeStaged)', () => {
   let binRoot: string;
   const routes = new Map<string, string>();
   let url = '';
-  let upgradeServer: http.Server;
+  let upgradeServer: RouteServer;
   const announce = (activation: number | string, version: string) => status20((s) => {
     s.next_upgrade = { activation_point: activation, protocol_version: version };
   });
@@ -672,14 +643,10 @@ describe('protocol upgrades (UpgradeStaged)', () => {
     routes.set('/time', announce('2026-12-24T12:00:00.000Z', '2.2.0'));
     routes.set('/bad-version', announce(18300, 'two'));
     routes.set('/not-object', status20((s) => { s.next_upgrade = 'soon'; }));
-    upgradeServer = http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(routes.get(req.url ?? '') ?? '{}');
-    });
-    await new Promise<void>((resolve) => upgradeServer.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(upgradeServer.address() as net.AddressInfo).port}`;
+    upgradeServer = await serveRoutes(routes);
+    url = upgradeServer.url;
   });
-  afterAll(async () => { await new Promise<void>((resolve) => upgradeServer.close(() => resolve())); });
+  afterAll(() => upgradeServer.close());
 
   const stage = (version: string, parts: { config?: boolean; bin?: boolean }) => {
     if (parts.config) {

@@ -14,7 +14,7 @@ describe('casper_status.py, shared by the collector and the health endpoint', ()
   test('imports only the standard library, and never fromisoformat (Python 3.10 rejects "Z")', () => {
     const source = fs.readFileSync(MODULE, 'utf8');
     const imports = [...source.matchAll(/^import (\S+)$/gm)].map((m) => m[1]).sort();
-    expect(imports).toEqual(['argparse', 'datetime', 're', 'socket', 'urllib.error']);
+    expect(imports).toEqual(['argparse', 'datetime', 'os', 're', 'socket', 'urllib.error']);
     expect(source).not.toMatch(/^from /m);
     expect(source).not.toMatch(/\.fromisoformat\(/);
   });

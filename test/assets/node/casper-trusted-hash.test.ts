@@ -1,10 +1,9 @@
-import { spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { PYTHON, STATUS_15, STATUS_20, pythonImports } from '../../support/node-python';
+import { PythonRun, STATUS_15, STATUS_20, runPython, shippedPythonScriptTests } from '../../support/node-python';
 import { NODE_ASSETS } from '../../support/shell-harness';
 
 /**
@@ -162,32 +161,15 @@ function configFor(hosts: string[]): string {
   ].join('\n'));
 }
 
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
+interface Run extends PythonRun {
+  /** The stderr lines. */
   readonly lines: string[];
-  readonly ms: number;
 }
 
 /** Runs the script (async: the fake peers answer from this process). */
-function runScript(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(PYTHON, [SCRIPT, ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr, lines: stderr.split('\n').filter((l) => l !== ''), ms: Date.now() - started });
-    });
-  });
+async function runScript(args: string[]): Promise<Run> {
+  const run = await runPython(SCRIPT, args, 60_000);
+  return { ...run, lines: run.stderr.split('\n').filter((l) => l !== '') };
 }
 
 /** Runs the script for casper-test against these hosts (one attempt unless extra says otherwise). */
@@ -217,6 +199,12 @@ function failureLine(minAgree: number, attempts: number, tried: [string, string]
     `peers tried: ${tried.map(([h, r]) => `${h} (${r})`).join(', ')}`;
 }
 
+/** Each peer (host, then its replies, see Peer.serve) serves its replies; then the script asks them, in this order. */
+function askServing(answers: [string, ...(Reply | string)[]][], extra: string[] = []): Promise<Run> {
+  for (const [host, ...replies] of answers) peer(host).serve(...replies);
+  return trustedHash(answers.map(([host]) => host), extra);
+}
+
 /** Asserts a success: the hash alone on stdout, exit 0, and these stderr lines. */
 function expectHash(run: Run, hash: string, lines: string[]): void {
   expect({ status: run.status, stdout: run.stdout, lines: run.lines }).toEqual({ status: 0, stdout: `${hash}\n`, lines });
@@ -239,10 +227,7 @@ describe('peers that agree', () => {
   });
 
   test('two of three agree, the third reports another block: the agreed hash', async () => {
-    peer(P2).serve(STATUS_20);
-    peer(P3).serve(block(HASH_B, HEIGHT_20 + 1));
-    peer(P4).serve(STATUS_20);
-    const run = await trustedHash([P2, P3, P4]);
+    const run = await askServing([[P2, STATUS_20], [P3, block(HASH_B, HEIGHT_20 + 1)], [P4, STATUS_20]]);
     expectHash(run, HASH_20, [
       attemptLine(1, 1, [[P2, shows(HASH_20)], [P3, shows(HASH_B, HEIGHT_20 + 1)], [P4, shows(HASH_20)]]),
       agreedLine(HASH_20, HEIGHT_20, [P2, P4], 3),
@@ -251,10 +236,7 @@ describe('peers that agree', () => {
 
   test('votes count the lowercased hash: a mixed-case hash from two peers is printed lowercase', async () => {
     const mixed = HASH_20.slice(0, 32).toUpperCase() + HASH_20.slice(32);
-    peer(P2).serve(block(mixed));
-    peer(P3).serve(block(HASH_20.toUpperCase()));
-    peer(P4).serve(block(HASH_C));
-    const run = await trustedHash([P2, P3, P4]);
+    const run = await askServing([[P2, block(mixed)], [P3, block(HASH_20.toUpperCase())], [P4, block(HASH_C)]]);
     expectHash(run, HASH_20, [
       attemptLine(1, 1, [[P2, shows(HASH_20)], [P3, shows(HASH_20)], [P4, shows(HASH_C)]]),
       agreedLine(HASH_20, HEIGHT_20, [P2, P3], 3),
@@ -263,11 +245,9 @@ describe('peers that agree', () => {
   });
 
   test('two hashes with two votes each: the one of the higher block wins', async () => {
-    peer(P2).serve(block(HASH_B, HEIGHT_20));
-    peer(P3).serve(block(HASH_C, HEIGHT_20 + 1));
-    peer(P4).serve(block(HASH_B, HEIGHT_20));
-    peer(P5).serve(block(HASH_C, HEIGHT_20 + 1));
-    const run = await trustedHash([P2, P3, P4, P5]);
+    const run = await askServing([
+      [P2, block(HASH_B, HEIGHT_20)], [P3, block(HASH_C, HEIGHT_20 + 1)], [P4, block(HASH_B, HEIGHT_20)], [P5, block(HASH_C, HEIGHT_20 + 1)],
+    ]);
     expectHash(run, HASH_C, [
       attemptLine(1, 1, [
         [P2, shows(HASH_B)], [P3, shows(HASH_C, HEIGHT_20 + 1)], [P4, shows(HASH_B)], [P5, shows(HASH_C, HEIGHT_20 + 1)],
@@ -287,10 +267,7 @@ describe('peers that agree', () => {
   });
 
   test('--min-agree 3 needs three votes; --min-agree 1 takes a single peer', async () => {
-    peer(P2).serve(STATUS_20);
-    peer(P3).serve(STATUS_20);
-    peer(P4).serve(block(HASH_B, HEIGHT_20 + 5));
-    const three = await trustedHash([P2, P3, P4], ['--min-agree', '3']);
+    const three = await askServing([[P2, STATUS_20], [P3, STATUS_20], [P4, block(HASH_B, HEIGHT_20 + 5)]], ['--min-agree', '3']);
     expect(three.status).toBe(1);
     expect(three.lines.at(-1)).toBe(failureLine(3, 1, [
       [P2, `hash ${HASH_20}, height ${HEIGHT_20}`], [P3, `hash ${HASH_20}, height ${HEIGHT_20}`],
@@ -307,10 +284,7 @@ describe('peers that agree', () => {
 
 describe('peers that do not count', () => {
   test('a peer on another chainspec is not counted; the other two agree', async () => {
-    peer(P2).serve(STATUS_15);
-    peer(P3).serve(STATUS_20);
-    peer(P4).serve(STATUS_20);
-    const run = await trustedHash([P2, P3, P4]);
+    const run = await askServing([[P2, STATUS_15], [P3, STATUS_20], [P4, STATUS_20]]);
     expectHash(run, HASH_20, [
       attemptLine(1, 1, [[P2, "wrong chainspec 'casper'"], [P3, shows(HASH_20)], [P4, shows(HASH_20)]]),
       agreedLine(HASH_20, HEIGHT_20, [P3, P4], 3),
@@ -318,10 +292,7 @@ describe('peers that do not count', () => {
   });
 
   test('a peer on another chainspec reporting the same hash does not make agreement', async () => {
-    peer(P2).serve(status20((s) => { s.chainspec_name = 'casper'; }));
-    peer(P3).serve(STATUS_20);
-    peer(P4).serve(block(HASH_B));
-    const run = await trustedHash([P2, P3, P4]);
+    const run = await askServing([[P2, status20((s) => { s.chainspec_name = 'casper'; })], [P3, STATUS_20], [P4, block(HASH_B)]]);
     expectNoHash(run, [
       attemptLine(1, 1, [[P2, "wrong chainspec 'casper'"], [P3, shows(HASH_20)], [P4, shows(HASH_B)]]),
       failureLine(2, 1, [
@@ -331,9 +302,7 @@ describe('peers that do not count', () => {
   });
 
   test('mainnet peers for a casper chainspec: the 1.5 fixture agreed', async () => {
-    peer(P2).serve(STATUS_15);
-    peer(P3).serve(STATUS_15);
-    const run = await trustedHash([P2, P3], ['--chainspec', 'casper']);
+    const run = await askServing([[P2, STATUS_15], [P3, STATUS_15]], ['--chainspec', 'casper']);
     expectHash(run, HASH_15, [
       attemptLine(1, 1, [[P2, shows(HASH_15, HEIGHT_15)], [P3, shows(HASH_15, HEIGHT_15)]]),
       agreedLine(HASH_15, HEIGHT_15, [P2, P3], 2),
@@ -362,10 +331,7 @@ describe('peers that do not count', () => {
   });
 
   test('a peer answering an HTML page is counted as not JSON', async () => {
-    peer(P2).serve(STATUS_20);
-    peer(P3).serve({ type: 'text/html; charset=utf-8', body: '<html><body><h1>Welcome to nginx!</h1></body></html>' });
-    peer(P4).serve(block(HASH_B));
-    const run = await trustedHash([P2, P3, P4]);
+    const run = await askServing([[P2, STATUS_20], [P3, { type: 'text/html; charset=utf-8', body: '<html><body><h1>Welcome to nginx!</h1></body></html>' }], [P4, block(HASH_B)]]);
     expectNoHash(run, [
       attemptLine(1, 1, [[P2, shows(HASH_20)], [P3, 'not JSON (HTTP 200 text/html)'], [P4, shows(HASH_B)]]),
       failureLine(2, 1, [
@@ -375,11 +341,7 @@ describe('peers that do not count', () => {
   });
 
   test('every other kind of answer that does not count, with its reason', async () => {
-    peer(P2).serve({ status: 500, type: 'text/plain', body: 'Internal Server Error' });
-    peer(P3).serve(status20((s) => { s.last_added_block_info = null; }));
-    peer(P4).serve(block('not-a-hash'));
-    peer(P5).serve('[1, 2]');
-    const run = await trustedHash([P2, P3, P4, P5]);
+    const run = await askServing([[P2, { status: 500, type: 'text/plain', body: 'Internal Server Error' }], [P3, status20((s) => { s.last_added_block_info = null; })], [P4, block('not-a-hash')], [P5, '[1, 2]']]);
     expectNoHash(run, [
       attemptLine(1, 1, [
         [P2, 'HTTP 500'], [P3, 'no last_added_block_info'], [P4, "bad block hash ('not-a-hash')"], [P5, 'not a JSON object (array)'],
@@ -391,10 +353,7 @@ describe('peers that do not count', () => {
   });
 
   test('a status without chainspec_name, a hash of 63 digits and a block that is not an object do not count', async () => {
-    peer(P2).serve(status20((s) => { delete s.chainspec_name; }));
-    peer(P3).serve(block(HASH_20.slice(1)));
-    peer(P4).serve(status20((s) => { s.last_added_block_info = 'pending'; }));
-    const run = await trustedHash([P2, P3, P4]);
+    const run = await askServing([[P2, status20((s) => { delete s.chainspec_name; })], [P3, block(HASH_20.slice(1))], [P4, status20((s) => { s.last_added_block_info = 'pending'; })]]);
     expect(run.status).toBe(1);
     expect(run.lines.at(-1)).toBe(failureLine(2, 1, [
       [P2, 'no chainspec_name'], [P3, `bad block hash: '${HASH_20.slice(1, 39)}…`], [P4, 'bad last_added_block_info: string'],
@@ -402,10 +361,7 @@ describe('peers that do not count', () => {
   });
 
   test('a peer that accepts and never answers is bounded by --timeout-seconds and reported as a timeout', async () => {
-    peer(P2).serve('hang');
-    peer(P3).serve(STATUS_20);
-    peer(P4).serve(block(HASH_B));
-    const run = await trustedHash([P2, P3, P4], ['--timeout-seconds', '1', '--attempts', '2']);
+    const run = await askServing([[P2, 'hang'], [P3, STATUS_20], [P4, block(HASH_B)]], ['--timeout-seconds', '1', '--attempts', '2']);
     const answers: [string, string][] = [[P2, 'timeout after 1 s'], [P3, shows(HASH_20)], [P4, shows(HASH_B)]];
     expectNoHash(run, [
       attemptLine(1, 2, answers),
@@ -423,10 +379,7 @@ describe('peers that do not count', () => {
 
 describe('slow and large answers', () => {
   test('a peer that keeps sending a byte at a time is cut off after --timeout-seconds too', async () => {
-    peer(P2).serve('drip');
-    peer(P3).serve(STATUS_20);
-    peer(P4).serve(STATUS_20);
-    const run = await trustedHash([P2, P3, P4], ['--timeout-seconds', '1']);
+    const run = await askServing([[P2, 'drip'], [P3, STATUS_20], [P4, STATUS_20]], ['--timeout-seconds', '1']);
     expectHash(run, HASH_20, [
       attemptLine(1, 1, [[P2, 'timeout after 1 s'], [P3, shows(HASH_20)], [P4, shows(HASH_20)]]),
       agreedLine(HASH_20, HEIGHT_20, [P3, P4], 3),
@@ -435,10 +388,7 @@ describe('slow and large answers', () => {
   });
 
   test('a body over 1 MiB is not read further', async () => {
-    peer(P2).serve(status20((s) => { s.padding = 'x'.repeat(1024 * 1024); }));
-    peer(P3).serve(STATUS_20);
-    peer(P4).serve(block(HASH_B));
-    const run = await trustedHash([P2, P3, P4]);
+    const run = await askServing([[P2, status20((s) => { s.padding = 'x'.repeat(1024 * 1024); })], [P3, STATUS_20], [P4, block(HASH_B)]]);
     expect(run.status).toBe(1);
     expect(run.lines[0]).toBe(attemptLine(1, 1, [[P2, 'body over 1 MiB'], [P3, shows(HASH_20)], [P4, shows(HASH_B)]]));
   });
@@ -446,10 +396,7 @@ describe('slow and large answers', () => {
 
 describe('retries', () => {
   test('all disagree: exit 1 after --attempts attempts, the last line naming every peer with its hash', async () => {
-    peer(P2).serve(block(HASH_20, 100));
-    peer(P3).serve(block(HASH_B, 101));
-    peer(P4).serve(block(HASH_C, 102));
-    const run = await trustedHash([P2, P3, P4], ['--attempts', '3', '--interval-seconds', '0.1']);
+    const run = await askServing([[P2, block(HASH_20, 100)], [P3, block(HASH_B, 101)], [P4, block(HASH_C, 102)]], ['--attempts', '3', '--interval-seconds', '0.1']);
     const answers: [string, string][] = [[P2, shows(HASH_20, 100)], [P3, shows(HASH_B, 101)], [P4, shows(HASH_C, 102)]];
     const waiting = 'trusted hash: no hash agreed by at least 2 peers yet; next attempt in 0.1 s';
     expectNoHash(run, [
@@ -462,10 +409,7 @@ describe('retries', () => {
   });
 
   test('disagreement on the first attempt, agreement on the second: the hash, and no third attempt', async () => {
-    peer(P2).serve(block(HASH_20));
-    peer(P3).serve('<html>starting</html>', block(HASH_20));
-    peer(P4).serve(block(HASH_B));
-    const run = await trustedHash([P2, P3, P4], ['--attempts', '5']);
+    const run = await askServing([[P2, block(HASH_20)], [P3, '<html>starting</html>', block(HASH_20)], [P4, block(HASH_B)]], ['--attempts', '5']);
     expectHash(run, HASH_20, [
       attemptLine(1, 5, [[P2, shows(HASH_20)], [P3, 'not JSON (HTTP 200 application/json)'], [P4, shows(HASH_B)]]),
       'trusted hash: no hash agreed by at least 2 peers yet; next attempt in 0 s',
@@ -476,9 +420,7 @@ describe('retries', () => {
   });
 
   test('the final line gives each peer\'s last answer', async () => {
-    peer(P2).serve(STATUS_20, { status: 503, body: 'busy' });
-    peer(P3).serve(block(HASH_B));
-    const run = await trustedHash([P2, P3], ['--attempts', '2']);
+    const run = await askServing([[P2, STATUS_20, { status: 503, body: 'busy' }], [P3, block(HASH_B)]], ['--attempts', '2']);
     expect(run.status).toBe(1);
     expect(run.lines.at(-1)).toBe(failureLine(2, 2, [[P2, 'HTTP 503'], [P3, `hash ${HASH_B}, height ${HEIGHT_20}`]]));
   });
@@ -622,15 +564,6 @@ describe('the script', () => {
   /** The standard-library modules the script may import (Python 3.10). */
   const ALLOWED = ['argparse', 'http.client', 'json', 're', 'socket', 'sys', 'threading', 'time'];
 
-  test('imports only allowed standard-library modules and uses no Python 3.11+ feature', () => {
-    const imported = pythonImports(SCRIPT);
-    expect(imported.filter((m) => !ALLOWED.includes(m))).toEqual([]);
-    const source = fs.readFileSync(SCRIPT, 'utf8');
-    expect(source).not.toMatch(/__import__|importlib|ExceptionGroup/);
-  });
-
-  test('is an executable python3 script', () => {
-    expect(fs.readFileSync(SCRIPT, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env python3');
-    expect((fs.statSync(SCRIPT).mode % 0o1000).toString(8)).toBe('755');
-  });
+  shippedPythonScriptTests(SCRIPT, ALLOWED, [/__import__|importlib|ExceptionGroup/],
+    'imports only allowed standard-library modules and uses no Python 3.11+ feature');
 });

@@ -46,6 +46,18 @@ function result(h: ShellHarness): { failed: boolean; message: string; time: numb
   return JSON.parse(h.read(RESULT));
 }
 
+/** A run that failed with this ERROR message, and recorded it for the metrics collector. */
+function expectRecordedFailure(h: ShellHarness, r: RunResult, message: string): void {
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain(`ERROR: stage protocols: ${message}`);
+  expect(result(h)).toMatchObject({ failed: true, message });
+}
+
+/** What it logs when it removes a version staged half-way. */
+function halfStagedLine(version: string, config: 'yes' | 'no', binary: 'yes' | 'no'): string {
+  return `stage protocols: version ${version} is staged half-way (config.toml: ${config}, binary: ${binary}); removing it so that it is staged again`;
+}
+
 test('stages a version the network published since, with the Elastic IP, and records success', () => {
   const h = bootstrappedNode();
   h.setState('protocols', '2_0_0 2_1_0');
@@ -79,13 +91,11 @@ test('a failed download between config and binary: the half-staged version is re
   h.setState('protocols', '2_0_0 2_1_0');
   h.setState('stage-fail-before-binary', '2_1_0');
   const failed = stage(h);
-  expect(failed.status).toBe(1);
-  expect(failed.stderr).toContain('stage protocols: version 2_1_0 is staged half-way (config.toml: yes, binary: no); removing it so that it is staged again');
-  expect(failed.stderr).toContain('ERROR: stage protocols: casper-node-util stage_protocols casper-test.conf failed with exit code 1');
+  expectRecordedFailure(h, failed, 'casper-node-util stage_protocols casper-test.conf failed with exit code 1');
+  expect(failed.stderr).toContain(halfStagedLine('2_1_0', 'yes', 'no'));
   expect(h.exists('etc/casper/2_1_0')).toBe(false);
   expect(h.exists('var/lib/casper/bin/2_1_0')).toBe(false);
   expect(h.exists('etc/casper/2_0_0/config.toml')).toBe(true);
-  expect(result(h)).toMatchObject({ failed: true, message: 'casper-node-util stage_protocols casper-test.conf failed with exit code 1' });
 
   const again = stage(h);
   expect(again.status).toBe(0);
@@ -107,17 +117,14 @@ test('a binary without its config (the other half-staged form) is removed too, b
   h.writeRootFile('var/lib/casper/bin/2_1_0/casper-node', '');
   const r = stage(h);
   expect(r.status).toBe(0);
-  expect(r.stderr).toContain('stage protocols: version 2_1_0 is staged half-way (config.toml: no, binary: yes); removing it so that it is staged again');
+  expect(r.stderr).toContain(halfStagedLine('2_1_0', 'no', 'yes'));
   expect(h.exists('var/lib/casper/bin/2_1_0')).toBe(false);
 });
 
 test('a run cut off by its time bound is recorded as failed', () => {
   const h = bootstrappedNode({ TIMEOUT_SECONDS: '60' });
   h.rule('casper-node-util', '^stage_protocols', { exit: 124 });
-  const r = stage(h);
-  expect(r.status).toBe(1);
-  expect(r.stderr).toContain('ERROR: stage protocols: casper-node-util stage_protocols did not finish within 60 s');
-  expect(result(h)).toMatchObject({ failed: true, message: 'casper-node-util stage_protocols did not finish within 60 s' });
+  expectRecordedFailure(h, stage(h), 'casper-node-util stage_protocols did not finish within 60 s');
 });
 
 test('writes the node ports into newly staged versions too', () => {

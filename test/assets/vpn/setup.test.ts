@@ -852,19 +852,14 @@ describe('the PKI secret cannot be trusted', () => {
   });
 });
 
-test('installs the AWS CLI with the other packages when there is no aws command', () => {
-  const h = machine({ omitShims: ['aws'] });
+test.each<[string, string, Parameters<typeof machine>[0], string]>([
+  ['the AWS CLI', 'no aws command', { omitShims: ['aws'] }, 'awscli'],
+  ['python3', 'none', { omitTools: ['python3'] }, 'python3'],
+])('installs %s with the other packages when there is %s', (_tool, _missing, options, pkg) => {
+  const h = machine(options);
   const r = h.runSetup();
   expectSuccess(h, r);
-  expect(matching(r.calls, /^apt-get .*install /)).toEqual(['apt-get -o DPkg::Lock::Timeout=300 install -y openvpn easy-rsa iptables awscli']);
-  expect(storedPki(h).ca).toBe(h.read(`${PKI}/ca.crt`));
-});
-
-test('installs python3 with the other packages when there is none', () => {
-  const h = machine({ omitTools: ['python3'] });
-  const r = h.runSetup();
-  expectSuccess(h, r);
-  expect(matching(r.calls, /^apt-get .*install /)).toEqual(['apt-get -o DPkg::Lock::Timeout=300 install -y openvpn easy-rsa iptables python3']);
+  expect(matching(r.calls, /^apt-get .*install /)).toEqual([`apt-get -o DPkg::Lock::Timeout=300 install -y openvpn easy-rsa iptables ${pkg}`]);
   expect(storedPki(h).ca).toBe(h.read(`${PKI}/ca.crt`));
 });
 
