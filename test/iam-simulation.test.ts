@@ -582,7 +582,7 @@ function probeCalls(s: Synth & { probe: CasperRpcProbe }, place: ProbePlace = PR
     { roleId, role, what: 'Lambda service: addresses of the interface', action: 'ec2:AssignPrivateIpAddresses', resources: [eni], context: vpcKeys, source: lambda },
     { roleId, role, what: 'Lambda service: addresses of the interface', action: 'ec2:UnassignPrivateIpAddresses', resources: [eni], context: vpcKeys, source: lambda },
     { roleId, role, what: 'Lambda runtime: log stream', action: 'logs:CreateLogStream', resources: [{ arn: stream }], source: { file: DOCS.lambdaLogs, code: '' } },
-    { roleId, role, what: 'Lambda runtime: the probe\'s one line per check', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source: { file: handler, code: 'console.log(`casper RPC probe passed: ${verdict.message}`);' } },
+    { roleId, role, what: 'Lambda runtime: the probe\'s one line per check', action: 'logs:PutLogEvents', resources: [{ arn: stream }], source: { file: handler, code: 'info: (line) => console.log(line)' } },
   ];
 }
 
