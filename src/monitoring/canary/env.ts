@@ -2,6 +2,7 @@
  * Reading the configuration of the canary script and the RPC probe from their
  * environment; both fail a run with the message these throw.
  */
+
 /**
  * The http:// or https:// URL in the environment variable `name`; throws
  * `<name> is not set`, `<name> is not a valid URL: '<value>'` or
